@@ -1,0 +1,133 @@
+// The controller–agent contract (intent API, version 1). Both sides import this
+// module; it is the source of truth that ../shared/PROTOCOL.md started.
+
+/** Audience of the projected service-account token an agent presents. */
+export const INTENT_API_AUDIENCE = "es-mtls.k8s.elastic.co/intent-api";
+
+export const PATHS = {
+  intent: "/v1/intent",
+  certificate: "/v1/certificate",
+  status: "/v1/status",
+} as const;
+
+/** Largest request or intent body either side accepts, in bytes. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Interval of `{"type":"heartbeat"}` lines on the intent stream. */
+export const HEARTBEAT_INTERVAL_MS = 10_000;
+
+export type Role = "elasticsearch" | "kibana";
+export type Enforcement = "none" | "optional" | "required";
+
+/** The cluster's transition phase, as persisted by the controller. */
+export type Phase =
+  | "Disabled"
+  | "Enabling" // trust distributed, ES pods rolling into `required`
+  | "Enabled"
+  | "Disabling" // ES pods rolling out of `required`, clients still present certs
+  | "Blocked"; // e.g. no enterprise license: nothing is enabled
+
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface ClusterRef {
+  namespace: string;
+  name: string;
+}
+
+export interface ManagedIdentity {
+  source: "managed";
+  subject: { commonName: string; organizationalUnit: string };
+  keyAlgorithm: "ECDSA-P256" | "RSA-2048";
+  /** Requested certificate lifetime in seconds. */
+  validitySeconds: number;
+  /** Renew at this fraction of the lifetime (jittered ±10 % by the agent). */
+  renewAtFraction: number;
+}
+
+export interface UserProvidedIdentity {
+  source: "userProvided";
+  /** Directory holding the user's tls.crt and tls.key, mounted by injection. */
+  mountPath: string;
+}
+
+export type Identity = ManagedIdentity | UserProvidedIdentity;
+
+export interface FileLayout {
+  /** Directory the agent owns; files appear in it through a `..data` link. */
+  dir: string;
+  bundle: string; // e.g. "client-trust-bundle.crt"
+  certificate: string; // e.g. "tls.crt"
+  key: string; // e.g. "tls.key"
+  /** File mode, e.g. 0o440. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface TrustBundle {
+  pem: string;
+  sha256: string; // hex of the PEM text as written to disk
+}
+
+export interface Intent {
+  type: "intent";
+  generation: number;
+  pod: PodRef;
+  role: Role;
+  cluster: ClusterRef;
+  phase: Phase;
+  enforcement: Enforcement;
+  /** Elasticsearch role only. */
+  trustBundle?: TrustBundle;
+  /** The identity to present to Elasticsearch (Kibana; ES pods present none). */
+  identity?: Identity;
+  files: FileLayout;
+}
+
+export interface Heartbeat {
+  type: "heartbeat";
+  at: string;
+}
+
+export type StreamLine = Intent | Heartbeat;
+
+export interface CertificateRequest {
+  generation: number;
+  csr: string; // PKCS#10 PEM
+}
+
+export interface CertificateResponse {
+  certificate: string; // leaf PEM
+  chain: string; // issuing CA(s) PEM
+  notBefore: string; // RFC 3339
+  notAfter: string;
+}
+
+export type ProofResult = "accepted" | "refused" | "error";
+
+export interface Proof {
+  checkedAt: string;
+  withCertificate: ProofResult;
+  withoutCertificate: ProofResult;
+  detail: string;
+}
+
+export interface StatusReport {
+  generation: number;
+  bundleSha256?: string;
+  certificate?: { sha256: string; notAfter: string };
+  proof?: Proof;
+  /** Kibana: the running process presents an older identity than on disk. */
+  restartRequired?: boolean;
+  ready: boolean;
+  errors: Array<{ at: string; what: string; detail: string }>;
+}
+
+export interface ApiError {
+  error: string; // short machine word, e.g. "unauthorized"
+  reason: string; // what was wrong, for a human
+}
