@@ -1,0 +1,41 @@
+// Turns an agent's CSR into a client certificate: policy check against the pod's managed
+// identity first, then a leaf signed by the cluster's current client CA.
+import type { CertificateResponse, ManagedIdentity, PodRef } from "../../protocol/intent.ts";
+import type { CertificateAuthority } from "../pki/ca.ts";
+import { checkCsr } from "../pki/csr-policy.ts";
+import { signClientCsr } from "../pki/leaf.ts";
+
+export type CertificateOutcome = { ok: true; response: CertificateResponse } | { ok: false; reason: string };
+
+export type CertificateIssuer = (request: { pod: PodRef; identity: ManagedIdentity; csrPem: string }) => Promise<CertificateOutcome>;
+
+export interface CertificateIssuerOptions {
+  /** The client CA of the pod's cluster; undefined while it does not exist yet. */
+  caFor: (pod: PodRef) => CertificateAuthority | undefined;
+  now?: () => Date;
+}
+
+export function createCertificateIssuer(options: CertificateIssuerOptions): CertificateIssuer {
+  return async ({ pod, identity, csrPem }) => {
+    const policy = await checkCsr(csrPem, identity);
+    if (!policy.ok) return policy;
+    const ca = options.caFor(pod);
+    if (!ca) return { ok: false, reason: "the cluster's client CA does not exist yet; retry later" };
+    const certificate = await signClientCsr({
+      ca,
+      csr: policy.csr,
+      subject: identity.subject,
+      validityMs: identity.validitySeconds * 1000,
+      now: options.now?.() ?? new Date(),
+    });
+    return {
+      ok: true,
+      response: {
+        certificate: certificate.toString("pem") + "\n",
+        chain: ca.certificate.toString("pem") + "\n",
+        notBefore: certificate.notBefore.toISOString(),
+        notAfter: certificate.notAfter.toISOString(),
+      },
+    };
+  };
+}

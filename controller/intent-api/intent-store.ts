@@ -1,0 +1,79 @@
+// The current intent of every pod, with subscribers (one per open stream). A change is
+// pushed once; setting an intent equal to the current one (generation aside) pushes nothing.
+import type { Intent } from "../../protocol/intent.ts";
+
+export type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
+export type IntentListener = (event: IntentEvent) => void;
+
+export class IntentStore {
+  readonly #intents = new Map<string, Intent>();
+  readonly #listeners = new Map<string, Set<IntentListener>>();
+
+  get(namespace: string, name: string): Intent | undefined {
+    return this.#intents.get(podKey(namespace, name));
+  }
+
+  /**
+   * Stores an intent and pushes it to the pod's subscribers. Returns false (and pushes
+   * nothing) when only the generation differs from the current one. A changed intent for
+   * the same pod UID must carry a higher generation; a new UID (a re-created pod of the same
+   * name) starts its own sequence.
+   */
+  set(intent: Intent): boolean {
+    const key = podKey(intent.pod.namespace, intent.pod.name);
+    const current = this.#intents.get(key);
+    if (current && current.pod.uid === intent.pod.uid) {
+      if (sameContent(current, intent)) return false;
+      if (intent.generation <= current.generation) {
+        throw new RangeError(`intent for pod ${key} changed but its generation ${intent.generation} is not above ${current.generation}`);
+      }
+    }
+    this.#intents.set(key, intent);
+    this.#emit(key, { type: "intent", intent });
+    return true;
+  }
+
+  /** Forgets a pod's intent and tells its subscribers, whose streams then close. */
+  remove(namespace: string, name: string): boolean {
+    const key = podKey(namespace, name);
+    const existed = this.#intents.delete(key);
+    if (existed) this.#emit(key, { type: "removed" });
+    return existed;
+  }
+
+  subscribe(namespace: string, name: string, listener: IntentListener): () => void {
+    const key = podKey(namespace, name);
+    const listeners = this.#listeners.get(key) ?? new Set();
+    listeners.add(listener);
+    this.#listeners.set(key, listeners);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.#listeners.delete(key);
+    };
+  }
+
+  subscriberCount(namespace: string, name: string): number {
+    return this.#listeners.get(podKey(namespace, name))?.size ?? 0;
+  }
+
+  #emit(key: string, event: IntentEvent): void {
+    for (const listener of [...(this.#listeners.get(key) ?? [])]) listener(event);
+  }
+}
+
+function podKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+function sameContent(a: Intent, b: Intent): boolean {
+  return canonicalJson({ ...a, generation: 0 }) === canonicalJson({ ...b, generation: 0 });
+}
+
+/** JSON with object keys sorted, so key order never counts as a change. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v,
+  );
+}

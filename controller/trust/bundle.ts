@@ -1,0 +1,223 @@
+// Builds the client trust bundle: the cluster's client CA certificate(s) plus the pinned
+// certificates of trusted client-certificate Secrets. Bad input is left out and reported
+// one block at a time, so one broken Secret never removes another's valid certificate.
+import type { V1Secret } from "@kubernetes/client-node";
+import type { TrustBundle } from "../../protocol/intent.ts";
+import { x509 } from "../pki/x509.ts";
+import { sha256Hex } from "../pki/digest.ts";
+import { scanPemBlocks } from "./pem-blocks.ts";
+import { secretKey, sortSecrets } from "./secret-order.ts";
+
+export const CLIENT_CERT_KEY = "tls.crt";
+
+export interface BundleLimits {
+  /** Largest tls.crt (decoded) read from one Secret. */
+  maxSourceBytes: number;
+  /** Most PEM blocks read from one source. */
+  maxBlocksPerSource: number;
+  /** Largest bundle PEM; it has to fit in a Secret and in an intent under MAX_BODY_BYTES. */
+  maxBundleBytes: number;
+}
+
+export const DEFAULT_BUNDLE_LIMITS: BundleLimits = {
+  maxSourceBytes: 64 * 1024,
+  maxBlocksPerSource: 16,
+  maxBundleBytes: 900 * 1024,
+};
+
+export interface CaCertificateSource {
+  /** e.g. "client CA (current)", "client CA (previous)". */
+  label: string;
+  pem: string;
+}
+
+export interface BuildTrustBundleInput {
+  /** The cluster's client CA certificate(s), current first; always precede Secret certificates. */
+  caCertificates: readonly CaCertificateSource[];
+  /** Secrets already selected by sources.ts; their `tls.crt` is read. */
+  secrets: readonly V1Secret[];
+  now?: Date;
+  limits?: Partial<BundleLimits>;
+}
+
+export interface IncludedCertificate {
+  source: string;
+  block: number;
+  /** SHA-256 of the DER, hex. */
+  sha256: string;
+  subject: string;
+  notAfter: string;
+  /** Other places the same certificate appeared (deduplicated). */
+  duplicates: string[];
+}
+
+export interface RejectedInput {
+  /** "Secret ns/name tls.crt" or the CA label. */
+  source: string;
+  /** 1-based block within the source; null when the whole source or text between blocks is at fault. */
+  block: number | null;
+  reason: string;
+}
+
+export interface TrustBundleResult extends TrustBundle {
+  included: IncludedCertificate[];
+  rejected: RejectedInput[];
+}
+
+export class EmptyTrustBundleError extends Error {
+  constructor(readonly rejected: RejectedInput[]) {
+    super(`trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`);
+    this.name = "EmptyTrustBundleError";
+  }
+}
+
+interface Source {
+  name: string;
+  text?: string;
+  problem?: string;
+  /** Secrets pin their leaf; a CA certificate later in their chain would trust all it signs. */
+  pinsLeafOnly: boolean;
+}
+
+export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<TrustBundleResult> {
+  const limits = { ...DEFAULT_BUNDLE_LIMITS, ...input.limits };
+  const now = input.now ?? new Date();
+  const included: IncludedCertificate[] = [];
+  const rejected: RejectedInput[] = [];
+  const byDigest = new Map<string, IncludedCertificate>();
+  const pemParts: string[] = [];
+  let bundleBytes = 0;
+
+  for (const source of [...input.caCertificates.map(caSource), ...sortSecrets(input.secrets).map(secretSource)]) {
+    if (source.problem !== undefined || source.text === undefined) {
+      rejected.push({ source: source.name, block: null, reason: source.problem ?? "no data" });
+      continue;
+    }
+    if (source.text.length > limits.maxSourceBytes) {
+      rejected.push({ source: source.name, block: null, reason: `${source.text.length} bytes, over the limit of ${limits.maxSourceBytes} per source` });
+      continue;
+    }
+    const { blocks, problems } = scanPemBlocks(source.text);
+    for (const problem of problems) {
+      rejected.push({ source: source.name, block: problem.index, reason: `${problem.reason} (line ${problem.line})` });
+    }
+    if (blocks.length === 0 && problems.length === 0) {
+      rejected.push({ source: source.name, block: null, reason: "contains no PEM block" });
+    }
+    const accepted: { der: ArrayBuffer; certificate: x509.X509Certificate; block: number; digest: string }[] = [];
+    const leafIndex = blocks.find((block) => block.label === "CERTIFICATE")?.index;
+    for (const block of blocks) {
+      const reject = (reason: string) => rejected.push({ source: source.name, block: block.index, reason: `${reason} (line ${block.line})` });
+      if (block.index > limits.maxBlocksPerSource) {
+        reject(`more than ${limits.maxBlocksPerSource} PEM blocks in one source`);
+        continue;
+      }
+      const parsed = parseCertificateBlock(block.label, block.text, now);
+      if ("reason" in parsed) {
+        reject(parsed.reason);
+        continue;
+      }
+      if (source.pinsLeafOnly && block.index !== leafIndex && isCa(parsed.certificate)) {
+        reject("CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
+        continue;
+      }
+      accepted.push({ ...parsed, block: block.index, digest: await sha256Hex(parsed.der) });
+    }
+    const freshDigests = new Set(accepted.map((cert) => cert.digest).filter((digest) => !byDigest.has(digest)));
+    const fresh = accepted.filter((cert) => freshDigests.delete(cert.digest));
+    const pems = fresh.map((cert) => x509.PemConverter.encode(cert.der, "CERTIFICATE") + "\n");
+    const sourceBytes = pems.reduce((sum, pem) => sum + pem.length, 0);
+    if (bundleBytes + sourceBytes > limits.maxBundleBytes) {
+      // Whole sources are left out, in sorted order, so the cut is stable between runs.
+      rejected.push({ source: source.name, block: null, reason: `adding its ${fresh.length} certificate(s) would make the bundle larger than ${limits.maxBundleBytes} bytes` });
+      continue;
+    }
+    for (const cert of accepted) {
+      const seen = byDigest.get(cert.digest);
+      if (seen) {
+        seen.duplicates.push(`${source.name} block ${cert.block}`);
+        continue;
+      }
+      const entry: IncludedCertificate = {
+        source: source.name,
+        block: cert.block,
+        sha256: cert.digest,
+        subject: cert.certificate.subject,
+        notAfter: cert.certificate.notAfter.toISOString(),
+        duplicates: [],
+      };
+      byDigest.set(cert.digest, entry);
+      included.push(entry);
+    }
+    pemParts.push(...pems);
+    bundleBytes += sourceBytes;
+  }
+
+  if (included.length === 0) throw new EmptyTrustBundleError(rejected);
+  const pem = pemParts.join("");
+  return { pem, sha256: await sha256Hex(pem), included, rejected };
+}
+
+type ParsedBlock = { der: ArrayBuffer; certificate: x509.X509Certificate } | { reason: string };
+
+function parseCertificateBlock(label: string, text: string, now: Date): ParsedBlock {
+  if (/PRIVATE KEY/.test(label)) return { reason: `"${label}" block: private key material never goes into a trust bundle` };
+  if (label !== "CERTIFICATE") return { reason: `"${label}" block: only CERTIFICATE blocks are accepted` };
+  let decoded: ReturnType<typeof x509.PemConverter.decodeWithHeaders>;
+  try {
+    decoded = x509.PemConverter.decodeWithHeaders(text);
+  } catch {
+    return { reason: "CERTIFICATE block body is not valid base64" };
+  }
+  const block = decoded[0];
+  const blank = text.split("\n").slice(1, -1).every((line) => line === "");
+  // The library's decoder skips a block whose body has non-base64 characters instead of failing.
+  if (!block && !blank) return { reason: "CERTIFICATE block body is not valid base64" };
+  if (!block || block.rawData.byteLength === 0) return { reason: "CERTIFICATE block is empty" };
+  if (block.headers.length > 0) return { reason: `CERTIFICATE block has PEM headers (${block.headers.map((h) => h.key).join(", ")}); none are allowed` };
+  const expected = derLength(new Uint8Array(block.rawData));
+  if (expected === undefined) return { reason: "CERTIFICATE block does not hold a DER SEQUENCE" };
+  if (expected !== block.rawData.byteLength) {
+    return { reason: `CERTIFICATE block holds ${block.rawData.byteLength} bytes but its DER says ${expected}: truncated or trailing data` };
+  }
+  let certificate: x509.X509Certificate;
+  try {
+    certificate = new x509.X509Certificate(block.rawData);
+  } catch (error) {
+    return { reason: `not a parseable X.509 certificate: ${(error as Error).message}` };
+  }
+  if (now < certificate.notBefore) return { reason: `certificate "${certificate.subject}" is not valid before ${certificate.notBefore.toISOString()}` };
+  if (now > certificate.notAfter) return { reason: `certificate "${certificate.subject}" expired at ${certificate.notAfter.toISOString()}` };
+  return { der: block.rawData, certificate };
+}
+
+/** Total length of the outer DER SEQUENCE (header + content), or undefined if it is not one. */
+function derLength(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return undefined;
+  const first = bytes[1]!;
+  if (first < 0x80) return 2 + first;
+  const octets = first & 0x7f;
+  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i]!;
+  return 2 + octets + length;
+}
+
+function isCa(certificate: x509.X509Certificate): boolean {
+  return certificate.getExtension(x509.BasicConstraintsExtension)?.ca === true;
+}
+
+function caSource(ca: CaCertificateSource): Source {
+  return { name: ca.label, text: ca.pem, pinsLeafOnly: false };
+}
+
+function secretSource(secret: V1Secret): Source {
+  const name = `Secret ${secretKey(secret)} ${CLIENT_CERT_KEY}`;
+  const encoded = secret.data?.[CLIENT_CERT_KEY];
+  if (encoded === undefined) return { name, problem: `no ${CLIENT_CERT_KEY} key in the Secret`, pinsLeafOnly: true };
+  try {
+    return { name, text: atob(encoded), pinsLeafOnly: true };
+  } catch {
+    return { name, problem: `${CLIENT_CERT_KEY} is not valid base64`, pinsLeafOnly: true };
+  }
+}

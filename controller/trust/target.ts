@@ -1,0 +1,78 @@
+// The desired `<es>-es-client-trust-bundle` Secret and a comparison that lets the
+// reconciler skip writes when nothing it manages has changed.
+import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
+
+/** ECK's data key, mounted at .../config/client-trust-bundle/client-trust-bundle.crt. */
+export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
+/** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
+export const TRUST_BUNDLE_HASH_ANNOTATION = "es-mtls.k8s.elastic.co/client-trust-bundle-sha256";
+export const CLUSTER_NAME_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "es-mtls";
+
+export interface ElasticsearchOwner extends ClusterRef {
+  uid: string;
+  /** Default "elasticsearch.k8s.elastic.co/v1". */
+  apiVersion?: string;
+}
+
+export function trustBundleSecretName(esName: string): string {
+  return `${esName}-es-client-trust-bundle`;
+}
+
+export function desiredTrustBundleSecret(es: ElasticsearchOwner, bundle: TrustBundle): V1Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
+    metadata: {
+      name: trustBundleSecretName(es.name),
+      namespace: es.namespace,
+      labels: { [CLUSTER_NAME_LABEL]: es.name, [MANAGED_BY_LABEL]: MANAGED_BY },
+      annotations: { [TRUST_BUNDLE_HASH_ANNOTATION]: bundle.sha256 },
+      ownerReferences: [
+        {
+          apiVersion: es.apiVersion ?? "elasticsearch.k8s.elastic.co/v1",
+          kind: "Elasticsearch",
+          name: es.name,
+          uid: es.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
+    },
+    data: { [TRUST_BUNDLE_KEY]: btoa(bundle.pem) },
+  };
+}
+
+/**
+ * What differs between the stored Secret and the desired one, limited to what this
+ * controller manages (other labels, annotations and data keys are left to their owners).
+ */
+export function trustBundleDrift(existing: V1Secret | undefined, desired: V1Secret): string[] {
+  if (!existing) return ["Secret does not exist"];
+  const drift: string[] = [];
+  if (existing.data?.[TRUST_BUNDLE_KEY] !== desired.data?.[TRUST_BUNDLE_KEY]) drift.push(`data ${TRUST_BUNDLE_KEY} differs`);
+  if ((existing.type ?? "Opaque") !== desired.type) drift.push(`type is ${existing.type}, want ${desired.type}`);
+  for (const [key, value] of Object.entries(desired.metadata?.labels ?? {})) {
+    if (existing.metadata?.labels?.[key] !== value) drift.push(`label ${key} differs`);
+  }
+  for (const [key, value] of Object.entries(desired.metadata?.annotations ?? {})) {
+    if (existing.metadata?.annotations?.[key] !== value) drift.push(`annotation ${key} differs`);
+  }
+  for (const want of desired.metadata?.ownerReferences ?? []) {
+    if (!(existing.metadata?.ownerReferences ?? []).some((have) => sameOwner(have, want))) {
+      drift.push(`ownerReference to ${want.kind} ${want.name} (uid ${want.uid}) missing`);
+    }
+  }
+  return drift;
+}
+
+export function isUpToDate(existing: V1Secret | undefined, desired: V1Secret): boolean {
+  return trustBundleDrift(existing, desired).length === 0;
+}
+
+function sameOwner(have: V1OwnerReference, want: V1OwnerReference): boolean {
+  return have.uid === want.uid && have.kind === want.kind && have.name === want.name && have.controller === want.controller;
+}
