@@ -2,7 +2,7 @@
 // module; it is the source of truth that ../shared/PROTOCOL.md started.
 
 /** Audience of the projected service-account token an agent presents. */
-export const INTENT_API_AUDIENCE = "es-mtls.k8s.elastic.co/intent-api";
+export const INTENT_API_AUDIENCE = "mtls.es-mtls.io/intent-api";
 
 export const PATHS = {
   intent: "/v1/intent",

@@ -6,7 +6,7 @@ import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
 /** ECK's data key, mounted at .../config/client-trust-bundle/client-trust-bundle.crt. */
 export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
 /** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
-export const TRUST_BUNDLE_HASH_ANNOTATION = "es-mtls.k8s.elastic.co/client-trust-bundle-sha256";
+export const TRUST_BUNDLE_HASH_ANNOTATION = "mtls.es-mtls.io/client-trust-bundle-sha256";
 export const CLUSTER_NAME_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "es-mtls";

@@ -32,6 +32,8 @@ export interface StartOptions {
   controllerManager?: boolean;
   /** Extra kube-apiserver flags. */
   apiserverArgs?: string[];
+  /** Write an audit log of every write request (read it with auditEvents()). */
+  audit?: boolean;
   log?: (line: string) => void;
 }
 
@@ -89,6 +91,15 @@ current-context: test
 `;
 }
 
+export interface AuditEvent {
+  verb: string;
+  user: { username: string; groups?: string[] };
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
+  responseStatus?: { code?: number };
+  stage: string;
+  requestReceivedTimestamp: string;
+}
+
 export class ControlPlane {
   readonly procs: Array<{ name: string; child: ChildProcess }> = [];
   server = "";
@@ -100,6 +111,7 @@ export class ControlPlane {
   /** kubeconfig authenticating with a bearer token. */
   tokenKubeconfigPath = "";
   issuer = "";
+  private ca?: TestCA;
   private stopped = false;
 
   private constructor(readonly dir: string, private readonly log: (l: string) => void) {}
@@ -141,6 +153,7 @@ export class ControlPlane {
     this.issuer = this.server;
 
     const ca = await TestCA.create("es-mtls test control plane CA");
+    this.ca = ca;
     const serving = await ca.issue({
       subject: "CN=kube-apiserver",
       server: {
@@ -162,6 +175,15 @@ export class ControlPlane {
       // Static tokens: the bearer-token kubeconfig (Bun with client-node 2.x needs one).
       "tokens.csv": `${this.adminToken},admin-token,admin-token-uid,"system:masters"\n`,
     };
+    // Audit only writes: tests count what a controller wrote, by user.
+    files["audit-policy.yaml"] = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`;
     for (const [name, content] of Object.entries(files)) writeFileSync(join(d, name), content, { mode: 0o600 });
 
     this.certKubeconfigPath = join(d, "admin-cert.kubeconfig");
@@ -207,6 +229,9 @@ export class ControlPlane {
       "--enable-priority-and-fairness=false",
       "--profiling=false",
       "--v=1",
+      ...(opts.audit
+        ? [`--audit-policy-file=${join(d, "audit-policy.yaml")}`, `--audit-log-path=${join(d, "audit.log")}`, "--audit-log-mode=blocking", "--audit-log-format=json"]
+        : []),
       ...(opts.apiserverArgs ?? []),
     ]);
     await this.waitReady();
@@ -283,6 +308,26 @@ export class ControlPlane {
     } catch {
       return "";
     }
+  }
+
+  /** Audit events (writes only) recorded so far; needs start({ audit: true }). */
+  auditEvents(): AuditEvent[] {
+    let text = "";
+    try {
+      text = readFileSync(join(this.dir, "audit.log"), "utf8");
+    } catch {
+      return [];
+    }
+    return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+  }
+
+  /** A kubeconfig file for a client-certificate user of this control plane. */
+  async kubeconfigFor(user: string, groups: string[] = []): Promise<string> {
+    const subject = [`CN=${user}`, ...groups.map((g) => `O=${g}`)].join(", ");
+    const pair = await this.ca!.issue({ subject, client: true });
+    const path = join(this.dir, `${user.replace(/[^a-z0-9-]/gi, "_")}.kubeconfig`);
+    writeFileSync(path, kubeconfigYaml(this.server, this.caPem, { "client-certificate-data": pair.cert, "client-key-data": pair.key }), { mode: 0o600 });
+    return path;
   }
 
   /** A client-node KubeConfig for the admin, by client certificate (default) or bearer token. */

@@ -1,0 +1,106 @@
+/*
+ * Controller configuration: flags (`--name=value`), each with an environment
+ * variable (ES_MTLS_ + upper-case name with `_`); a flag wins over the variable.
+ *
+ * | flag | default | meaning |
+ * | --- | --- | --- |
+ * | --kubeconfig | in-cluster | kubeconfig file; empty = the pod's service account |
+ * | --namespace | $POD_NAMESPACE or es-mtls-system | the controller's own namespace (Lease, serving secrets) |
+ * | --pod-name | $POD_NAME or hostname | this replica's identity in the Lease |
+ * | --operator-namespace | elastic-system | where ECK's `elastic-licensing` ConfigMap lives |
+ * | --service-name | es-mtls-controller | the Service agents and the kube-apiserver reach the controller by |
+ * | --intent-api-port | 9443 | HTTPS port of the intent API (and the webhooks) |
+ * | --intent-api-address | 0.0.0.0 | listen address of the intent API |
+ * | --health-port | 8080 | HTTP port of /healthz, /readyz, /metrics |
+ * | --cert-validity | 8760h | lifetime of client certificates (controller's own, Kibana's) |
+ * | --cert-rotate-before | 24h | reissue a client certificate this long before it expires |
+ * | --ca-cert-validity | 8760h | lifetime of a cluster's client CA |
+ * | --ca-cert-rotate-before | 24h | rotate a client CA this long before it expires |
+ * | --lease-name | es-mtls-controller | Lease used for leader election |
+ * | --lease-duration | 10s | a leader that has not renewed for this long is replaced |
+ * | --lease-retry | 2s | how often candidates try and the leader renews |
+ * | --resync | 5m | period of a full re-reconcile of every cluster |
+ * | --token-audience | mtls.es-mtls.io/intent-api | audience agents' projected tokens must carry |
+ * | --log-level | info | debug, info, warn, error |
+ */
+import { hostname } from "node:os";
+import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
+import type { Level } from "./log.ts";
+
+export interface ControllerConfig {
+  kubeconfig?: string;
+  namespace: string;
+  podName: string;
+  operatorNamespace: string;
+  serviceName: string;
+  intentApiPort: number;
+  intentApiAddress: string;
+  healthPort: number;
+  certValidityMs: number;
+  certRotateBeforeMs: number;
+  caCertValidityMs: number;
+  caCertRotateBeforeMs: number;
+  leaseName: string;
+  leaseDurationMs: number;
+  leaseRetryMs: number;
+  resyncMs: number;
+  tokenAudience: string;
+  logLevel: Level;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations as ECK's flags take them: "8760h", "24h", "1h30m", "500ms". */
+export function parseDuration(text: string, flag: string): number {
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+  if (!parts.length || parts.map((p) => p[0]).join("") !== text) {
+    throw new Error(`--${flag}: "${text}" is not a duration (e.g. 24h, 90m, 10s)`);
+  }
+  return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
+}
+
+export function loadConfig(argv: string[], env: Record<string, string | undefined> = process.env): ControllerConfig {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)=(.*)$/s.exec(arg);
+    if (!m) throw new Error(`unexpected argument "${arg}" (flags look like --name=value)`);
+    flags.set(m[1]!, m[2]!);
+  }
+  const known = new Set<string>();
+  const get = (name: string, fallback: string): string => {
+    known.add(name);
+    return flags.get(name) ?? env[`ES_MTLS_${name.toUpperCase().replaceAll("-", "_")}`] ?? fallback;
+  };
+  const int = (name: string, fallback: number) => {
+    const v = Number(get(name, String(fallback)));
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`--${name} must be a port number`);
+    return v;
+  };
+  const dur = (name: string, fallback: string) => parseDuration(get(name, fallback), name);
+  const level = get("log-level", "info");
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level: unknown level "${level}"`);
+  const config: ControllerConfig = {
+    kubeconfig: get("kubeconfig", "") || undefined,
+    namespace: get("namespace", env.POD_NAMESPACE ?? "es-mtls-system"),
+    podName: get("pod-name", env.POD_NAME ?? hostname()),
+    operatorNamespace: get("operator-namespace", "elastic-system"),
+    serviceName: get("service-name", "es-mtls-controller"),
+    intentApiPort: int("intent-api-port", 9443),
+    intentApiAddress: get("intent-api-address", "0.0.0.0"),
+    healthPort: int("health-port", 8080),
+    certValidityMs: dur("cert-validity", "8760h"),
+    certRotateBeforeMs: dur("cert-rotate-before", "24h"),
+    caCertValidityMs: dur("ca-cert-validity", "8760h"),
+    caCertRotateBeforeMs: dur("ca-cert-rotate-before", "24h"),
+    leaseName: get("lease-name", "es-mtls-controller"),
+    leaseDurationMs: dur("lease-duration", "10s"),
+    leaseRetryMs: dur("lease-retry", "2s"),
+    resyncMs: dur("resync", "5m"),
+    tokenAudience: get("token-audience", INTENT_API_AUDIENCE),
+    logLevel: level as Level,
+  };
+  for (const f of flags.keys()) if (!known.has(f)) throw new Error(`unknown flag --${f}`);
+  if (config.certRotateBeforeMs >= config.certValidityMs) throw new Error("--cert-rotate-before must be shorter than --cert-validity");
+  if (config.caCertRotateBeforeMs >= config.caCertValidityMs) throw new Error("--ca-cert-rotate-before must be shorter than --ca-cert-validity");
+  return config;
+}

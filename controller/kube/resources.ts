@@ -1,0 +1,90 @@
+// The Kubernetes resources and names the controller works with. ECK's names are
+// kept verbatim (compatibility); es-mtls's own live under mtls.es-mtls.io.
+import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
+
+export interface CustomResource {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+}
+
+export const ELASTICSEARCH: CustomResource = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches", kind: "Elasticsearch" };
+export const KIBANA: CustomResource = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas", kind: "Kibana" };
+export const CLIENT_AUTHENTICATION: CustomResource = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", kind: "ClientAuthentication" };
+
+export const apiVersionOf = (r: CustomResource) => `${r.group}/${r.version}`;
+
+export const FIELD_MANAGER = "es-mtls";
+export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
+export const ES_CLUSTER_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
+export const KIBANA_NAME_LABEL = "kibana.k8s.elastic.co/name";
+export const ECK_TYPE_LABEL = "common.k8s.elastic.co/type";
+export const LICENSING_CONFIGMAP = "elastic-licensing";
+
+/** es-mtls's own: the cluster's client CA (ECK has none; its leaves are self-signed). */
+export const clientCaSecretName = (es: string) => `${es}-es-client-ca`;
+
+export interface ElasticsearchSpec {
+  version?: string;
+  http?: { tls?: { client?: { authentication?: boolean }; selfSignedCertificate?: { disabled?: boolean } } };
+  nodeSets?: Array<{ name: string; count?: number; config?: Record<string, unknown> }>;
+}
+export interface Elasticsearch extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
+  spec?: ElasticsearchSpec;
+}
+export interface Kibana extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
+  spec?: {
+    count?: number;
+    elasticsearchRef?: { name?: string; namespace?: string; secretName?: string; serviceName?: string; clientCertificateSecretName?: string };
+  };
+}
+
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface PodStatusEntry {
+  name: string;
+  uid: string;
+  role: string;
+  appliedGeneration?: number;
+  bundleSha256?: string;
+  certificateNotAfter?: string;
+  withCertificate?: string;
+  withoutCertificate?: string;
+  ready?: boolean;
+  injected: boolean;
+}
+
+export interface ClientAuthenticationStatus {
+  phase: string;
+  enforcement: string;
+  observedGeneration?: number;
+  intentGeneration: number;
+  intentHash: string;
+  podsProven: string;
+  bundleHash?: string;
+  bundleSha256?: string;
+  earliestExpiry?: string;
+  pods: PodStatusEntry[];
+  conditions: Condition[];
+}
+
+export interface ClientAuthentication extends KubernetesObject {
+  metadata: V1ObjectMeta & { name: string; namespace: string };
+  status?: Partial<ClientAuthenticationStatus>;
+}
+
+export const key = (namespace: string, name: string) => `${namespace}/${name}`;
+export function splitKey(k: string): { namespace: string; name: string } {
+  const i = k.indexOf("/");
+  return { namespace: k.slice(0, i), name: k.slice(i + 1) };
+}

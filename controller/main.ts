@@ -1,0 +1,193 @@
+// es-mtls controller entry point: caches → (leader only) reconcile queue → intent
+// API for agents, plus /healthz /readyz /metrics. Run: `bun controller/main.ts --flags`.
+import * as k8s from "@kubernetes/client-node";
+import { Hono } from "hono";
+import { loadConfig } from "./config.ts";
+import { log, setLogLevel } from "./log.ts";
+import { metrics } from "./metrics.ts";
+import { Caches, type Kind } from "./kube/informers.ts";
+import { Writer } from "./kube/writer.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { LeaderElector } from "./kube/leader-election.ts";
+import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
+import { ES_CLUSTER_LABEL, type Kibana } from "./kube/resources.ts";
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
+import { WorkQueue } from "./reconcile/queue.ts";
+import { ReportStore } from "./reconcile/reports.ts";
+import { ClusterReconciler } from "./reconcile/cluster.ts";
+import { IntentStore } from "./intent-api/intent-store.ts";
+import { createTokenVerifier } from "./intent-api/token-verifier.ts";
+import { createCertificateIssuer } from "./intent-api/certificate-issuer.ts";
+import { createIntentApp } from "./intent-api/app.ts";
+import { serveIntentApi, type IntentServer } from "./intent-api/server.ts";
+import { ensureServingMaterial, readServingMaterial, type ServingMaterial } from "./serving-material.ts";
+
+const config = loadConfig(process.argv.slice(2));
+setLogLevel(config.logLevel);
+
+const kc = new k8s.KubeConfig();
+if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+else kc.loadFromCluster();
+const core = kc.makeApiClient(k8s.CoreV1Api);
+
+const intents = new IntentStore();
+const writer = new Writer(kc);
+const events = new EventRecorder(kc, config.podName);
+let reconciler: ClusterReconciler;
+const queue = new WorkQueue((key) => reconciler.reconcile(key));
+
+/** Which clusters a changed object can affect. */
+function clustersOf(kind: Kind, obj: k8s.KubernetesObject): string[] {
+  const ns = obj.metadata?.namespace ?? "";
+  const labels = obj.metadata?.labels ?? {};
+  switch (kind) {
+    case "elasticsearch":
+    case "clientauth":
+      return [`${ns}/${obj.metadata!.name}`];
+    case "kibana": {
+      const ref = (obj as Kibana).spec?.elasticsearchRef;
+      return ref?.name ? [`${ref.namespace || ns}/${ref.name}`] : [];
+    }
+    case "clientCertSecret":
+      return labels[OWNER_NAME_LABEL] ? [`${labels[OWNER_NAMESPACE_LABEL] || ns}/${labels[OWNER_NAME_LABEL]}`] : [];
+    case "managedSecret":
+      return labels[ES_CLUSTER_LABEL] ? [`${ns}/${labels[ES_CLUSTER_LABEL]}`] : [];
+    case "pod": {
+      const c = reconciler.clusterOfPod(obj as k8s.V1Pod);
+      return c ? [c] : [];
+    }
+    case "license":
+      return allClusters();
+  }
+}
+
+function allClusters(): string[] {
+  return caches.elasticsearch.list().map((es) => `${es.metadata.namespace}/${es.metadata.name}`);
+}
+
+const caches = new Caches(kc, config.operatorNamespace, (kind, obj, type) => {
+  if (kind === "pod" && type === "delete") {
+    reports.forget(obj.metadata!.uid!);
+    intents.remove(obj.metadata!.namespace!, obj.metadata!.name!);
+  }
+  for (const key of clustersOf(kind, obj)) queue.add(key);
+});
+
+const reports = new ReportStore((pod) => {
+  const p = caches.pods.get(pod.name, pod.namespace);
+  const c = p && reconciler.clusterOfPod(p);
+  if (c) queue.add(c);
+});
+
+reconciler = new ClusterReconciler({
+  caches,
+  writer,
+  events,
+  intents,
+  reports,
+  core,
+  pki: {
+    caValidityMs: config.caCertValidityMs,
+    caRotateBeforeMs: config.caCertRotateBeforeMs,
+    certValidityMs: config.certValidityMs,
+    certRotateBeforeMs: config.certRotateBeforeMs,
+  },
+  resyncMs: config.resyncMs,
+});
+
+let intentServer: IntentServer | undefined;
+let serving: ServingMaterial | undefined;
+
+async function startIntentApi(material: ServingMaterial) {
+  const issuer = await serviceAccountIssuer(kc);
+  const verifier = createTokenVerifier({
+    jwks: kubeJwks(kc),
+    issuer,
+    audience: config.tokenAudience,
+    pods: (namespace, name) => {
+      const pod = caches.pods.get(name, namespace);
+      return pod?.metadata?.uid && !pod.metadata.deletionTimestamp ? { uid: pod.metadata.uid } : undefined;
+    },
+  });
+  const app = createIntentApp({
+    verifier,
+    intents,
+    issueCertificate: createCertificateIssuer({
+      caFor: (pod) => {
+        const p = caches.pods.get(pod.name, pod.namespace);
+        const cluster = p && reconciler.clusterOfPod(p);
+        if (!cluster) return undefined;
+        const [ns, name] = cluster.split("/") as [string, string];
+        return reconciler.caFor(ns, name);
+      },
+    }),
+    onStatus: (pod, report) => reports.put(pod, report),
+  });
+  intentServer = serveIntentApi({ fetch: app.fetch, tls: { cert: material.cert, key: material.key }, port: config.intentApiPort, hostname: config.intentApiAddress, idleTimeoutSeconds: 60 });
+  log.info("intent API listening", { port: intentServer.port, issuer });
+}
+
+/** Serving material: the leader makes it; everyone serves it once it exists, and picks up rotations. */
+async function refreshServing(isLeader: boolean) {
+  const material = isLeader
+    ? await ensureServingMaterial(core, writer, { namespace: config.namespace, serviceName: config.serviceName, validityMs: config.certValidityMs, rotateBeforeMs: config.certRotateBeforeMs })
+    : (await readServingMaterial(core, config.namespace))?.material;
+  if (!material) return;
+  if (!intentServer) await startIntentApi(material);
+  else if (serving && serving.cert !== material.cert) intentServer.updateTls({ cert: material.cert, key: material.key });
+  serving = material;
+}
+
+const elector = new LeaderElector(kc, {
+  namespace: config.namespace,
+  name: config.leaseName,
+  identity: config.podName,
+  leaseDurationMs: config.leaseDurationMs,
+  retryMs: config.leaseRetryMs,
+  onStartedLeading: () => {
+    void refreshServing(true).catch((e) => log.error("serving certificate", { error: String(e) }));
+    queue.start();
+    for (const key of allClusters()) queue.add(key);
+  },
+  onStoppedLeading: () => {
+    // Another replica leads now; stop writing at once and restart as a candidate.
+    log.error("leadership lost; exiting so a fresh process competes again");
+    process.exit(1);
+  },
+});
+
+const health = new Hono();
+health.get("/healthz", (c) => c.json({ status: "ok" }));
+health.get("/readyz", (c) => {
+  const ready = caches.synced && !!intentServer;
+  return c.json({ ready, cachesSynced: caches.synced, intentApi: !!intentServer, leader: elector.leading }, ready ? 200 : 503);
+});
+health.get("/metrics", (c) => c.text(metrics.text(), 200, { "content-type": "text/plain; version=0.0.4" }));
+const healthServer = Bun.serve({ port: config.healthPort, hostname: config.intentApiAddress, fetch: health.fetch });
+log.info("health endpoints listening", { port: healthServer.port });
+
+await caches.start();
+log.info("caches started", { synced: caches.synced });
+elector.start();
+
+// Standbys poll for the serving material; everyone re-checks it periodically for rotation.
+const servingTimer = setInterval(() => void refreshServing(elector.leading).catch((e) => log.warn("serving certificate refresh failed", { error: String(e) })), 5000);
+void refreshServing(false).catch(() => {});
+const resyncTimer = setInterval(() => {
+  if (elector.leading) for (const key of allClusters()) queue.add(key);
+}, config.resyncMs);
+
+async function shutdown(signal: string) {
+  log.info("shutting down", { signal });
+  clearInterval(servingTimer);
+  clearInterval(resyncTimer);
+  queue.stop();
+  await elector.release();
+  await intentServer?.stop();
+  healthServer.stop(true);
+  await caches.stop();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));
+

@@ -1,0 +1,126 @@
+// The cluster's client CA and the controller's own client certificate, as
+// Secrets owned by the Elasticsearch resource. A CA is created once (create-only:
+// a concurrent second create gets 409, never a second CA) and rotated with an
+// overlap: the previous CA certificate stays in the Secret, and so in the trust
+// bundle, until it expires, so certificates it signed keep working meanwhile.
+import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import { caFromSecretData, caToSecretData, createClientCa, shouldRotate, rotateIn, type CertificateAuthority } from "../pki/ca.ts";
+import { clientCertToSecretData, controllerSubject, internalClientCertSecretName, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
+import { x509 } from "../pki/x509.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+import { ES_CLUSTER_LABEL, clientCaSecretName, type Elasticsearch } from "../kube/resources.ts";
+import type { Writer } from "../kube/writer.ts";
+import { log } from "../log.ts";
+
+export const PREVIOUS_CA_KEY = "previous-ca.crt";
+
+export interface ClusterPki {
+  ca: CertificateAuthority;
+  /** PEM of the previous CA while it is still valid (rotation overlap). */
+  previousCaPem?: string;
+  internalCertNotAfter: Date;
+  /** When something here next needs attention. */
+  requeueAfterMs: number;
+}
+
+export interface PkiSettings {
+  caValidityMs: number;
+  caRotateBeforeMs: number;
+  certValidityMs: number;
+  certRotateBeforeMs: number;
+}
+
+export function ownerReference(es: Elasticsearch): V1OwnerReference {
+  return { apiVersion: es.apiVersion ?? "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", name: es.metadata.name, uid: es.metadata.uid, controller: true, blockOwnerDeletion: true };
+}
+
+function secretMeta(es: Elasticsearch, name: string) {
+  return {
+    name,
+    namespace: es.metadata.namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ES_CLUSTER_LABEL]: es.metadata.name },
+    ownerReferences: [ownerReference(es)],
+  };
+}
+
+const parsedCas = new Map<string, { rv: string; ca: CertificateAuthority }>();
+
+/** The parsed CA of a Secret, cached by resourceVersion (parsing keys on every reconcile is wasted work). */
+async function parseCa(secret: V1Secret): Promise<CertificateAuthority> {
+  const id = `${secret.metadata!.namespace}/${secret.metadata!.name}`;
+  const rv = secret.metadata!.resourceVersion ?? "";
+  const hit = parsedCas.get(id);
+  if (hit && hit.rv === rv) return hit.ca;
+  const ca = await caFromSecretData(secret.data);
+  parsedCas.set(id, { rv, ca });
+  return ca;
+}
+
+export async function ensureClusterPki(
+  es: Elasticsearch,
+  existingCa: V1Secret | undefined,
+  existingInternal: V1Secret | undefined,
+  writer: Writer,
+  s: PkiSettings,
+  now = new Date(),
+): Promise<ClusterPki> {
+  let caSecret = existingCa;
+  let ca: CertificateAuthority | undefined;
+  if (caSecret) {
+    try {
+      ca = await parseCa(caSecret);
+    } catch (e) {
+      log.warn("client CA secret is unusable; replacing it", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, error: String(e) });
+    }
+  }
+  if (!caSecret || !ca || shouldRotate(now, ca.certificate.notAfter, s.caRotateBeforeMs)) {
+    const fresh = await createClientCa(es.metadata.name, { validityMs: s.caValidityMs, now });
+    const data: Record<string, string> = { ...(await caToSecretData(fresh)) };
+    // Keep the outgoing CA certificate while it is still valid: the overlap window.
+    if (ca && ca.certificate.notAfter > now) data[PREVIOUS_CA_KEY] = btoa(ca.certificate.toString("pem") + "\n");
+    const body: V1Secret = { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: secretMeta(es, clientCaSecretName(es.metadata.name)), data };
+    if (!caSecret) {
+      caSecret = await writer.createSecret(body);
+    } else {
+      body.metadata!.resourceVersion = caSecret.metadata?.resourceVersion; // compare-and-swap
+      caSecret = await writer.replaceSecret(body);
+      log.info("rotated the client CA", { cluster: `${es.metadata.namespace}/${es.metadata.name}` });
+    }
+    ca = await parseCa(caSecret);
+  }
+
+  let previousCaPem: string | undefined;
+  const previousB64 = caSecret.data?.[PREVIOUS_CA_KEY];
+  if (previousB64) {
+    const pem = atob(previousB64);
+    try {
+      if (new x509.X509Certificate(pem).notAfter > now) previousCaPem = pem;
+    } catch {
+      // an unreadable previous CA is simply not trusted any more
+    }
+  }
+
+  const subject = controllerSubject(es.metadata.name);
+  const decision = await needsReissue(existingInternal?.data, { ca, subject, now, rotateBeforeMs: s.certRotateBeforeMs });
+  let internalNotAfter: Date;
+  if (decision.reissue) {
+    const pair = await issueControllerClientCertificate({ ca, esName: es.metadata.name, validityMs: s.certValidityMs, now });
+    await writer.apply<V1Secret>({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "Opaque",
+      metadata: secretMeta(es, internalClientCertSecretName(es.metadata.name)),
+      data: await clientCertToSecretData(pair),
+    });
+    if (existingInternal) log.info("reissued the controller's client certificate", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, why: decision.reason });
+    internalNotAfter = pair.certificate.notAfter;
+  } else {
+    internalNotAfter = new x509.X509Certificate(atob(existingInternal!.data!["tls.crt"]!)).notAfter;
+  }
+
+  const requeueAfterMs = Math.max(
+    1000,
+    Math.min(rotateIn(now, ca.certificate.notAfter, s.caRotateBeforeMs), rotateIn(now, internalNotAfter, s.certRotateBeforeMs)),
+  );
+  return { ca, previousCaPem, internalCertNotAfter: internalNotAfter, requeueAfterMs };
+}

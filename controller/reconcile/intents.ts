@@ -1,0 +1,82 @@
+// Per-pod intents, derived from the cluster's state and never the other way
+// round. Paths are ECK's mount points, so the workload reads the same files as
+// under ECK.
+import type { V1Pod } from "@kubernetes/client-node";
+import type { Enforcement, FileLayout, Identity, Intent, Phase, TrustBundle } from "../../protocol/intent.ts";
+
+export const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
+  dir: "/usr/share/elasticsearch/config/client-trust-bundle",
+  bundle: "client-trust-bundle.crt",
+  certificate: "tls.crt",
+  key: "tls.key",
+};
+export const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
+  dir: "/usr/share/kibana/config/elasticsearch-client-certs",
+  bundle: "ca.crt",
+  certificate: "tls.crt",
+  key: "tls.key",
+};
+/** The official images run as uid 1000, gid 0; the agent runs as the same user. */
+const OWNER = { uid: 1000, gid: 0 };
+
+/** Annotation the injection webhook records on a pod: what it configured the workload with. */
+export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
+
+/** The phases in which agents get intents and the cluster's secrets exist. */
+export function isActive(phase: Phase): boolean {
+  return phase === "Enabling" || phase === "Enabled" || phase === "Disabling";
+}
+
+/**
+ * What a pod's Elasticsearch enforces: fixed at pod creation by injection (a static
+ * setting), so the pod's own annotation says it; a pod without one enforces what the
+ * phase prescribes for new pods.
+ */
+export function podEnforcement(pod: V1Pod, phase: Phase): Enforcement {
+  const raw = pod.metadata?.annotations?.[INJECTED_ANNOTATION];
+  if (raw) {
+    try {
+      const e = JSON.parse(raw)?.enforcement;
+      if (e === "none" || e === "optional" || e === "required") return e;
+    } catch {
+      // not JSON: fall through to the phase
+    }
+  }
+  return phase === "Enabling" || phase === "Enabled" ? "required" : "none";
+}
+
+export interface ClusterIntentInput {
+  generation: number;
+  cluster: { namespace: string; name: string };
+  phase: Phase;
+  bundle: TrustBundle;
+}
+
+export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
+  return {
+    type: "intent",
+    generation: c.generation,
+    pod: { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+    role: "elasticsearch",
+    cluster: c.cluster,
+    phase: c.phase,
+    enforcement: podEnforcement(pod, c.phase),
+    trustBundle: c.bundle,
+    files: { ...ES_FILES, mode: 0o440, ...OWNER },
+  };
+}
+
+export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {
+  return {
+    type: "intent",
+    generation: c.generation,
+    pod: { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+    role: "kibana",
+    cluster: c.cluster,
+    phase: c.phase,
+    // Kibana enforces nothing; it presents its identity while any ES pod may require one.
+    enforcement: "none",
+    identity,
+    files: { ...KIBANA_FILES, mode: 0o440, ...OWNER },
+  };
+}

@@ -1,0 +1,238 @@
+// The real controller process against the real control plane: enabling client
+// authentication, trust-bundle sources, hygiene, zero-write resyncs, license.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ControllerProcess } from "../support/controller-process.ts";
+import { eventually } from "../support/eventually.ts";
+import { TestCA } from "../controlplane/certs.ts";
+import { x509 } from "../../controller/pki/x509.ts";
+import { malformedCases } from "../support/malformed-pem.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const CONTROLLER_USER = "es-mtls-controller";
+const ns = "prod";
+let cp: ControlPlane;
+let controller: ControllerProcess;
+let core: k8s.CoreV1Api;
+let custom: k8s.CustomObjectsApi;
+let testCa: TestCA;
+
+const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
+const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
+const CA_RES = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications" };
+
+async function setLicense(level: string) {
+  const body = { metadata: { name: "elastic-licensing", namespace: "elastic-system" }, data: { eck_license_level: level } };
+  try {
+    await core.replaceNamespacedConfigMap({ name: "elastic-licensing", namespace: "elastic-system", body });
+  } catch {
+    await core.createNamespacedConfigMap({ namespace: "elastic-system", body });
+  }
+}
+
+async function createEs(name: string, namespace = ns, authentication = true) {
+  return (await custom.createNamespacedCustomObject({
+    ...ES,
+    namespace,
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name }, spec: { version: "9.4.0", http: { tls: { client: { authentication } } }, nodeSets: [{ name: "default", count: 1 }] } },
+  })) as any;
+}
+
+async function bundleOf(es: string, namespace = ns): Promise<string> {
+  const s = await core.readNamespacedSecret({ name: `${es}-es-client-trust-bundle`, namespace });
+  return atob(s.data!["client-trust-bundle.crt"]!);
+}
+
+async function statusOf(es: string, namespace = ns): Promise<any> {
+  return ((await custom.getNamespacedCustomObject({ ...CA_RES, namespace, name: es })) as any).status;
+}
+
+async function eventsFor(name: string, namespace = ns): Promise<k8s.CoreV1Event[]> {
+  return (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
+}
+
+function controllerWrites(since: string) {
+  return cp.auditEvents().filter((e) => e.user.username === CONTROLLER_USER && e.stage === "ResponseComplete" && e.requestReceivedTimestamp >= since);
+}
+
+beforeAll(async () => {
+  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], audit: true });
+  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  for (const n of [ns, "other", "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
+  await setLicense("enterprise");
+  testCa = await TestCA.create("user client CA");
+  const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
+  controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
+  await controller.waitReady();
+}, 900_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await cp?.stop();
+});
+
+describe("enabling client authentication", () => {
+  let es: any;
+  test("creates the CA, the controller's certificate (ECK's name, CN eck-internal, OU = ES name), the bundle and the annotation", async () => {
+    es = await createEs("quickstart");
+    const bundle = await eventually(() => bundleOf("quickstart"), { timeoutMs: 15_000, what: "trust bundle" });
+    const internal = await core.readNamespacedSecret({ name: "quickstart-es-internal-client-cert", namespace: ns });
+    const cert = new x509.X509Certificate(atob(internal.data!["tls.crt"]!));
+    expect(cert.subjectName.getField("CN")).toEqual(["eck-internal"]);
+    expect(cert.subjectName.getField("OU")).toEqual(["quickstart"]);
+    expect(atob(internal.data!["tls.key"]!)).toContain("BEGIN PRIVATE KEY");
+    const caSecret = await core.readNamespacedSecret({ name: "quickstart-es-client-ca", namespace: ns });
+    const ca = new x509.X509Certificate(atob(caSecret.data!["tls.crt"]!));
+    expect(await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
+    expect(bundle).toContain(ca.toString("base64").slice(0, 64));
+    for (const s of [internal, caSecret]) expect(s.metadata!.ownerReferences![0]!.uid).toBe(es.metadata.uid);
+    const updated: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "quickstart" });
+    expect(updated.metadata.annotations["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
+    const status = await eventually(async () => {
+      const s = await statusOf("quickstart");
+      expect(s?.phase).toBe("Enabled"); // no Elasticsearch pods yet: nothing to wait for
+      return s;
+    }, { what: "status phase" });
+    expect(status.bundleSha256).toHaveLength(64);
+    expect(status.conditions.find((c: any) => c.type === "LicenseValid").status).toBe("True");
+    expect(status.intentGeneration).toBeGreaterThan(0);
+  });
+
+  test("a labelled Secret with a verified owner joins the bundle within 1 s; a wrong UID or a foreign-namespace owner never does", async () => {
+    const kb: any = await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "quickstart" } } } });
+    await custom.createNamespacedCustomObject({ ...KB, namespace: "other", body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb-elsewhere" }, spec: {} } });
+    const kbElsewhere: any = await custom.getNamespacedCustomObject({ ...KB, namespace: "other", name: "kb-elsewhere" });
+    const labels = {
+      "eck.k8s.elastic.co/client-certificate": "true",
+      "eck.k8s.elastic.co/owner-name": "quickstart",
+      "eck.k8s.elastic.co/owner-namespace": ns,
+      "eck.k8s.elastic.co/owner-kind": "Elasticsearch",
+    };
+    // A second, real (non-ECK) owner keeps the garbage collector from deleting the
+    // spoofed Secrets before the controller has judged them.
+    const holder = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "holder" } } });
+    const holderRef = { apiVersion: "v1", kind: "ConfigMap", name: "holder", uid: holder.metadata!.uid! };
+    const make = async (name: string, uid: string, ownerName: string) => {
+      const leaf = await testCa.issue({ subject: `CN=${name}`, client: true });
+      await core.createNamespacedSecret({
+        namespace: ns,
+        body: { metadata: { name, labels, ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: ownerName, uid }, holderRef] }, stringData: { "tls.crt": leaf.cert } },
+      });
+      return new x509.X509Certificate(leaf.cert).toString("base64").slice(0, 60); // within the first PEM line
+    };
+    const spoofUid = await make("spoofed-uid", "00000000-0000-0000-0000-000000000000", "kb");
+    const foreign = await make("foreign-owner", kbElsewhere.metadata.uid, "kb-elsewhere");
+    const started = Date.now();
+    const good = await make("good-client", kb.metadata.uid, "kb");
+    await eventually(async () => expect(await bundleOf("quickstart")).toContain(good), { timeoutMs: 1000, intervalMs: 25, what: "verified secret in bundle within 1 s" });
+    console.error(`verified client certificate reached the bundle in ${Date.now() - started} ms`);
+    // Over three resyncs the untrusted ones never appear.
+    for (const deadline = Date.now() + 6500; Date.now() < deadline; await Bun.sleep(100)) {
+      const bundle = await bundleOf("quickstart");
+      expect(bundle).not.toContain(spoofUid);
+      expect(bundle).not.toContain(foreign);
+      expect(bundle).toContain(good);
+    }
+    // The controller said why, on the cluster. (The garbage collector also strips owner
+    // references that resolve to nothing, so the reason may be the stripped state.)
+    const reasons = (await eventsFor("quickstart")).filter((e) => e.reason === "UntrustedClientCertificate").map((e) => e.message!);
+    for (const name of ["spoofed-uid", "foreign-owner"]) {
+      const mine = reasons.filter((m) => m.startsWith(`Secret prod/${name}: `));
+      expect(mine.length).toBeGreaterThan(0);
+      for (const m of mine) expect(m).toMatch(/has UID .* the ownerReference says|exists only in namespace other|no ownerReference to an object of an API group ending in/);
+    }
+  });
+
+  test("malformed client certificates are each rejected with an Event; valid trust stays; the controller keeps running", async () => {
+    const kb: any = await custom.getNamespacedCustomObject({ ...KB, namespace: ns, name: "kb" });
+    const inputs = (await malformedCases()).cases;
+    expect(inputs.length).toBeGreaterThanOrEqual(30);
+    const before = await bundleOf("quickstart");
+    const labels = {
+      "eck.k8s.elastic.co/client-certificate": "true",
+      "eck.k8s.elastic.co/owner-name": "quickstart",
+      "eck.k8s.elastic.co/owner-namespace": ns,
+      "eck.k8s.elastic.co/owner-kind": "Elasticsearch",
+    };
+    const stored: typeof inputs = [];
+    for (const [i, input] of inputs.entries()) {
+      try {
+        await core.createNamespacedSecret({
+        namespace: ns,
+        body: {
+          metadata: { name: `bad-${i}`, labels, annotations: { "test/what": input.name }, ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: kb.metadata.uid }] },
+          data: input.secret.data,
+        },
+      });
+        stored.push(input);
+      } catch (e: any) {
+        // The apiserver itself refuses some (e.g. data that is not base64): nothing reaches the controller.
+        expect(e.code).toBe(400);
+      }
+    }
+    expect(stored.length).toBeGreaterThanOrEqual(30);
+    for (const [i, input] of inputs.entries()) {
+      if (!stored.includes(input)) continue;
+      const events = await eventually(async () => {
+        const ev = (await eventsFor(`bad-${i}`)).filter((e) => e.type === "Warning");
+        expect(ev.length).toBeGreaterThan(0);
+        return ev;
+      }, { timeoutMs: 15_000, what: `Event for malformed input ${i} (${input.name})` });
+      expect(events[0]!.reason).toBe("ClientCertificateRejected");
+      // The Event names the Secret and says what was wrong, as the pipeline does.
+      expect(events.map((e) => e.message).join("\n")).toMatch(input.reason);
+      expect(events[0]!.message).toContain(`Secret ${ns}/bad-${i}`);
+    }
+    const after = await bundleOf("quickstart");
+    // Every certificate that was trusted before is still trusted.
+    for (const block of before.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!) expect(after).toContain(block);
+    expect((await controller.health("/healthz")).status).toBe(200);
+    expect(controller.child.exitCode).toBeNull();
+  });
+
+  test("a resync with nothing changed makes zero write requests", async () => {
+    await Bun.sleep(3000); // let everything settle
+    const since = new Date().toISOString();
+    await Bun.sleep(7000); // at least three resyncs at --resync=2s
+    const writes = controllerWrites(since).filter((e) => e.objectRef?.resource !== "leases");
+    expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
+    const reconciles = Number(/es_mtls_controller_reconciles_total\{cluster="prod\/quickstart"\} (\d+)/.exec(await (await controller.health("/metrics")).text())?.[1]);
+    expect(reconciles).toBeGreaterThan(3);
+  });
+});
+
+describe("license", () => {
+  test("without an enterprise license, enabling is refused with ECK's message", async () => {
+    await setLicense("basic");
+    await createEs("nolicense");
+    const status = await eventually(async () => {
+      const s = await statusOf("nolicense");
+      expect(s?.phase).toBe("Blocked");
+      return s;
+    }, { timeoutMs: 15_000, what: "Blocked phase" });
+    expect(status.conditions.find((c: any) => c.type === "Ready").message).toContain("client certificate authentication requires an enterprise license");
+    const events = await eventsFor("nolicense");
+    expect(events.map((e) => e.message)).toContain("client certificate authentication requires an enterprise license");
+    await expect(core.readNamespacedSecret({ name: "nolicense-es-client-trust-bundle", namespace: ns })).rejects.toBeDefined();
+  });
+
+  test("a license that lapses while mTLS is on keeps the current trust and warns", async () => {
+    // quickstart is Enabled; the license is now basic (previous test).
+    const bundle = await bundleOf("quickstart");
+    const events = await eventually(async () => {
+      const ev = (await eventsFor("quickstart")).filter((e) => e.reason === "LicenseLapsed");
+      expect(ev.length).toBe(1);
+      return ev;
+    }, { timeoutMs: 15_000, what: "LicenseLapsed event" });
+    expect(events[0]!.type).toBe("Warning");
+    const status = await statusOf("quickstart");
+    expect(status.phase).toBe("Enabled");
+    expect(status.conditions.find((c: any) => c.type === "LicenseValid").status).toBe("False");
+    expect(await bundleOf("quickstart")).toBe(bundle);
+    await setLicense("enterprise_trial");
+    await eventually(async () => expect((await statusOf("nolicense"))?.phase).toBe("Enabled"), { timeoutMs: 15_000, what: "trial license enables" });
+  });
+});

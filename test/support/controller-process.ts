@@ -1,0 +1,85 @@
+// Runs the real controller (bun controller/main.ts) as its own process against a
+// test control plane, and stops it (SIGTERM, or SIGKILL for failover tests).
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { freePort } from "../controlplane/controlplane.ts";
+import { eventually } from "./eventually.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const running = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const c of running) c.kill("SIGKILL");
+});
+
+export class ControllerProcess {
+  readonly logs: string[] = [];
+  private constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+    readonly intentPort: number,
+    readonly healthPort: number,
+  ) {}
+
+  static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[] }): Promise<ControllerProcess> {
+    const intentPort = await freePort();
+    const healthPort = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        join(ROOT, "controller", "main.ts"),
+        `--kubeconfig=${o.kubeconfig}`,
+        `--namespace=${o.namespace}`,
+        `--pod-name=${o.name}`,
+        `--operator-namespace=elastic-system`,
+        `--intent-api-port=${intentPort}`,
+        `--intent-api-address=127.0.0.1`,
+        `--health-port=${healthPort}`,
+        "--lease-duration=6s",
+        "--lease-retry=1s",
+        ...(o.extraArgs ?? []),
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
+    );
+    running.add(child);
+    const cp = new ControllerProcess(child, o.name, intentPort, healthPort);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let buf = "";
+      stream.on("data", (chunk: Buffer) => {
+        buf += chunk.toString();
+        const lines = buf.split("\n");
+        buf = lines.pop()!;
+        cp.logs.push(...lines);
+        if (process.env.ES_MTLS_TEST_VERBOSE) for (const l of lines) console.error(`[${o.name}] ${l}`);
+      });
+    }
+    child.on("exit", () => running.delete(child));
+    return cp;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.intentPort}`;
+  }
+
+  async health(path: string): Promise<Response> {
+    return fetch(`http://127.0.0.1:${this.healthPort}${path}`);
+  }
+
+  async waitReady(timeoutMs = 30_000) {
+    await eventually(
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`controller exited: ${this.logs.slice(-20).join("\n")}`);
+        const r = await this.health("/readyz");
+        if (r.status !== 200) throw new Error(`readyz ${r.status}: ${await r.text()}`);
+      },
+      { timeoutMs, what: `controller ${this.name} ready` },
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = "SIGTERM") {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.kill(signal);
+    await Promise.race([exited, Bun.sleep(10_000)]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+  }
+}
