@@ -171,7 +171,7 @@ describe("authentication", () => {
     await expectError(await call(`${PATHS.intent}?after=0`), 401, /missing bearer token/);
   });
   test("wrong audience → 401", async () => {
-    await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint({ aud: "https://kubernetes.default.svc" }) }), 401, /audience is not "es-mtls/);
+    await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint({ aud: "https://kubernetes.default.svc" }) }), 401, /audience is not "mtls\.es-mtls\.io\/intent-api"/);
   });
   test("expired → 401", async () => {
     await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint({ exp: Math.floor(Date.now() / 1000) - 120 }) }), 401, /expired/);
