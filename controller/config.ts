@@ -9,8 +9,13 @@
  * | --pod-name | $POD_NAME or hostname | this replica's identity in the Lease |
  * | --operator-namespace | elastic-system | where ECK's `elastic-licensing` ConfigMap lives |
  * | --service-name | es-mtls-controller | the Service agents and the kube-apiserver reach the controller by |
- * | --intent-api-port | 9443 | HTTPS port of the intent API (and the webhooks) |
- * | --intent-api-address | 0.0.0.0 | listen address of the intent API |
+ * | --intent-api-port | 8443 | HTTPS port of the intent API (agents) |
+ * | --webhook-port | 9443 | HTTPS port of the admission webhooks (kube-apiserver); 0 = off |
+ * | --intent-api-address | 0.0.0.0 | listen address of both HTTPS servers and the health server |
+ * | --intent-api-url | https://<service>.<namespace>.svc:8443 | the intent API's URL as agents reach it (injected into pods) |
+ * | --agent-image | ghcr.io/es-mtls/agent:0.1.0 | image of the injected agent |
+ * | --sidecar-mode | native | native (init container with restartPolicy Always) or classic (init + sidecar) |
+ * | --webhook-failure-policy | Fail | what the pod webhook answers when it cannot decide (match deploy/webhooks.yaml) |
  * | --health-port | 8080 | HTTP port of /healthz, /readyz, /metrics |
  * | --cert-validity | 8760h | lifetime of client certificates (controller's own, Kibana's) |
  * | --cert-rotate-before | 24h | reissue a client certificate this long before it expires |
@@ -34,7 +39,12 @@ export interface ControllerConfig {
   operatorNamespace: string;
   serviceName: string;
   intentApiPort: number;
+  webhookPort: number;
   intentApiAddress: string;
+  intentApiUrl: string;
+  agentImage: string;
+  sidecarMode: "native" | "classic";
+  webhookFailurePolicy: "Fail" | "Ignore";
   healthPort: number;
   certValidityMs: number;
   certRotateBeforeMs: number;
@@ -77,6 +87,11 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     return v;
   };
   const dur = (name: string, fallback: string) => parseDuration(get(name, fallback), name);
+  function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const v = get(name, fallback);
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name} must be one of ${allowed.join(", ")}`);
+    return v as T;
+  }
   const level = get("log-level", "info");
   if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level: unknown level "${level}"`);
   const config: ControllerConfig = {
@@ -85,8 +100,13 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     podName: get("pod-name", env.POD_NAME ?? hostname()),
     operatorNamespace: get("operator-namespace", "elastic-system"),
     serviceName: get("service-name", "es-mtls-controller"),
-    intentApiPort: int("intent-api-port", 9443),
+    intentApiPort: int("intent-api-port", 8443),
+    webhookPort: int("webhook-port", 9443),
     intentApiAddress: get("intent-api-address", "0.0.0.0"),
+    intentApiUrl: "",
+    agentImage: get("agent-image", "ghcr.io/es-mtls/agent:0.1.0"),
+    sidecarMode: oneOf("sidecar-mode", ["native", "classic"] as const, "native"),
+    webhookFailurePolicy: oneOf("webhook-failure-policy", ["Fail", "Ignore"] as const, "Fail"),
     healthPort: int("health-port", 8080),
     certValidityMs: dur("cert-validity", "8760h"),
     certRotateBeforeMs: dur("cert-rotate-before", "24h"),
@@ -99,6 +119,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     tokenAudience: get("token-audience", INTENT_API_AUDIENCE),
     logLevel: level as Level,
   };
+  config.intentApiUrl = get("intent-api-url", `https://${config.serviceName}.${config.namespace}.svc:${config.intentApiPort}`);
   for (const f of flags.keys()) if (!known.has(f)) throw new Error(`unknown flag --${f}`);
   if (config.certRotateBeforeMs >= config.certValidityMs) throw new Error("--cert-rotate-before must be shorter than --cert-validity");
   if (config.caCertRotateBeforeMs >= config.caCertValidityMs) throw new Error("--ca-cert-rotate-before must be shorter than --ca-cert-validity");

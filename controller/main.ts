@@ -21,6 +21,9 @@ import { createCertificateIssuer } from "./intent-api/certificate-issuer.ts";
 import { createIntentApp } from "./intent-api/app.ts";
 import { serveIntentApi, type IntentServer } from "./intent-api/server.ts";
 import { ensureServingMaterial, readServingMaterial, type ServingMaterial } from "./serving-material.ts";
+import { createWebhookApp } from "./webhooks/app.ts";
+import { syncCaBundles } from "./webhooks/configurations.ts";
+import { markLeaderPod } from "./kube/leader-label.ts";
 
 const config = loadConfig(process.argv.slice(2));
 setLogLevel(config.logLevel);
@@ -96,7 +99,32 @@ reconciler = new ClusterReconciler({
 });
 
 let intentServer: IntentServer | undefined;
+let webhookServer: IntentServer | undefined;
 let serving: ServingMaterial | undefined;
+
+function startWebhooks(material: ServingMaterial) {
+  if (!config.webhookPort) return;
+  const app = createWebhookApp({
+    injection: () => ({
+      controllerNamespace: config.namespace,
+      agentImage: config.agentImage,
+      controllerUrl: config.intentApiUrl,
+      controllerCaPem: serving?.caPem ?? material.caPem,
+      sidecarMode: config.sidecarMode,
+      logLevel: config.logLevel,
+    }),
+    clusterMode: (pod) => {
+      if (!caches.synced) throw new Error("caches not synced yet");
+      return reconciler.clusterMode(pod);
+    },
+    license: () => ({ level: caches.license.list()[0]?.data?.eck_license_level }),
+    failurePolicy: config.webhookFailurePolicy,
+    onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped }),
+    onError: (what, error) => log.warn("webhook error", { what, error: String(error) }),
+  });
+  webhookServer = serveIntentApi({ fetch: app.fetch, tls: { cert: material.cert, key: material.key }, port: config.webhookPort, hostname: config.intentApiAddress });
+  log.info("webhooks listening", { port: webhookServer.port });
+}
 
 async function startIntentApi(material: ServingMaterial) {
   const issuer = await serviceAccountIssuer(kc);
@@ -133,9 +161,15 @@ async function refreshServing(isLeader: boolean) {
     ? await ensureServingMaterial(core, writer, { namespace: config.namespace, serviceName: config.serviceName, validityMs: config.certValidityMs, rotateBeforeMs: config.certRotateBeforeMs })
     : (await readServingMaterial(core, config.namespace))?.material;
   if (!material) return;
-  if (!intentServer) await startIntentApi(material);
-  else if (serving && serving.cert !== material.cert) intentServer.updateTls({ cert: material.cert, key: material.key });
+  if (!intentServer) {
+    await startIntentApi(material);
+    startWebhooks(material);
+  } else if (serving && serving.cert !== material.cert) {
+    for (const s of [intentServer, webhookServer]) s?.updateTls({ cert: material.cert, key: material.key });
+  }
   serving = material;
+  // The kube-apiserver must trust what the webhooks serve (writes nothing when in sync).
+  if (isLeader && config.webhookPort) await syncCaBundles(kc, material.caPem);
 }
 
 const elector = new LeaderElector(kc, {
@@ -145,6 +179,7 @@ const elector = new LeaderElector(kc, {
   leaseDurationMs: config.leaseDurationMs,
   retryMs: config.leaseRetryMs,
   onStartedLeading: () => {
+    void markLeaderPod(core, config.namespace, config.podName, true);
     void refreshServing(true).catch((e) => log.error("serving certificate", { error: String(e) }));
     queue.start();
     for (const key of allClusters()) queue.add(key);
@@ -166,6 +201,8 @@ health.get("/metrics", (c) => c.text(metrics.text(), 200, { "content-type": "tex
 const healthServer = Bun.serve({ port: config.healthPort, hostname: config.intentApiAddress, fetch: health.fetch });
 log.info("health endpoints listening", { port: healthServer.port });
 
+// A restarted container may still carry the leader label of its previous life.
+await markLeaderPod(core, config.namespace, config.podName, false);
 await caches.start();
 log.info("caches started", { synced: caches.synced });
 elector.start();
@@ -184,6 +221,7 @@ async function shutdown(signal: string) {
   queue.stop();
   await elector.release();
   await intentServer?.stop();
+  await webhookServer?.stop();
   healthServer.stop(true);
   await caches.stop();
   process.exit(0);

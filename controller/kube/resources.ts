@@ -15,11 +15,8 @@ export const CLIENT_AUTHENTICATION: CustomResource = { group: "mtls.es-mtls.io",
 
 export const apiVersionOf = (r: CustomResource) => `${r.group}/${r.version}`;
 
-export const FIELD_MANAGER = "es-mtls";
+export { FIELD_MANAGER, ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, ECK_TYPE_LABEL } from "../names.ts";
 export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
-export const ES_CLUSTER_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
-export const KIBANA_NAME_LABEL = "kibana.k8s.elastic.co/name";
-export const ECK_TYPE_LABEL = "common.k8s.elastic.co/type";
 export const LICENSING_CONFIGMAP = "elastic-licensing";
 
 /** es-mtls's own: the cluster's client CA (ECK has none; its leaves are self-signed). */

@@ -33,11 +33,13 @@ import { licenseState, LICENSE_MESSAGE } from "./license.ts";
 import { elasticsearchIntent, INJECTED_ANNOTATION, isActive, kibanaIntent, podEnforcement } from "./intents.ts";
 import { kibanaIdentity, referencesCluster, type KibanaIdentity } from "./kibana.ts";
 import type { ReportStore } from "./reports.ts";
+import { findUninjected } from "../webhooks/uninjected.ts";
+import type { ClusterMode } from "../webhooks/injection.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 
-export const TLS_DISABLED_MESSAGE = "client certificate authentication requires TLS to be enabled";
+import { MSG_TLS as TLS_DISABLED_MESSAGE } from "../webhooks/validation.ts";
 
 export interface ReconcilerDeps {
   caches: Caches;
@@ -82,6 +84,35 @@ export class ClusterReconciler {
       if (ref?.name) return `${ref.namespace || ns}/${ref.name}`;
     }
     return undefined;
+  }
+
+  /**
+   * What the injection webhook needs for a new pod: its cluster's phase and what its
+   * workload must be configured with. Undefined for pods of clusters without mTLS.
+   */
+  clusterMode(pod: k8s.V1Pod): ClusterMode | undefined {
+    const key = this.clusterOfPod(pod);
+    if (!key) return undefined;
+    const [namespace, name] = key.split("/") as [string, string];
+    const phase = this.d.writer.fresh("ClientAuthentication", namespace, name, this.d.caches.clientAuth.get(name, namespace))?.status?.phase as Phase | undefined;
+    if (!phase || !isActive(phase)) return undefined;
+    const labels = pod.metadata?.labels ?? {};
+    if (labels[ES_CLUSTER_LABEL]) {
+      // New Elasticsearch pods start into `required` while enabling or enabled, and without it while disabling.
+      const es = this.d.caches.elasticsearch.get(name, namespace);
+      const nodeSet = es?.spec?.nodeSets?.find((n) => labels["elasticsearch.k8s.elastic.co/statefulset-name"] === `${name}-es-${n.name}`);
+      const cas = nodeSet?.config?.["xpack.security.http.ssl.certificate_authorities"];
+      return {
+        cluster: { namespace, name },
+        role: "elasticsearch",
+        phase,
+        enforcement: phase === "Disabling" ? "none" : "required",
+        ...(cas ? { userCertificateAuthorities: (Array.isArray(cas) ? cas : [cas]).map(String) } : {}),
+      };
+    }
+    const kb = this.d.caches.kibana.get(labels[KIBANA_NAME_LABEL] ?? "", pod.metadata?.namespace);
+    const userSecret = kb?.spec?.elasticsearchRef?.clientCertificateSecretName;
+    return { cluster: { namespace, name }, role: "kibana", phase, enforcement: "none", ...(userSecret ? { kibanaUserSecret: userSecret } : {}) };
   }
 
   private podsOf(es: Elasticsearch, kibanas: Kibana[]): PodView[] {
@@ -202,10 +233,11 @@ export class ClusterReconciler {
     const esPods = pods.filter((p) => p.role === "elasticsearch");
     const proven = (p: PodView) => this.proven(p, phase, bundle.sha256);
     const entries = pods.map((p) => this.podEntry(p));
-    const uninjected = pods.filter((p) => !p.pod.metadata?.annotations?.[INJECTED_ANNOTATION]);
+    const uninjected = findUninjected({ namespace, name }, pods.map((p) => p.pod));
+    if (uninjected) await this.d.events.record(esTarget(es), "Warning", uninjected.reason, uninjected.message);
     conditions.push(
-      uninjected.length
-        ? cond("PodsInjected", "False", "SidecarMissing", `pods without the es-mtls agent (created while the webhook was unreachable?): ${uninjected.map((p) => p.pod.metadata!.name).join(", ")}`)
+      uninjected
+        ? cond("PodsInjected", "False", uninjected.reason, uninjected.message)
         : cond("PodsInjected", "True", "AllInjected", `${pods.length} pod(s) carry the agent`),
     );
     let nextPhase: Phase = phase;

@@ -3,15 +3,18 @@
 // under ECK.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Enforcement, FileLayout, Identity, Intent, Phase, TrustBundle } from "../../protocol/intent.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, INJECTED_ANNOTATION, KIBANA_CERT_DIR } from "../names.ts";
+
+export { INJECTED_ANNOTATION };
 
 export const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
-  dir: "/usr/share/elasticsearch/config/client-trust-bundle",
-  bundle: "client-trust-bundle.crt",
+  dir: ES_BUNDLE_DIR,
+  bundle: ES_BUNDLE_FILE,
   certificate: "tls.crt",
   key: "tls.key",
 };
 export const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
-  dir: "/usr/share/kibana/config/elasticsearch-client-certs",
+  dir: KIBANA_CERT_DIR,
   bundle: "ca.crt",
   certificate: "tls.crt",
   key: "tls.key",
@@ -19,8 +22,6 @@ export const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
 /** The official images run as uid 1000, gid 0; the agent runs as the same user. */
 const OWNER = { uid: 1000, gid: 0 };
 
-/** Annotation the injection webhook records on a pod: what it configured the workload with. */
-export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
 
 /** The phases in which agents get intents and the cluster's secrets exist. */
 export function isActive(phase: Phase): boolean {

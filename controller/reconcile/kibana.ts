@@ -7,9 +7,8 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { Identity } from "../../protocol/intent.ts";
 import { x509 } from "../pki/x509.ts";
 import type { Elasticsearch, Kibana } from "../kube/resources.ts";
+import { USER_CERT_MOUNT_PATH } from "../names.ts";
 
-/** Where injection mounts the user's Secret in the agent container. */
-export const USER_CERT_MOUNT_PATH = "/var/run/es-mtls/user-client-cert";
 const MAX_USER_SECRET_BYTES = 64 * 1024;
 
 export function referencesCluster(kb: Kibana, es: Elasticsearch): boolean {

@@ -1,10 +1,10 @@
 // ECK's licensing state: the `elastic-licensing` ConfigMap in the operator
-// namespace, key `eck_license_level`. Client authentication needs enterprise or
-// a trial, as in ECK.
+// namespace. The level check and ECK's message are the validation webhook's, so
+// the reconciler (which also guards clusters the webhook never saw) says the same.
 import type { V1ConfigMap } from "@kubernetes/client-node";
+import { enterpriseFeaturesEnabled, MSG_LICENSE } from "../webhooks/validation.ts";
 
-export const LICENSE_MESSAGE = "client certificate authentication requires an enterprise license";
-const ENTERPRISE_LEVELS = new Set(["enterprise", "enterprise_trial", "enterprise-trial"]);
+export { MSG_LICENSE as LICENSE_MESSAGE };
 
 export interface LicenseState {
   enterprise: boolean;
@@ -15,5 +15,5 @@ export function licenseState(cm: V1ConfigMap | undefined): LicenseState {
   const level = cm?.data?.eck_license_level?.trim() || "basic";
   const expiry = cm?.data?.eck_license_expiry_date;
   const expired = expiry ? Date.parse(expiry) < Date.now() : false;
-  return { enterprise: ENTERPRISE_LEVELS.has(level) && !expired, level: expired ? `${level} (expired ${expiry})` : level };
+  return { enterprise: enterpriseFeaturesEnabled({ level }) && !expired, level: expired ? `${level} (expired ${expiry})` : level };
 }

@@ -18,11 +18,13 @@ export class ControllerProcess {
     readonly name: string,
     readonly intentPort: number,
     readonly healthPort: number,
+    readonly webhookPort: number,
   ) {}
 
   static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[] }): Promise<ControllerProcess> {
     const intentPort = await freePort();
     const healthPort = await freePort();
+    const webhookPort = await freePort();
     const child = spawn(
       process.execPath,
       [
@@ -34,6 +36,7 @@ export class ControllerProcess {
         `--intent-api-port=${intentPort}`,
         `--intent-api-address=127.0.0.1`,
         `--health-port=${healthPort}`,
+        `--webhook-port=${webhookPort}`,
         "--lease-duration=6s",
         "--lease-retry=1s",
         ...(o.extraArgs ?? []),
@@ -41,7 +44,7 @@ export class ControllerProcess {
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
     );
     running.add(child);
-    const cp = new ControllerProcess(child, o.name, intentPort, healthPort);
+    const cp = new ControllerProcess(child, o.name, intentPort, healthPort, webhookPort);
     for (const stream of [child.stdout!, child.stderr!]) {
       let buf = "";
       stream.on("data", (chunk: Buffer) => {

@@ -1,0 +1,63 @@
+// Installs the controller's identity from deploy/ (namespace, ServiceAccount, RBAC) into a test
+// control plane and returns a kubeconfig that authenticates as that ServiceAccount with a bearer
+// token from the TokenRequest API, so tests run the controller under its own RBAC, not as admin.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import type { ControlPlane } from "../controlplane/controlplane.ts";
+
+const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
+
+export const CONTROLLER_SERVICE_ACCOUNT = { namespace: "es-mtls-system", name: "es-mtls-controller" } as const;
+/** ECK's operator namespace, where rbac.yaml grants access to the elastic-licensing ConfigMap. */
+export const ECK_NAMESPACE = "elastic-system";
+
+export interface ControllerIdentity {
+  kubeConfig: k8s.KubeConfig;
+  token: string;
+  /** system:serviceaccount:es-mtls-system:es-mtls-controller */
+  username: string;
+}
+
+/** Objects of a deploy/ manifest, typed by client-node (keeps keys its serializer knows). */
+export function loadManifest(file: string): k8s.KubernetesObject[] {
+  return k8s.loadAllYaml(readFileSync(join(DEPLOY, file), "utf8")).filter((o): o is k8s.KubernetesObject => !!o && typeof o === "object");
+}
+
+/** Creates a namespace unless it exists. */
+export async function ensureNamespace(kc: k8s.KubeConfig, name: string): Promise<void> {
+  try {
+    await kc.makeApiClient(k8s.CoreV1Api).createNamespace({ body: { metadata: { name } } });
+  } catch (e) {
+    if ((e as { code?: number }).code !== 409) throw e;
+  }
+}
+
+/**
+ * Applies deploy/namespace.yaml, serviceaccount.yaml and rbac.yaml (server-side apply as admin;
+ * ECK's namespace is created when missing) and mints a token for the controller's ServiceAccount.
+ */
+export async function installControllerRbac(cp: ControlPlane, options: { expirationSeconds?: number } = {}): Promise<ControllerIdentity> {
+  const admin = cp.kubeConfig();
+  const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
+  await ensureNamespace(admin, ECK_NAMESPACE);
+  for (const file of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"]) {
+    for (const object of loadManifest(file)) {
+      await objects.patch(object, undefined, undefined, "es-mtls-test", true, k8s.PatchStrategy.ServerSideApply);
+    }
+  }
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  const request = await core.createNamespacedServiceAccountToken({
+    ...CONTROLLER_SERVICE_ACCOUNT,
+    body: { spec: { audiences: [], expirationSeconds: options.expirationSeconds ?? 3600 } },
+  });
+  const token = request.status!.token;
+  const kubeConfig = new k8s.KubeConfig();
+  kubeConfig.loadFromOptions({
+    clusters: [{ name: "test", server: cp.server, caData: Buffer.from(cp.caPem).toString("base64"), skipTLSVerify: false }],
+    users: [{ name: "es-mtls-controller", token }],
+    contexts: [{ name: "es-mtls-controller", cluster: "test", user: "es-mtls-controller" }],
+    currentContext: "es-mtls-controller",
+  });
+  return { kubeConfig, token, username: `system:serviceaccount:${CONTROLLER_SERVICE_ACCOUNT.namespace}:${CONTROLLER_SERVICE_ACCOUNT.name}` };
+}

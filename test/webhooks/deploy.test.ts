@@ -1,0 +1,196 @@
+// deploy/ against the real kube-apiserver: every manifest the kustomization lists is accepted by a
+// server-side dry run, the controller's pod template passes the restricted Pod Security Standard, the
+// webhook manifests equal what configurations.ts renders, and the controller's RBAC allows exactly
+// what it needs (checked as the controller's own ServiceAccount, not as admin).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse, parseAllDocuments } from "yaml";
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { eventually } from "../support/eventually.ts";
+import { ECK_NAMESPACE, ensureNamespace, installControllerRbac, loadManifest, type ControllerIdentity } from "../support/controller-rbac.ts";
+import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, syncCaBundles } from "../../controller/webhooks/configurations.ts";
+import { createServingCa } from "../../controller/pki/serving.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const DEPLOY = join(ROOT, "deploy");
+
+let cp: ControlPlane;
+let admin: k8s.KubeConfig;
+let controller: ControllerIdentity;
+
+const resources = (): string[] => (parse(readFileSync(join(DEPLOY, "kustomization.yaml"), "utf8")) as { resources: string[] }).resources;
+
+async function status(action: () => Promise<unknown>): Promise<number> {
+  try {
+    await action();
+    return 200;
+  } catch (e) {
+    return (e as { code?: number }).code ?? -1;
+  }
+}
+
+beforeAll(async () => {
+  cp = await ControlPlane.start({ crds: [join(DEPLOY, "crds")], controllerManager: false });
+  admin = cp.kubeConfig();
+}, 120_000);
+
+afterAll(async () => {
+  await cp?.stop();
+});
+
+describe("manifests", () => {
+  test("the kustomization lists every manifest in deploy/ and deploy/crds/", () => {
+    const listed = resources();
+    const onDisk = [
+      ...["namespace", "serviceaccount", "rbac", "service", "deployment", "pdb", "webhooks"].map((n) => `${n}.yaml`),
+      ...["elasticsearch.k8s.elastic.co_elasticsearches", "kibana.k8s.elastic.co_kibanas", "mtls.es-mtls.io_clientauthentications"].map((n) => `crds/${n}.yaml`),
+    ];
+    expect([...listed].sort()).toEqual(onDisk.sort());
+  });
+
+  test("every object is accepted by a server-side dry run (namespaces first; CRDs by dry-run apply)", async () => {
+    const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
+    const all = resources().flatMap((file) => loadManifest(file).map((object) => ({ file, object })));
+    expect(all.length).toBeGreaterThanOrEqual(16);
+    for (const name of ["es-mtls-system", ECK_NAMESPACE]) await ensureNamespace(admin, name);
+    const accepted: string[] = [];
+    for (const { file, object } of all) {
+      const id = `${file}: ${object.kind}/${object.metadata?.name}`;
+      try {
+        if (object.kind === "CustomResourceDefinition" || object.kind === "Namespace") {
+          await objects.patch(object, undefined, "All", "es-mtls-test", true, k8s.PatchStrategy.ServerSideApply);
+        } else {
+          await objects.create(object, undefined, "All");
+        }
+        accepted.push(id);
+      } catch (e) {
+        throw new Error(`${id} refused: ${(e as { body?: string }).body ?? e}`);
+      }
+    }
+    expect(accepted).toContain("deployment.yaml: Deployment/es-mtls-controller");
+    expect(accepted).toContain("webhooks.yaml: MutatingWebhookConfiguration/es-mtls");
+    // The dry run really validates: a broken copy is refused.
+    const deployment = loadManifest("deployment.yaml")[0] as k8s.V1Deployment;
+    deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort = 70_000;
+    expect(await status(() => objects.create(deployment, undefined, "All"))).toBe(422);
+  });
+
+  test("the controller's pod template passes the restricted Pod Security Standard its namespace enforces", async () => {
+    const core = admin.makeApiClient(k8s.CoreV1Api);
+    await k8s.KubernetesObjectApi.makeApiClient(admin).patch(loadManifest("namespace.yaml")[0]!, undefined, undefined, "es-mtls-test", true, k8s.PatchStrategy.ServerSideApply);
+    await core.createNamespacedServiceAccount({ namespace: "es-mtls-system", body: { metadata: { name: "es-mtls-controller" } } }).catch(() => {});
+    const template = (loadManifest("deployment.yaml")[0] as k8s.V1Deployment).spec!.template;
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { ...template.metadata, name: "pss-check" }, spec: template.spec };
+    await core.createNamespacedPod({ namespace: "es-mtls-system", body: pod, dryRun: "All" });
+    // And the namespace really enforces it: a privileged pod is refused.
+    const bad = { ...pod, spec: { ...template.spec!, containers: [{ ...template.spec!.containers[0]!, securityContext: { privileged: true } }] } };
+    expect(await status(() => core.createNamespacedPod({ namespace: "es-mtls-system", body: bad, dryRun: "All" }))).toBe(403);
+  });
+
+  test("webhooks.yaml is what configurations.ts renders (no caBundle: the controller fills it in)", () => {
+    const docs = parseAllDocuments(readFileSync(join(DEPLOY, "webhooks.yaml"), "utf8")).map((d) => d.toJS());
+    expect(docs).toEqual(JSON.parse(JSON.stringify([desiredMutatingWebhookConfiguration(), desiredValidatingWebhookConfiguration()])));
+  });
+});
+
+describe("controller RBAC (as the controller's ServiceAccount)", () => {
+  beforeAll(async () => {
+    controller = await installControllerRbac(cp);
+  });
+
+  async function can(verb: string, resource: { group?: string; resource: string; subresource?: string; namespace?: string; name?: string }): Promise<boolean> {
+    const api = controller.kubeConfig.makeApiClient(k8s.AuthorizationV1Api);
+    const review = await api.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: { verb, ...resource } } } });
+    return review.status!.allowed;
+  }
+
+  test("the token authenticates as the controller's ServiceAccount", async () => {
+    const review = await controller.kubeConfig.makeApiClient(k8s.AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" } });
+    expect(review.status!.userInfo!.username).toBe(controller.username);
+  });
+
+  test("allows what the controller needs", async () => {
+    const needed: Array<[string, Parameters<typeof can>[1]]> = [
+      ["watch", { group: "elasticsearch.k8s.elastic.co", resource: "elasticsearches" }],
+      ["patch", { group: "elasticsearch.k8s.elastic.co", resource: "elasticsearches", namespace: "prod" }],
+      ["list", { group: "kibana.k8s.elastic.co", resource: "kibanas" }],
+      ["create", { group: "mtls.es-mtls.io", resource: "clientauthentications", namespace: "prod" }],
+      ["patch", { group: "mtls.es-mtls.io", resource: "clientauthentications", subresource: "status", namespace: "prod" }],
+      ["watch", { resource: "secrets" }],
+      ["create", { resource: "secrets", namespace: "prod" }],
+      ["delete", { resource: "secrets", namespace: "prod" }],
+      ["watch", { resource: "pods" }],
+      ["create", { resource: "pods", subresource: "eviction", namespace: "prod" }],
+      ["create", { resource: "events", namespace: "prod" }],
+      ["create", { group: "events.k8s.io", resource: "events", namespace: "prod" }],
+      ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system" }],
+      ["update", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "es-mtls-controller" }],
+      ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
+      ["watch", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
+      ["patch", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "es-mtls" }],
+      ["get", { group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "es-mtls" }],
+    ];
+    const denied = [];
+    for (const [verb, r] of needed) if (!(await can(verb, r))) denied.push(`${verb} ${JSON.stringify(r)}`);
+    expect(denied).toEqual([]);
+  });
+
+  test("refuses what it does not need", async () => {
+    const forbidden: Array<[string, Parameters<typeof can>[1]]> = [
+      ["delete", { resource: "pods", namespace: "prod" }],
+      ["patch", { resource: "pods", namespace: "prod" }],
+      ["create", { resource: "pods", namespace: "prod" }],
+      ["update", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "someone-else" }],
+      ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "prod" }],
+      ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "other" }],
+      ["get", { resource: "configmaps", namespace: "prod", name: "elastic-licensing" }],
+      ["patch", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "istio-sidecar-injector" }],
+      ["create", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations" }],
+      ["create", { group: "authentication.k8s.io", resource: "tokenreviews" }],
+      ["patch", { group: "kibana.k8s.elastic.co", resource: "kibanas", namespace: "prod" }],
+      ["delete", { group: "elasticsearch.k8s.elastic.co", resource: "elasticsearches", namespace: "prod" }],
+      ["create", { group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" }],
+      ["create", { group: "apps", resource: "deployments", namespace: "prod" }],
+    ];
+    const allowed = [];
+    for (const [verb, r] of forbidden) if (await can(verb, r)) allowed.push(`${verb} ${JSON.stringify(r)}`);
+    expect(allowed).toEqual([]);
+  });
+
+  test("real calls under its RBAC: caBundle sync, the ECK license ConfigMap, JWKS, cluster-wide watches", async () => {
+    const adminObjects = k8s.KubernetesObjectApi.makeApiClient(admin);
+    for (const object of loadManifest("webhooks.yaml")) await adminObjects.create(object);
+    await admin.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
+      namespace: ECK_NAMESPACE,
+      body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } },
+    });
+
+    const ca = await createServingCa();
+    expect((await syncCaBundles(controller.kubeConfig, ca.certificate.toString("pem"))).changed).toHaveLength(2);
+    expect((await syncCaBundles(controller.kubeConfig, ca.certificate.toString("pem"))).changed).toEqual([]);
+
+    const core = controller.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const licensing = await core.readNamespacedConfigMap({ name: "elastic-licensing", namespace: ECK_NAMESPACE });
+    expect(licensing.data!.eck_license_level).toBe("enterprise");
+    // An informer's list by name works with a field selector; the other ConfigMaps stay out of reach.
+    const listed = await core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE, fieldSelector: "metadata.name=elastic-licensing" });
+    expect(listed.items.map((c) => c.metadata!.name)).toEqual(["elastic-licensing"]);
+    expect(await status(() => core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE }))).toBe(403);
+
+    // JWKS for verifying agents' tokens: granted to every ServiceAccount by system:service-account-issuer-discovery.
+    const jwks = await cp.get("/openid/v1/jwks", { token: controller.token });
+    expect(jwks.status).toBe(200);
+    expect(JSON.parse(jwks.body).keys.length).toBeGreaterThan(0);
+
+    const custom = controller.kubeConfig.makeApiClient(k8s.CustomObjectsApi);
+    // A fresh CRD's watch cache may answer 429 "storage is (re)initializing" for a moment (client-go retries too).
+    await eventually(() => custom.listClusterCustomObject({ group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" }), {
+      what: "cluster-wide list of Elasticsearch",
+    });
+    await core.listPodForAllNamespaces();
+    await core.listSecretForAllNamespaces({ labelSelector: "eck.k8s.elastic.co/client-certificate=true" });
+    expect(await status(() => core.listNamespacedConfigMap({ namespace: "default" }))).toBe(403);
+  });
+});
