@@ -149,7 +149,11 @@ export class ClusterReconciler {
     const license = licenseState(caches.license.list()[0]);
     const prevPhase = (prevStatus.phase as Phase | undefined) ?? (annotated ? "Enabled" : "Disabled");
     const conditions: Condition[] = [];
-    const kibanas = caches.kibana.list().filter((kb) => referencesCluster(kb, es));
+    // Sorted: cache order differs between processes, and the content hash must not.
+    const kibanas = caches.kibana
+      .list()
+      .filter((kb) => referencesCluster(kb, es))
+      .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`, "en"));
     const pods = this.podsOf(es, kibanas);
     for (const { pod } of pods) {
       const entry = prevStatus.pods?.find((p) => p.name === pod.metadata!.name);
