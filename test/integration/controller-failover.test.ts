@@ -1,0 +1,101 @@
+// Two controller replicas on one Lease: only the leader writes; killing it hands
+// over to the standby within 15 s, which carries on without writing anything twice.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ControllerProcess } from "../support/controller-process.ts";
+import { eventually } from "../support/eventually.ts";
+import { TestCA } from "../controlplane/certs.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const ns = "ha";
+let cp: ControlPlane;
+let replicas: ControllerProcess[] = [];
+let core: k8s.CoreV1Api;
+let custom: k8s.CustomObjectsApi;
+let coordination: k8s.CoordinationV1Api;
+
+const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
+const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
+
+beforeAll(async () => {
+  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], audit: true, controllerManager: false });
+  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  coordination = cp.kubeConfig().makeApiClient(k8s.CoordinationV1Api);
+  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
+  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  for (const name of ["replica-a", "replica-b"]) {
+    const kubeconfig = await cp.kubeconfigFor(`es-mtls-${name}`, ["system:masters"]);
+    replicas.push(await ControllerProcess.start({ kubeconfig, name, namespace: "es-mtls-system", extraArgs: ["--resync=2s"] }));
+  }
+}, 900_000);
+
+afterAll(async () => {
+  for (const r of replicas) await r.stop();
+  await cp?.stop();
+});
+
+async function holder(): Promise<string | undefined> {
+  return (await coordination.readNamespacedLease({ name: "es-mtls-controller", namespace: "es-mtls-system" })).spec?.holderIdentity;
+}
+
+function writesBy(user: string) {
+  return cp.auditEvents().filter((e) => e.user.username === user && e.stage === "ResponseComplete" && !["leases", "events"].includes(e.objectRef?.resource ?? ""));
+}
+
+test("only the leader writes; after kill -9 the standby takes over within 15 s and nothing is written twice", async () => {
+  const leaderName = await eventually(async () => {
+    const h = await holder();
+    expect(h).toBeDefined();
+    return h!;
+  }, { timeoutMs: 15_000, what: "a leader" });
+  const leader = replicas.find((r) => r.name === leaderName)!;
+  const standby = replicas.find((r) => r.name !== leaderName)!;
+
+  await custom.createNamespacedCustomObject({
+    ...ES,
+    namespace: ns,
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "ha" }, spec: { http: { tls: { client: { authentication: true } } } } },
+  });
+  await eventually(() => core.readNamespacedSecret({ name: "ha-es-client-trust-bundle", namespace: ns }), { timeoutMs: 15_000, what: "bundle" });
+  await Bun.sleep(3000);
+  expect(writesBy(`es-mtls-${leaderName}`).length).toBeGreaterThan(0);
+  expect(writesBy(`es-mtls-${standby.name}`)).toEqual([]);
+
+  const killedAt = Date.now();
+  await leader.stop("SIGKILL");
+  await eventually(async () => expect(await holder()).toBe(standby.name), { timeoutMs: 15_000, intervalMs: 200, what: "standby holds the lease" });
+  const takeoverMs = Date.now() - killedAt;
+  console.error(`standby took the lease ${takeoverMs} ms after the leader was killed`);
+  expect(takeoverMs).toBeLessThan(15_000);
+
+  // The new leader carries on: a new trusted client certificate reaches the bundle.
+  const kb: any = await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "ha" } } } });
+  const leaf = await (await TestCA.create("client")).issue({ subject: "CN=after-failover", client: true });
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: {
+      metadata: {
+        name: "after-failover",
+        labels: { "eck.k8s.elastic.co/client-certificate": "true", "eck.k8s.elastic.co/owner-name": "ha", "eck.k8s.elastic.co/owner-namespace": ns, "eck.k8s.elastic.co/owner-kind": "Elasticsearch" },
+        ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: kb.metadata.uid }],
+      },
+      stringData: { "tls.crt": leaf.cert },
+    },
+  });
+  await eventually(async () => {
+    const b = atob((await core.readNamespacedSecret({ name: "ha-es-client-trust-bundle", namespace: ns })).data!["client-trust-bundle.crt"]!);
+    expect(b).toContain(leaf.cert.split("\n")[1]!);
+  }, { timeoutMs: 15_000, what: "new leader updates the bundle" });
+
+  // Nothing was created twice: the CA and the controller's certificate are the originals.
+  const all = cp.auditEvents().filter((e) => e.stage === "ResponseComplete" && e.user.username.startsWith("es-mtls-replica"));
+  const creates = (name: string) => all.filter((e) => e.objectRef?.name === name && (e.verb === "create" || (e.verb === "patch" && e.responseStatus?.code === 201)));
+  expect(creates("ha-es-client-ca").length).toBe(1);
+  const caWrites = all.filter((e) => e.objectRef?.name === "ha-es-client-ca" && e.responseStatus?.code && e.responseStatus.code < 300);
+  expect(caWrites.length).toBe(1);
+  const internalWrites = all.filter((e) => e.objectRef?.name === "ha-es-internal-client-cert" && e.responseStatus?.code && e.responseStatus.code < 300);
+  expect(internalWrites.length).toBe(1);
+});
