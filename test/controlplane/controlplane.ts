@@ -56,6 +56,20 @@ function installExitHook() {
   }
 }
 
+/** n distinct free ports: all are held open together, so none is handed out twice. */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve, reject) => {
+      const srv = createServer();
+      srv.on("error", reject);
+      srv.listen(0, "127.0.0.1", () => resolve(srv));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -148,7 +162,7 @@ export class ControlPlane {
 
   private async boot(commands: ReturnType<typeof ensureBinaries>, opts: StartOptions) {
     const d = this.dir;
-    const [etcdClient, etcdPeer, securePort] = [await freePort(), await freePort(), await freePort()];
+    const [etcdClient, etcdPeer, securePort] = (await freePorts(3)) as [number, number, number];
     this.server = `https://127.0.0.1:${securePort}`;
     this.issuer = this.server;
 

@@ -4,6 +4,9 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 
+/** The project's CRDs plus its own Elasticsearch and Kibana CRDs (tests run without ECK). */
+export const PROJECT_CRDS = ["crds", "standalone-crds"].map((d) => join(import.meta.dir, "..", "..", "deploy", d));
+
 export function readManifests(paths: string[]): Array<Record<string, any>> {
   const files: string[] = [];
   for (const p of paths) {

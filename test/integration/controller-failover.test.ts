@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../controlplane/certs.ts";
@@ -20,7 +21,7 @@ const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elas
 const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], audit: true, controllerManager: false });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, controllerManager: false });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   coordination = cp.kubeConfig().makeApiClient(k8s.CoordinationV1Api);

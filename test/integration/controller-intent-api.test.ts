@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { call, firstIntents, podToken, servingCa } from "../support/intent-client.ts";
@@ -53,7 +54,7 @@ async function report(pod: k8s.V1Pod, body: StatusReport): Promise<Response> {
 }
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], audit: true });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -18,7 +19,7 @@ const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elas
 
 beforeAll(async () => {
   const started = Date.now();
-  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], log: (l) => console.error(l) });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, log: (l) => console.error(l) });
   console.error(`control plane ready in ${Date.now() - started} ms`);
   kc = cp.kubeConfig();
   core = kc.makeApiClient(k8s.CoreV1Api);

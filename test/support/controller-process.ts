@@ -2,7 +2,7 @@
 // test control plane, and stops it (SIGTERM, or SIGKILL for failover tests).
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePort } from "../controlplane/controlplane.ts";
+import { freePorts } from "../controlplane/controlplane.ts";
 import { eventually } from "./eventually.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -22,9 +22,7 @@ export class ControllerProcess {
   ) {}
 
   static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[] }): Promise<ControllerProcess> {
-    const intentPort = await freePort();
-    const healthPort = await freePort();
-    const webhookPort = await freePort();
+    const [intentPort, healthPort, webhookPort] = (await freePorts(3)) as [number, number, number];
     const child = spawn(
       process.execPath,
       [

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
 import { createServingCa, issueServingCertificate } from "../../controller/pki/serving.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
@@ -63,7 +64,7 @@ const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elas
 const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: [join(ROOT, "deploy", "crds")], controllerManager: false });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, controllerManager: false });
   kc = cp.kubeConfig();
   core = kc.makeApiClient(k8s.CoreV1Api);
   custom = kc.makeApiClient(k8s.CustomObjectsApi);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
 import { ECK_NAMESPACE, ensureNamespace, installControllerRbac, loadManifest, type ControllerIdentity } from "../support/controller-rbac.ts";
 import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, syncCaBundles } from "../../controller/webhooks/configurations.ts";
@@ -32,7 +33,7 @@ async function status(action: () => Promise<unknown>): Promise<number> {
 }
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: [join(DEPLOY, "crds")], controllerManager: false });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, controllerManager: false });
   admin = cp.kubeConfig();
 }, 120_000);
 
@@ -45,15 +46,20 @@ describe("manifests", () => {
     const listed = resources();
     const onDisk = [
       ...["namespace", "serviceaccount", "rbac", "service", "deployment", "pdb", "webhooks"].map((n) => `${n}.yaml`),
-      ...["elasticsearch.k8s.elastic.co_elasticsearches", "kibana.k8s.elastic.co_kibanas", "mtls.es-mtls.io_clientauthentications"].map((n) => `crds/${n}.yaml`),
+      "crds/mtls.es-mtls.io_clientauthentications.yaml",
     ];
     expect([...listed].sort()).toEqual(onDisk.sort());
+    // The standalone overlay adds es-mtls's own Elasticsearch and Kibana CRDs (clusters without ECK).
+    const standalone = parse(readFileSync(join(DEPLOY, "standalone", "kustomization.yaml"), "utf8")) as { resources: string[] };
+    expect(standalone.resources).toEqual(["..", "../standalone-crds"]);
+    const crds = (parse(readFileSync(join(DEPLOY, "standalone-crds", "kustomization.yaml"), "utf8")) as { resources: string[] }).resources;
+    expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml"]);
   });
 
   test("every object is accepted by a server-side dry run (namespaces first; CRDs by dry-run apply)", async () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
     const all = resources().flatMap((file) => loadManifest(file).map((object) => ({ file, object })));
-    expect(all.length).toBeGreaterThanOrEqual(16);
+    expect(all.length).toBeGreaterThanOrEqual(14);
     for (const name of ["es-mtls-system", ECK_NAMESPACE]) await ensureNamespace(admin, name);
     const accepted: string[] = [];
     for (const { file, object } of all) {
