@@ -1,0 +1,190 @@
+// A kubelet-AtomicWriter-style publisher for a set of files in one directory.
+//
+//   dir/..2026_11_28_10_00_00.123456789.ab12cd/   one immutable version of the whole set
+//   dir/..data -> ..2026_…                          switched with one rename(2)
+//   dir/tls.crt -> ..data/tls.crt                   stable names the workload watches
+//
+// A reader resolving dir/tls.crt and dir/tls.key always sees the same version, files
+// are complete (fsynced, mode and owner set) before they become visible, and a crash at
+// any point leaves either the old or the new version behind ..data. recover() cleans up
+// what a crash leaves (a stray ..data_tmp, unpublished version dirs, missing links).
+import * as fsp from "node:fs/promises";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+
+export interface FileSpec {
+  name: string; // a plain file name, no slashes, not starting with ".."
+  data: string;
+}
+
+export interface WriteOptions {
+  mode: number;
+  uid?: number; // undefined or -1: keep the creating process's owner
+  gid?: number;
+}
+
+export type WriteResult = "written" | "unchanged";
+
+const DATA = "..data";
+const DATA_TMP = "..data_tmp";
+const VERSION_RE = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+\.[0-9a-f]+$/;
+
+export class WriteError extends Error {}
+
+export function checkName(name: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.length > 200) {
+    throw new WriteError(`file name "${name}" is not a plain file name`);
+  }
+}
+
+function versionName(): string {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, "0");
+  const stamp = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  return `..${stamp}.${p(d.getUTCMilliseconds(), 3)}${String(process.hrtime.bigint() % 1000000n).padStart(6, "0")}.${randomBytes(3).toString("hex")}`;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await fsp.open(dir, "r");
+  try {
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function readlinkOrNull(p: string): Promise<string | null> {
+  try {
+    return await fsp.readlink(p);
+  } catch {
+    return null;
+  }
+}
+
+export class AtomicWriter {
+  constructor(readonly dir: string) {}
+
+  /** The version directory ..data points at, or null before the first write. */
+  async current(): Promise<string | null> {
+    const target = await readlinkOrNull(join(this.dir, DATA));
+    return target && VERSION_RE.test(target) ? target : null;
+  }
+
+  /** Reads a published file, or null. */
+  async read(name: string): Promise<string | null> {
+    try {
+      return await fsp.readFile(join(this.dir, DATA, name), "utf8");
+    } catch {
+      return null;
+    }
+  }
+
+  /** Names published in the current version. */
+  async publishedNames(): Promise<string[]> {
+    const cur = await this.current();
+    if (!cur) return [];
+    return (await fsp.readdir(join(this.dir, cur))).sort();
+  }
+
+  /**
+   * Repairs what an interrupted write leaves behind: removes ..data_tmp and version
+   * directories that ..data does not point at, and (re)creates missing user links.
+   */
+  async recover(): Promise<{ removed: string[] }> {
+    await fsp.mkdir(this.dir, { recursive: true });
+    const removed: string[] = [];
+    const cur = await this.current();
+    for (const entry of await fsp.readdir(this.dir)) {
+      if (entry === DATA_TMP || /^\.\..+\.tmp$/.test(entry) || (VERSION_RE.test(entry) && entry !== cur)) {
+        await fsp.rm(join(this.dir, entry), { recursive: true, force: true });
+        removed.push(entry);
+      }
+    }
+    if (cur) await this.linkNames(await this.publishedNames());
+    if (removed.length) await fsyncDir(this.dir);
+    return { removed };
+  }
+
+  /** Publishes `files` as the complete new set; a no-op when content, mode and owner already match. */
+  async write(files: FileSpec[], opts: WriteOptions): Promise<WriteResult> {
+    for (const f of files) {
+      checkName(f.name);
+      if (f.data.length === 0) throw new WriteError(`refusing to write an empty ${f.name}`);
+    }
+    if (new Set(files.map((f) => f.name)).size !== files.length) throw new WriteError("duplicate file names in one set");
+    await fsp.mkdir(this.dir, { recursive: true });
+    if (await this.unchanged(files, opts)) return "unchanged";
+
+    const version = versionName();
+    const vdir = join(this.dir, version);
+    await fsp.mkdir(vdir, { mode: 0o755 });
+    // mkdir's mode is masked by the umask; set it explicitly so the workload's group can list it.
+    await fsp.chmod(vdir, 0o755);
+    for (const f of files) {
+      const h = await fsp.open(join(vdir, f.name), "wx", 0o600);
+      try {
+        await h.writeFile(f.data);
+        await h.chmod(opts.mode);
+        if (wantsChown(opts)) await h.chown(opts.uid ?? -1, opts.gid ?? -1);
+        await h.sync();
+      } finally {
+        await h.close();
+      }
+    }
+    await fsyncDir(vdir);
+
+    // Links that will not exist in the new version go first, so no reader ever sees a dangling link.
+    const keep = new Set(files.map((f) => f.name));
+    for (const name of await this.publishedNames()) {
+      if (!keep.has(name)) await fsp.rm(join(this.dir, name), { force: true });
+    }
+
+    const tmp = join(this.dir, DATA_TMP);
+    await fsp.rm(tmp, { force: true });
+    await fsp.symlink(version, tmp);
+    await fsp.rename(tmp, join(this.dir, DATA));
+    await fsyncDir(this.dir);
+
+    await this.linkNames([...keep]);
+    for (const entry of await fsp.readdir(this.dir)) {
+      if (VERSION_RE.test(entry) && entry !== version) await fsp.rm(join(this.dir, entry), { recursive: true, force: true });
+    }
+    return "written";
+  }
+
+  private async linkNames(names: string[]): Promise<void> {
+    for (const name of names) {
+      const p = join(this.dir, name);
+      const want = `${DATA}/${name}`;
+      if ((await readlinkOrNull(p)) === want) continue;
+      // Replace whatever is there (a stale regular file, a wrong link) atomically.
+      const tmp = join(this.dir, `..${name}.tmp`);
+      await fsp.rm(tmp, { force: true });
+      await fsp.symlink(want, tmp);
+      await fsp.rename(tmp, p);
+    }
+  }
+
+  private async unchanged(files: FileSpec[], opts: WriteOptions): Promise<boolean> {
+    const names = await this.publishedNames();
+    if (names.join("\0") !== files.map((f) => f.name).sort().join("\0")) return false;
+    for (const f of files) {
+      const p = join(this.dir, DATA, f.name);
+      try {
+        const st = await fsp.stat(p);
+        if ((st.mode & 0o7777) !== opts.mode) return false;
+        if (opts.uid !== undefined && opts.uid !== -1 && st.uid !== opts.uid) return false;
+        if (opts.gid !== undefined && opts.gid !== -1 && st.gid !== opts.gid) return false;
+        if ((await fsp.readFile(p, "utf8")) !== f.data) return false;
+        if ((await readlinkOrNull(join(this.dir, f.name))) !== `${DATA}/${f.name}`) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+}
+
+function wantsChown(o: WriteOptions): boolean {
+  return (o.uid !== undefined && o.uid !== -1) || (o.gid !== undefined && o.gid !== -1);
+}

@@ -1,0 +1,46 @@
+// es-mtls agent entry point: `bun agent/main.ts …`, `deno run -A agent/main.ts …`, or
+// the `bun build --compile` binary. Options are documented in config.ts.
+import { Agent } from "./agent.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { errorMessage, logger, setLogLevel } from "./log.ts";
+import { loadAdapter } from "./runtime/adapter.ts";
+
+async function main(): Promise<number> {
+  let cfg;
+  try {
+    cfg = loadConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      logger.error("invalid configuration", { detail: e.message });
+      return 2;
+    }
+    throw e;
+  }
+  setLogLevel(cfg.logLevel);
+  const rt = await loadAdapter();
+  const agent = new Agent(rt, cfg);
+  let exiting = false;
+  const shutdown = (signal: string) => {
+    if (exiting) return;
+    exiting = true;
+    logger.info("shutting down", { signal });
+    void agent.stop().finally(() => {
+      logger.info("stopped");
+      process.exit(0);
+    });
+  };
+  rt.onSignal("SIGTERM", () => shutdown("SIGTERM"));
+  rt.onSignal("SIGINT", () => shutdown("SIGINT"));
+  await agent.start();
+  return -1; // keep running
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (e) => {
+    logger.error("fatal", { detail: errorMessage(e) });
+    process.exit(1);
+  },
+);

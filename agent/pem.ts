@@ -1,0 +1,104 @@
+// Validation of PEM material before anything touches the disk. Every failure is a
+// PemError whose message names the item ("trust bundle", "certificate from
+// controller", …), the block number and what is wrong, so a refused intent is
+// diagnosable from one log line.
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import { MAX_BODY_BYTES } from "../protocol/intent.ts";
+import { x509 } from "./x509.ts";
+
+export class PemError extends Error {}
+
+/** Upper bound on certificates in one bundle; far above any real trust bundle. */
+export const MAX_BUNDLE_CERTS = 1000;
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+interface Block {
+  type: string;
+  der: ArrayBuffer;
+  hasHeaders: boolean;
+}
+
+const BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+
+function blocks(text: string, what: string): Block[] {
+  const bytes = new TextEncoder().encode(text).length;
+  if (bytes > MAX_BODY_BYTES) throw new PemError(`${what}: ${bytes} bytes exceeds the limit of ${MAX_BODY_BYTES}`);
+  if (text.trim() === "") throw new PemError(`${what}: empty`);
+  // Text outside PEM blocks is tolerated by Elasticsearch but never produced by us or
+  // by tools; refusing it catches truncated or concatenated-garbage payloads early.
+  const outside = text.replace(BLOCK_RE, "").trim();
+  if (outside !== "") {
+    throw new PemError(`${what}: unexpected text outside PEM blocks: ${JSON.stringify(outside.slice(0, 40))}`);
+  }
+  let structs: ReturnType<typeof x509.PemConverter.decodeWithHeaders>;
+  try {
+    structs = x509.PemConverter.decodeWithHeaders(text);
+  } catch (e) {
+    throw new PemError(`${what}: not valid PEM: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (structs.length === 0) throw new PemError(`${what}: no PEM blocks found`);
+  return structs.map((s) => ({ type: s.type, der: s.rawData, hasHeaders: s.headers.length > 0 }));
+}
+
+function parseCertificates(text: string, what: string, now: Date): x509.X509Certificate[] {
+  const bs = blocks(text, what);
+  if (bs.length > MAX_BUNDLE_CERTS) throw new PemError(`${what}: ${bs.length} blocks exceeds the limit of ${MAX_BUNDLE_CERTS}`);
+  return bs.map((b, i) => {
+    const where = `${what}, block ${i + 1}`;
+    if (b.type !== "CERTIFICATE") {
+      const hint = b.type.includes("PRIVATE KEY") ? " (a private key must never be placed here)" : "";
+      throw new PemError(`${where}: is a "${b.type}" block, only CERTIFICATE is allowed${hint}`);
+    }
+    if (b.hasHeaders) throw new PemError(`${where}: PEM headers are not allowed`);
+    let cert: x509.X509Certificate;
+    try {
+      cert = new x509.X509Certificate(b.der);
+    } catch (e) {
+      throw new PemError(`${where}: not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (cert.notAfter.getTime() <= now.getTime()) {
+      throw new PemError(`${where}: certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`);
+    }
+    return cert;
+  });
+}
+
+/** A trust bundle: CERTIFICATE blocks only, each parseable and unexpired, at least one. */
+export function validateBundle(text: string, what = "trust bundle", now = new Date()): x509.X509Certificate[] {
+  return parseCertificates(text, what, now);
+}
+
+/** A leaf certificate, optionally followed by its chain; the leaf comes first. */
+export function validateCertificate(text: string, what = "certificate", now = new Date()): x509.X509Certificate {
+  const certs = parseCertificates(text, what, now);
+  const leaf = certs[0]!;
+  if (leaf.notBefore.getTime() > now.getTime() + 5 * 60_000) {
+    throw new PemError(`${what}: certificate "${leaf.subject}" is not valid before ${leaf.notBefore.toISOString()}`);
+  }
+  return leaf;
+}
+
+/**
+ * Checks that `keyPem` is one private key and that it belongs to `leaf`, by comparing
+ * the public key derived from the private key with the certificate's SPKI. node:crypto
+ * reads PKCS#8, SEC1 and PKCS#1, which user-provided secrets may use.
+ */
+export function validateKeyPair(leaf: x509.X509Certificate, keyPem: string, what = "key"): void {
+  const bs = blocks(keyPem, what);
+  if (bs.length !== 1) throw new PemError(`${what}: expected exactly one PEM block, found ${bs.length}`);
+  const b = bs[0]!;
+  if (!/^(|RSA |EC )PRIVATE KEY$/.test(b.type)) throw new PemError(`${what}: is a "${b.type}" block, expected PRIVATE KEY`);
+  let spki: Buffer;
+  try {
+    spki = createPublicKey(createPrivateKey(keyPem)).export({ type: "spki", format: "der" });
+  } catch (e) {
+    throw new PemError(`${what}: not a usable private key: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+  }
+  const certSpki = Buffer.from(leaf.publicKey.rawData);
+  if (!certSpki.equals(spki)) {
+    throw new PemError(`${what}: does not match the public key of certificate "${leaf.subject}"`);
+  }
+}

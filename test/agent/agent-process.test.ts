@@ -1,0 +1,273 @@
+// Process tests: the agent AS SHIPPED (the `bun build --compile` binary, and the
+// source under `deno run`) against the fixture intent server and the ES/Kibana stand-ins.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { join } from "node:path";
+import type { Intent } from "../../protocol/intent.ts";
+import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
+import { KibanaStandin } from "../fixtures/kibana-standin.ts";
+import { issueLeaf, makeCa, pkcs8Pem, type FixtureCa } from "../fixtures/intent-server.ts";
+import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, tmpDir, waitFor, type Env } from "./harness.ts";
+import { sha256Hex as sha } from "../../agent/pem.ts";
+const uid = process.getuid!();
+const gid = process.getgid!();
+
+export function esIntent(env: Env, over: Partial<Intent> = {}, bundlePem = env.server.clientCa.pem): Omit<Intent, "generation" | "type"> {
+  return {
+    pod: { namespace: "ns", name: "quickstart-es-default-0", uid: "pod-uid-1" },
+    role: "elasticsearch",
+    cluster: { namespace: "ns", name: "quickstart" },
+    phase: "Enabled",
+    enforcement: "required",
+    trustBundle: { pem: bundlePem, sha256: sha(bundlePem) },
+    identity: { source: "managed", subject: { commonName: "quickstart-es-default-0", organizationalUnit: "quickstart" }, keyAlgorithm: "ECDSA-P256", validitySeconds: 3600, renewAtFraction: 2 / 3 },
+    files: { dir: env.outDir, bundle: "client-trust-bundle.crt", certificate: "tls.crt", key: "tls.key", mode: 0o440, uid, gid },
+    ...over,
+  };
+}
+
+/** Asserts the published set is consistent: links resolve, key matches cert, bundle non-empty. */
+export function checkPublished(dir: string, names = ["client-trust-bundle.crt", "tls.crt", "tls.key"]): void {
+  const data = fs.readlinkSync(join(dir, "..data"));
+  expect(fs.statSync(join(dir, data)).isDirectory()).toBe(true);
+  for (const n of names) {
+    expect(fs.readlinkSync(join(dir, n))).toBe(`..data/${n}`);
+    expect(fs.statSync(join(dir, n)).size).toBeGreaterThan(0);
+  }
+  const cert = new X509Certificate(fs.readFileSync(join(dir, "tls.crt")));
+  const key = createPrivateKey(fs.readFileSync(join(dir, "tls.key")));
+  expect(cert.checkPrivateKey(key)).toBe(true);
+  if (names.includes("client-trust-bundle.crt")) expect(fs.readFileSync(join(dir, "client-trust-bundle.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+}
+
+beforeAll(async () => {
+  await buildBinary();
+});
+afterAll(() => killAll());
+
+const common = ["--proof-interval-ms=200", "--proof-timeout-ms=20000", "--reprove-interval-ms=1000", "--user-poll-ms=300"];
+
+for (const rt of RUNTIMES) {
+  describe(`agent on ${rt}`, () => {
+    test("intent lands on disk with modes in < 1 s; readyz false until the ES stand-in proves it; required enforced", async () => {
+      const env = await intentEnv();
+      const esPort = freePort();
+      const httpCa = await makeCa("es http ca");
+      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
+      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
+      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      fs.writeFileSync(join(env.dir, "http-ca.crt"), httpCa.pem);
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`, `--probe-ca=${join(env.dir, "http-ca.crt")}`]));
+      let es: ElasticsearchStandin | undefined;
+      try {
+        await agent.waitLog((l) => l.msg === "intent stream connected", 15_000);
+        expect((await agent.health("/readyz")).status).toBe(503);
+        expect((await agent.health("/startupz")).status).toBe(503);
+
+        const t0 = performance.now();
+        env.server.publish(esIntent(env));
+        await waitFor(() => fs.existsSync(join(env.outDir, "tls.key")) && fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 5000, 5);
+        const firstMs = performance.now() - t0;
+        expect(firstMs).toBeLessThan(1000);
+        checkPublished(env.outDir);
+        for (const n of ["tls.crt", "tls.key", "client-trust-bundle.crt"]) expect(fs.statSync(join(env.outDir, n)).mode & 0o777).toBe(0o440);
+        const cert = new X509Certificate(fs.readFileSync(join(env.outDir, "tls.crt")));
+        expect(cert.subject).toContain("CN=quickstart-es-default-0");
+        expect(fs.readFileSync(join(env.outDir, "tls.key"), "utf8")).toStartWith("-----BEGIN PRIVATE KEY-----"); // PKCS#8
+        expect((await agent.health("/startupz")).status).toBe(200);
+        // No workload yet: not ready.
+        expect((await agent.health("/readyz")).status).toBe(503);
+
+        es = await new ElasticsearchStandin({ keyFile: join(env.dir, "http.key"), certFile: join(env.dir, "http.crt"), caFiles: [join(env.dir, "http-ca.crt"), join(env.outDir, "client-trust-bundle.crt")], clientAuthentication: "required", port: esPort, reloadMs: 300 }).start();
+        await waitFor(async () => (await agent.health("/readyz")).status === 200, "readyz after proof", 15_000, 100);
+        const st = await waitFor(() => env.server.statuses.findLast((s) => s.proof && s.ready), "status report with proof", 5000);
+        expect(st.proof!.withCertificate).toBe("accepted");
+        expect(st.proof!.withoutCertificate).toBe("refused");
+        expect(st.generation).toBe(1);
+        expect(st.bundleSha256).toBe(sha(env.server.clientCa.pem));
+
+        // A new trust bundle (an extra CA) lands in < 1 s and ES reloads it.
+        const extra = await makeCa("extra ca");
+        const bundle2 = env.server.clientCa.pem + extra.pem;
+        const t1 = performance.now();
+        env.server.publish(esIntent(env, {}, bundle2));
+        await waitFor(() => fs.readFileSync(join(env.outDir, "client-trust-bundle.crt"), "utf8") === bundle2, "second write", 5000, 5);
+        expect(performance.now() - t1).toBeLessThan(1000);
+        checkPublished(env.outDir);
+        // The old version is removed right after the swap.
+        await waitFor(() => fs.readdirSync(env.outDir).filter((e) => e.startsWith("..2")).length === 1, "old version removed", 1000, 5);
+        await waitFor(() => es!.trusted.length === 3, "ES stand-in reload", 5000);
+        await waitFor(() => env.server.statuses.findLast((s) => s.generation === 2 && s.proof && s.ready), "proof of generation 2", 10_000);
+
+        const metrics = (await agent.health("/metrics")).text;
+        expect(metrics).toMatch(/es_mtls_agent_certificate_expiration_timestamp_seconds \d+/);
+        expect(metrics).toMatch(/es_mtls_agent_writes_total\{result="written"\} [2-9]/);
+        expect(metrics).toMatch(/es_mtls_agent_proofs_total\{result="success"\} [1-9]/);
+        const status = JSON.parse((await agent.health("/status")).text);
+        expect(status.generation).toBe(2);
+        expect(status.enforcement).toBe("required");
+        // Never log key material.
+        expect(agent.raw.join("\n")).not.toContain("PRIVATE KEY");
+
+        agent.kill("SIGTERM");
+        expect(await agent.exited).toBe(0);
+      } finally {
+        agent.kill();
+        await es?.stop();
+        await env.server.stop();
+      }
+    }, 60_000);
+
+    test("bad intents are refused with a clear error and the last good material stays", async () => {
+      const env = await intentEnv();
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", common));
+      try {
+        env.server.publish(esIntent(env));
+        await waitFor(() => fs.existsSync(join(env.outDir, "tls.key")), "first write", 10_000);
+        const snapshot = () => ["client-trust-bundle.crt", "tls.crt", "tls.key"].map((n) => fs.readFileSync(join(env.outDir, n), "utf8")).join("|");
+        const good = snapshot();
+        const expired = await issueLeaf(env.server.clientCa, { cn: "old", notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
+        const keyPem = await pkcs8Pem(((await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair).privateKey);
+        const cases: Array<[string, string, RegExp]> = [
+          ["garbage", "not a pem at all", /unexpected text outside PEM blocks|no PEM blocks/],
+          ["key in bundle", env.server.clientCa.pem + keyPem, /block 2: is a "PRIVATE KEY" block, only CERTIFICATE is allowed/],
+          ["expired", expired.certPem, /block 1: certificate "CN=old" expired at/],
+          ["oversized", env.server.clientCa.pem + "\n".repeat(1024 * 1024 + 10), /intent line longer than 1048576 bytes refused/],
+          ["empty", "", /empty/],
+        ];
+        let from = agent.logs.length;
+        for (const [name, pem, re] of cases) {
+          env.server.publish(esIntent(env, {}, pem));
+          const line = await agent.waitLog((l) => l.level === "error" && typeof l.detail === "string" && /refused/.test(l.detail as string), 10_000, from);
+          from = agent.logs.length;
+          expect(line.detail as string, name).toMatch(re);
+          // An oversized line is dropped unparsed, so it cannot name its generation.
+          if (name !== "oversized") expect(line.detail as string).toContain(`generation ${env.server.intent!.generation} refused`);
+          expect(snapshot(), name).toBe(good);
+        }
+        // A CSR answer certifying another key is refused; the old identity stays.
+        env.server.certificateHook = async () => {
+          const other = await issueLeaf(env.server.clientCa, { cn: "quickstart-es-default-0", ou: "renamed" });
+          return { certificate: other.certPem, chain: "", notBefore: other.cert.notBefore.toISOString(), notAfter: other.cert.notAfter.toISOString() };
+        };
+        env.server.publish(esIntent(env, { identity: { source: "managed", subject: { commonName: "quickstart-es-default-0", organizationalUnit: "renamed" }, keyAlgorithm: "ECDSA-P256", validitySeconds: 3600, renewAtFraction: 2 / 3 } }));
+        const line = await agent.waitLog((l) => l.level === "error" && /does not match the public key/.test(String(l.detail)), 10_000, from);
+        expect(line.detail as string).toContain("certificate from the controller");
+        expect(snapshot()).toBe(good);
+        checkPublished(env.outDir);
+        const st = await waitFor(() => env.server.statuses.findLast((s) => s.errors.length >= 5), "errors reported", 5000);
+        expect(st.errors[0]!.detail.length).toBeGreaterThan(10);
+      } finally {
+        agent.kill();
+        await env.server.stop();
+      }
+    }, 60_000);
+
+    test("controller outage: agent stays ready on its material, reconnects with ?after= and catches up", async () => {
+      const env = await intentEnv();
+      const esPort = freePort();
+      const httpCa = await makeCa("es http ca");
+      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
+      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
+      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`]));
+      let es: ElasticsearchStandin | undefined;
+      try {
+        env.server.publish(esIntent(env, { enforcement: "optional" }));
+        await waitFor(() => fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 10_000);
+        es = await new ElasticsearchStandin({ keyFile: join(env.dir, "http.key"), certFile: join(env.dir, "http.crt"), caFiles: [join(env.outDir, "client-trust-bundle.crt")], clientAuthentication: "optional", port: esPort, reloadMs: 300 }).start();
+        await waitFor(async () => (await agent.health("/readyz")).status === 200, "ready", 15_000, 100);
+        const streamsBefore = env.server.streamRequests.length;
+        await env.server.stop();
+        // The token rotates while the controller is away: the agent must re-read it.
+        env.token.value = "rotated-" + Math.random().toString(36).slice(2);
+        fs.writeFileSync(env.tokenFile, env.token.value);
+        for (let i = 0; i < 8; i++) {
+          await sleep(500);
+          expect((await agent.health("/readyz")).status).toBe(200);
+          expect((await agent.health("/healthz")).status).toBe(200);
+        }
+        const extra = await makeCa("while away");
+        const bundle2 = env.server.clientCa.pem + extra.pem;
+        env.server.publish(esIntent(env, { enforcement: "optional" }, bundle2)); // generation 2, queued while down
+        await env.server.start(); // same port
+        await waitFor(() => fs.readFileSync(join(env.outDir, "client-trust-bundle.crt"), "utf8") === bundle2, "catch-up write", 15_000);
+        expect(env.server.streamRequests.slice(streamsBefore).some((u) => u.includes("after=1"))).toBe(true);
+        expect((await agent.health("/readyz")).status).toBe(200);
+        expect(Number(/es_mtls_agent_stream_reconnects_total (\d+)/.exec((await agent.health("/metrics")).text)?.[1])).toBeGreaterThan(0);
+      } finally {
+        agent.kill();
+        await es?.stop();
+        await env.server.stop();
+      }
+    }, 60_000);
+
+    test("readyz is false with expired material on disk", async () => {
+      const env = await intentEnv();
+      // Material published by an earlier run, now expired; the controller is unreachable.
+      const ca = await makeCa("old ca");
+      const leaf = await issueLeaf(ca, { cn: "x", notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 60_000) });
+      const { AtomicWriter } = await import("../../agent/atomic-writer.ts");
+      await new AtomicWriter(env.outDir).write([
+        { name: "client-trust-bundle.crt", data: ca.pem },
+        { name: "tls.crt", data: leaf.certPem },
+        { name: "tls.key", data: leaf.keyPem! },
+      ], { mode: 0o440 });
+      await env.server.stop();
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", common));
+      try {
+        await agent.waitLog((l) => l.msg === "health server listening", 15_000);
+        const r = await agent.health("/readyz");
+        expect(r.status).toBe(503);
+        expect((await agent.health("/healthz")).status).toBe(200);
+        expect((await agent.health("/startupz")).status).toBe(200); // complete material exists
+      } finally {
+        agent.kill();
+      }
+    }, 30_000);
+
+    test("kibana: restart required after an identity change, proven by the stand-in's uptime", async () => {
+      const env = await intentEnv();
+      const esCa = await makeCa("es http ca");
+      const esLeaf = await issueLeaf(esCa, { cn: "es", server: true });
+      const d = tmpDir("kb");
+      fs.writeFileSync(join(d, "http.crt"), esLeaf.certPem);
+      fs.writeFileSync(join(d, "http.key"), esLeaf.keyPem!);
+      fs.writeFileSync(join(d, "http-ca.crt"), esCa.pem);
+      fs.writeFileSync(join(d, "trust.crt"), env.server.clientCa.pem);
+      const es = await new ElasticsearchStandin({ keyFile: join(d, "http.key"), certFile: join(d, "http.crt"), caFiles: [join(d, "trust.crt")], clientAuthentication: "required", reloadMs: 300 }).start();
+      const kbPort = freePort();
+      const agent = spawnAgent(rt, agentArgs(env, "kibana", [...common, `--probe-url=http://127.0.0.1:${kbPort}`]));
+      const ident = (cn: string) => ({ source: "managed" as const, subject: { commonName: cn, organizationalUnit: "quickstart" }, keyAlgorithm: "ECDSA-P256" as const, validitySeconds: 3600, renewAtFraction: 2 / 3 });
+      const kbIntent = (cn: string): Omit<Intent, "generation" | "type"> => ({ ...esIntent(env), role: "kibana", trustBundle: undefined, identity: ident(cn) } as Omit<Intent, "generation" | "type">);
+      let kb: KibanaStandin | undefined;
+      try {
+        env.server.publish(kbIntent("kibana-a"));
+        await waitFor(() => fs.existsSync(join(env.outDir, "tls.key")), "identity written", 10_000);
+        checkPublished(env.outDir, ["tls.crt", "tls.key"]);
+        expect(fs.existsSync(join(env.outDir, "client-trust-bundle.crt"))).toBe(false);
+        await sleep(20);
+        kb = await new KibanaStandin({ esUrl: `https://127.0.0.1:${es.port}`, certFile: join(env.outDir, "tls.crt"), keyFile: join(env.outDir, "tls.key"), esCaFile: join(d, "http-ca.crt"), port: kbPort }).start();
+        expect(kb.esLevel).toBe("available"); // ES (required) accepted the agent-issued identity
+        await waitFor(async () => (await agent.health("/readyz")).status === 200, "kibana ready", 15_000, 100);
+        const before = fs.readFileSync(join(env.outDir, "tls.crt"), "utf8");
+        const tChange = new Date().toISOString();
+        env.server.publish(kbIntent("kibana-b"));
+        await waitFor(() => fs.readFileSync(join(env.outDir, "tls.crt"), "utf8") !== before, "new identity", 10_000);
+        const rr = await waitFor(() => env.server.statuses.findLast((s) => s.generation === 2 && s.proof && s.proof.checkedAt > tChange), "proof after change", 10_000);
+        expect(rr.restartRequired).toBe(true);
+        expect(kb.presentedCertificate).toBe(before); // the stand-in still presents what it read at start
+        await kb.stop();
+        kb = await new KibanaStandin({ esUrl: `https://127.0.0.1:${es.port}`, certFile: join(env.outDir, "tls.crt"), keyFile: join(env.outDir, "tls.key"), esCaFile: join(d, "http-ca.crt"), port: kbPort }).start();
+        const ok = await waitFor(() => env.server.statuses.findLast((s) => s.generation === 2 && s.proof && s.restartRequired === false), "restart noticed", 10_000);
+        expect(ok.proof!.withCertificate).toBe("accepted");
+      } finally {
+        agent.kill();
+        await kb?.stop();
+        await es.stop();
+        await env.server.stop();
+      }
+    }, 60_000);
+  });
+}

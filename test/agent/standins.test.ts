@@ -1,0 +1,125 @@
+// The ES and Kibana stand-ins (test fixtures) reproduce the documented behaviour the
+// agent's proof relies on; if they drifted, the process tests would prove nothing.
+import { afterAll, describe, expect, test } from "bun:test";
+import * as fs from "node:fs";
+import { join } from "node:path";
+import { ElasticsearchStandin, type ClientAuthentication } from "../fixtures/elasticsearch-standin.ts";
+import { KibanaStandin } from "../fixtures/kibana-standin.ts";
+import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
+import { tlsProbe } from "../../agent/proof.ts";
+import { killAll, tmpDir, waitFor } from "./harness.ts";
+
+const started: Array<{ stop(): Promise<void> }> = [];
+afterAll(async () => {
+  for (const s of started) await s.stop().catch(() => {});
+  killAll();
+});
+
+async function setup(mode: ClientAuthentication, reloadMs = 100) {
+  const d = tmpDir("es");
+  const httpCa = await makeCa("http ca");
+  const clientCa = await makeCa("client ca");
+  const rogueCa = await makeCa("rogue ca");
+  const server = await issueLeaf(httpCa, { cn: "es", server: true });
+  const client = await issueLeaf(clientCa, { cn: "client" });
+  const rogue = await issueLeaf(rogueCa, { cn: "rogue" });
+  fs.writeFileSync(join(d, "http.crt"), server.certPem);
+  fs.writeFileSync(join(d, "http.key"), server.keyPem!);
+  fs.writeFileSync(join(d, "http-ca.crt"), httpCa.pem);
+  fs.writeFileSync(join(d, "trust.crt"), "some text ES ignores\n" + clientCa.pem);
+  const logs: Array<Record<string, unknown>> = [];
+  const es = await new ElasticsearchStandin({ keyFile: join(d, "http.key"), certFile: join(d, "http.crt"), caFiles: [join(d, "http-ca.crt"), join(d, "trust.crt")], clientAuthentication: mode, reloadMs, log: (l) => logs.push(l) }).start();
+  started.push(es);
+  const probe = (c?: { certPem: string; keyPem?: string }) => tlsProbe({ host: "127.0.0.1", port: es.port, ca: httpCa.pem, timeoutMs: 3000, ...(c ? { cert: c.certPem, key: c.keyPem! } : {}) });
+  return { d, es, probe, client, rogue, clientCa, rogueCa, httpCa, logs };
+}
+
+describe("elasticsearch stand-in", () => {
+  test("required: refuses a client without a certificate, accepts a trusted one, refuses an untrusted one", async () => {
+    const { probe, client, rogue } = await setup("required");
+    expect((await probe()).result).toBe("refused");
+    expect((await probe(client)).result).toBe("accepted");
+    expect((await probe(rogue)).result).toBe("refused");
+  });
+  test("optional: no certificate is fine, an untrusted one is refused", async () => {
+    const { probe, client, rogue } = await setup("optional");
+    expect((await probe()).result).toBe("accepted");
+    expect((await probe(client)).result).toBe("accepted");
+    expect((await probe(rogue)).result).toBe("refused");
+  });
+  test("none: never asks for a certificate", async () => {
+    const { probe, rogue } = await setup("none");
+    expect((await probe()).result).toBe("accepted");
+    expect((await probe(rogue)).result).toBe("accepted");
+  });
+  test("answers GET / and /_cluster/health with X-elastic-product", async () => {
+    const { es, client, httpCa } = await setup("required");
+    for (const [path, key] of [["/", "tagline"], ["/_cluster/health", "status"]] as const) {
+      const res = await fetch(`https://127.0.0.1:${es.port}${path}`, { tls: { ca: httpCa.pem, cert: client.certPem, key: client.keyPem } } as RequestInit);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-elastic-product")).toBe("Elasticsearch");
+      expect(Object.keys((await res.json()) as object)).toContain(key);
+    }
+  });
+  test("reloads trust on a poll via a symlink swap; a bad file keeps the old context and is not retried until it changes", async () => {
+    const { d, es, probe, client, rogue, rogueCa, clientCa, logs } = await setup("required");
+    // Switch trust.crt to a symlink pointing at a file trusting the rogue CA as well.
+    fs.writeFileSync(join(d, "trust-2.crt"), clientCa.pem + rogueCa.pem);
+    fs.symlinkSync("trust-2.crt", join(d, "trust.tmp"));
+    fs.renameSync(join(d, "trust.tmp"), join(d, "trust.crt"));
+    await waitFor(async () => (await probe(rogue)).result === "accepted", "reload to the new trust", 5000);
+    expect(logs.some((l) => String(l.message).startsWith("updated 1 ssl contexts"))).toBe(true);
+    const reloads = es.reloads;
+    // A private key in the CA file: reload fails, old context stays.
+    fs.writeFileSync(join(d, "trust.crt"), clientCa.pem + client.keyPem!);
+    await waitFor(() => es.failedReloads === 1, "failed reload", 5000);
+    expect(es.lastReloadError).toMatch(/CertificateException/);
+    expect((await probe(rogue)).result).toBe("accepted");
+    expect((await probe(client)).result).toBe("accepted");
+    await Bun.sleep(400); // several polls: no retry while the file is unchanged
+    expect(es.failedReloads).toBe(1);
+    // An empty CA file is an error as well.
+    fs.writeFileSync(join(d, "trust.crt"), "");
+    await waitFor(() => es.failedReloads === 2, "empty file refused", 5000);
+    expect(es.lastReloadError).toMatch(/failed to parse any certificates/);
+    // A good file again: reload, the rogue CA is no longer trusted.
+    fs.writeFileSync(join(d, "trust.crt"), clientCa.pem);
+    await waitFor(() => es.reloads === reloads + 1, "good reload", 5000);
+    expect((await probe(rogue)).result).toBe("refused");
+    expect((await probe(client)).result).toBe("accepted");
+  });
+  test("an empty CA file aborts start-up", async () => {
+    const { d } = await setup("none");
+    fs.writeFileSync(join(d, "empty.crt"), "");
+    await expect(new ElasticsearchStandin({ keyFile: join(d, "http.key"), certFile: join(d, "http.crt"), caFiles: [join(d, "empty.crt")], clientAuthentication: "required" }).start()).rejects.toThrow(/failed to parse any certificates/);
+  });
+});
+
+describe("kibana stand-in", () => {
+  test("reads its client certificate only at start", async () => {
+    const { d, es, client, clientCa, httpCa } = await setup("required");
+    const kd = tmpDir("kb");
+    fs.writeFileSync(join(kd, "tls.crt"), client.certPem);
+    fs.writeFileSync(join(kd, "tls.key"), client.keyPem!);
+    fs.writeFileSync(join(kd, "ca.crt"), httpCa.pem);
+    const kb = await new KibanaStandin({ esUrl: `https://127.0.0.1:${es.port}`, certFile: join(kd, "tls.crt"), keyFile: join(kd, "tls.key"), esCaFile: join(kd, "ca.crt") }).start();
+    started.push(kb);
+    expect(kb.esLevel).toBe("available");
+    const st = (await (await fetch(`http://127.0.0.1:${kb.port}/api/status`)).json()) as { metrics: { process: { uptime_in_millis: number } } };
+    expect(st.metrics.process.uptime_in_millis).toBeGreaterThanOrEqual(0);
+    // Replace the files with an untrusted identity: the running stand-in keeps presenting the old one.
+    const other = await issueLeaf(await makeCa("x"), { cn: "x" });
+    fs.writeFileSync(join(kd, "tls.crt"), other.certPem);
+    fs.writeFileSync(join(kd, "tls.key"), other.keyPem!);
+    await kb.checkElasticsearch();
+    expect(kb.esLevel).toBe("available");
+    expect(kb.presentedCertificate).toBe(client.certPem);
+    // A restart (new instance) reads the new, untrusted files and ES refuses it: /api/status turns 503.
+    const kb2 = await new KibanaStandin({ esUrl: `https://127.0.0.1:${es.port}`, certFile: join(kd, "tls.crt"), keyFile: join(kd, "tls.key"), esCaFile: join(kd, "ca.crt") }).start();
+    started.push(kb2);
+    expect(kb2.esLevel).toBe("critical");
+    expect((await fetch(`http://127.0.0.1:${kb2.port}/api/status`)).status).toBe(503);
+    void d;
+    void clientCa;
+  });
+});
