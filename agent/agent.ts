@@ -80,7 +80,7 @@ export class Agent {
   private userPoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly rt: RuntimeAdapter, private readonly cfg: AgentConfig) {
-    this.client = new ControllerClient(rt, { baseUrl: cfg.controllerUrl, caFile: cfg.controllerCaFile, tokenFile: cfg.tokenFile });
+    this.client = new ControllerClient(rt, { baseUrl: cfg.controllerUrl, caFile: this.local(cfg.controllerCaFile), tokenFile: this.local(cfg.tokenFile) });
     this.stream = new IntentStream(this.client, cfg, {
       onIntent: (i) => this.onIntent(i),
       onBadLine: (d) => {
@@ -106,7 +106,7 @@ export class Agent {
   }
 
   async start(): Promise<void> {
-    if (this.cfg.dir) await this.openDir(this.cfg.dir);
+    if (this.cfg.dir) await this.openDir(this.local(this.cfg.dir));
     const app = healthApp({
       alive: () => !this.stopping,
       started: () => this.started,
@@ -226,7 +226,7 @@ export class Agent {
       return;
     }
     try {
-      const dir = this.cfg.dir ?? next.files.dir;
+      const dir = this.local(this.cfg.dir ?? next.files.dir);
       if (!this.writer || this.writer.dir !== dir) {
         await this.openDir(dir);
       }
@@ -319,11 +319,16 @@ export class Agent {
     return { pem: tb.pem, sha256: sha, earliestNotAfter: earliest(certs) };
   }
 
+  /** Where a path of the pod's filesystem is here (--root; "/" in a container). */
+  private local(path: string): string {
+    return this.cfg.root === "/" ? path : join(this.cfg.root, path);
+  }
+
   private async identityFor(i: Intent): Promise<Material["identity"] | undefined> {
     const id = i.identity;
     if (!id) return undefined;
     if (id.source === "userProvided") {
-      const dir = id.mountPath;
+      const dir = this.local(id.mountPath);
       const certPem = await fsp.readFile(join(dir, "tls.crt"), "utf8").catch((e: Error) => {
         throw new IntentError(`user-provided identity: cannot read ${join(dir, "tls.crt")}: ${e.message}`);
       });
@@ -455,7 +460,7 @@ export class Agent {
   private async proveOnce(): Promise<{ ok: boolean; withCertificate: Proof["withCertificate"]; withoutCertificate: Proof["withoutCertificate"]; detail: string }> {
     const intent = this.intent;
     if (!intent) return { ok: false, withCertificate: "error", withoutCertificate: "error", detail: "no intent applied yet" };
-    const ca = this.cfg.probeCaFile ? await fsp.readFile(this.cfg.probeCaFile, "utf8").catch(() => undefined) : undefined;
+    const ca = this.cfg.probeCaFile ? await fsp.readFile(this.local(this.cfg.probeCaFile), "utf8").catch(() => undefined) : undefined;
     const timeout = Math.min(5000, this.cfg.proofTimeoutMs);
     if (intent.role === "elasticsearch") {
       const id = this.material.identity;

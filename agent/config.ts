@@ -9,6 +9,7 @@
  * | --token-file             | ES_MTLS_TOKEN_FILE                    | /var/run/secrets/es-mtls/token | projected service-account token; re-read for every request |
  * | --role                   | ES_MTLS_ROLE                          | (required)                 | elasticsearch or kibana; an intent for another role is refused |
  * | --dir                    | ES_MTLS_DIR                           | (from the intent)          | output directory; when set, an intent naming another directory is refused |
+ * | --root                   | ES_MTLS_ROOT                          | /                          | prefix for every path the agent opens (output dir, token, CAs, user certificate mount) when it runs outside a container |
  * | --file-mode              | ES_MTLS_FILE_MODE                     | (from the intent)          | octal mode override for written files, e.g. 0440 |
  * | --uid / --gid            | ES_MTLS_UID / ES_MTLS_GID             | (from the intent)          | owner override for written files; -1 = leave as created |
  * | --health-addr            | ES_MTLS_HEALTH_ADDR                   | 0.0.0.0                    | listen address of /healthz /readyz /startupz /status /metrics |
@@ -34,6 +35,8 @@ export interface AgentConfig {
   tokenFile: string;
   role: Role;
   dir?: string;
+  /** Prefix for paths named by intents; "/" in a container. */
+  root: string;
   fileMode?: number;
   uid?: number;
   gid?: number;
@@ -72,7 +75,7 @@ function parseArgs(argv: string[]): Map<string, string> {
 }
 
 const KNOWN = [
-  "controller-url", "controller-ca", "token-file", "role", "dir", "file-mode", "uid", "gid",
+  "controller-url", "controller-ca", "token-file", "role", "dir", "root", "file-mode", "uid", "gid",
   "health-addr", "health-port", "probe-url", "probe-ca", "proof-timeout-ms", "proof-interval-ms",
   "reprove-interval-ms", "user-poll-ms", "heartbeat-timeout-ms", "backoff-min-ms", "backoff-max-ms",
   "request-timeout-ms", "log-level",
@@ -130,6 +133,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     tokenFile: get("token-file") ?? "/var/run/secrets/es-mtls/token",
     role,
     ...(dir !== undefined ? { dir } : {}),
+    root: get("root") ?? "/",
     ...(fileMode !== undefined ? { fileMode } : {}),
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),

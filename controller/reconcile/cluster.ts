@@ -284,7 +284,13 @@ export class ClusterReconciler {
     // Persist the generation before any agent sees it, so it is never reused after a restart.
     await this.writeStatus(es, clientAuth, status);
 
-    const clusterInput = { generation, cluster: { namespace, name }, phase: nextPhase, bundle: { pem: bundle.pem, sha256: bundle.sha256 } };
+    const clusterInput = {
+      generation,
+      cluster: { namespace, name },
+      phase: nextPhase,
+      bundle: { pem: bundle.pem, sha256: bundle.sha256 },
+      certValiditySeconds: Math.floor(this.d.pki.certValidityMs / 1000),
+    };
     const identityOf = new Map(identities.map((k) => [k.kibana.metadata.uid, k]));
     for (const p of pods) {
       const ref = { namespace: p.pod.metadata!.namespace!, name: p.pod.metadata!.name! };

@@ -51,7 +51,16 @@ export interface ClusterIntentInput {
   cluster: { namespace: string; name: string };
   phase: Phase;
   bundle: TrustBundle;
+  /** Lifetime of certificates signed for agents. */
+  certValiditySeconds: number;
 }
+
+/**
+ * Elasticsearch pods present no certificate to anyone; their agent still gets one from
+ * the cluster's CA, only to prove that the local Elasticsearch accepts a certificate the
+ * current bundle trusts. CN names that purpose, so no realm mistakes it for a user.
+ */
+export const PROOF_COMMON_NAME = "es-mtls-proof";
 
 export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
   return {
@@ -63,6 +72,13 @@ export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
     phase: c.phase,
     enforcement: podEnforcement(pod, c.phase),
     trustBundle: c.bundle,
+    identity: {
+      source: "managed",
+      subject: { commonName: PROOF_COMMON_NAME, organizationalUnit: c.cluster.name },
+      keyAlgorithm: "ECDSA-P256",
+      validitySeconds: c.certValiditySeconds,
+      renewAtFraction: 2 / 3,
+    },
     files: { ...ES_FILES, mode: 0o440, ...OWNER },
   };
 }

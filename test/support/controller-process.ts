@@ -21,8 +21,11 @@ export class ControllerProcess {
     readonly webhookPort: number,
   ) {}
 
-  static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[] }): Promise<ControllerProcess> {
-    const [intentPort, healthPort, webhookPort] = (await freePorts(3)) as [number, number, number];
+  /** `samePortsAs`: restart in place of a stopped replica (agents keep its URL, as a Service would). */
+  static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[]; samePortsAs?: ControllerProcess }): Promise<ControllerProcess> {
+    const [intentPort, healthPort, webhookPort] = o.samePortsAs
+      ? [o.samePortsAs.intentPort, o.samePortsAs.healthPort, o.samePortsAs.webhookPort]
+      : ((await freePorts(3)) as [number, number, number]);
     const child = spawn(
       process.execPath,
       [
