@@ -129,6 +129,11 @@ export class Agent {
     void this.stream.run();
   }
 
+  /** True once a complete set of material is on disk (what /startupz reports). */
+  get hasMaterial(): boolean {
+    return this.started;
+  }
+
   /** SIGTERM: stop taking work, let an in-flight write finish, then return. */
   async stop(): Promise<void> {
     if (this.stopping) return;

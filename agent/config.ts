@@ -9,6 +9,7 @@
  * | --token-file             | ES_MTLS_TOKEN_FILE                    | /var/run/secrets/es-mtls/token | projected service-account token; re-read for every request |
  * | --role                   | ES_MTLS_ROLE                          | (required)                 | elasticsearch or kibana; an intent for another role is refused |
  * | --dir                    | ES_MTLS_DIR                           | (from the intent)          | output directory; when set, an intent naming another directory is refused |
+ * | --once                   | ES_MTLS_ONCE                          | false                      | write the material once, then exit 0 (the one-shot init container of the classic sidecar layout) |
  * | --root                   | ES_MTLS_ROOT                          | /                          | prefix for every path the agent opens (output dir, token, CAs, user certificate mount) when it runs outside a container |
  * | --file-mode              | ES_MTLS_FILE_MODE                     | (from the intent)          | octal mode override for written files, e.g. 0440 |
  * | --uid / --gid            | ES_MTLS_UID / ES_MTLS_GID             | (from the intent)          | owner override for written files; -1 = leave as created |
@@ -37,6 +38,8 @@ export interface AgentConfig {
   dir?: string;
   /** Prefix for paths named by intents; "/" in a container. */
   root: string;
+  /** Exit 0 after the first complete write. */
+  once: boolean;
   fileMode?: number;
   uid?: number;
   gid?: number;
@@ -64,6 +67,7 @@ function parseArgs(argv: string[]): Map<string, string> {
     if (!a.startsWith("--")) throw new ConfigError(`unexpected argument "${a}" (options look like --name=value)`);
     const eq = a.indexOf("=");
     if (eq > 0) out.set(a.slice(2, eq), a.slice(eq + 1));
+    else if (BOOLEAN.includes(a.slice(2))) out.set(a.slice(2), "true");
     else {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) throw new ConfigError(`option ${a} needs a value`);
@@ -74,12 +78,21 @@ function parseArgs(argv: string[]): Map<string, string> {
   return out;
 }
 
+/** Flags that may stand alone (`--once`) meaning true. */
+const BOOLEAN = ["once"];
+
 const KNOWN = [
-  "controller-url", "controller-ca", "token-file", "role", "dir", "root", "file-mode", "uid", "gid",
+  "controller-url", "controller-ca", "token-file", "role", "dir", "root", "once", "file-mode", "uid", "gid",
   "health-addr", "health-port", "probe-url", "probe-ca", "proof-timeout-ms", "proof-interval-ms",
   "reprove-interval-ms", "user-poll-ms", "heartbeat-timeout-ms", "backoff-min-ms", "backoff-max-ms",
   "request-timeout-ms", "log-level",
 ];
+
+function parseBool(name: string, v: string | undefined): boolean {
+  if (v === undefined || v === "false") return false;
+  if (v === "true") return true;
+  throw new ConfigError(`--${name}: "${v}" is not true or false`);
+}
 
 export function loadConfig(argv: string[], env: Record<string, string | undefined>): AgentConfig {
   const flags = parseArgs(argv);
@@ -134,6 +147,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     role,
     ...(dir !== undefined ? { dir } : {}),
     root: get("root") ?? "/",
+    once: parseBool("once", get("once")),
     ...(fileMode !== undefined ? { fileMode } : {}),
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),

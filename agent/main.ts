@@ -32,6 +32,13 @@ async function main(): Promise<number> {
   rt.onSignal("SIGTERM", () => shutdown("SIGTERM"));
   rt.onSignal("SIGINT", () => shutdown("SIGINT"));
   await agent.start();
+  if (cfg.once) {
+    // One-shot init container (classic layout): the workload starts only after we exit.
+    while (!agent.hasMaterial) await new Promise((r) => setTimeout(r, 100));
+    await agent.stop();
+    logger.info("material written once; exiting");
+    return 0;
+  }
   return -1; // keep running
 }
 

@@ -50,6 +50,15 @@ const common = ["--proof-interval-ms=200", "--proof-timeout-ms=20000", "--reprov
 
 for (const rt of RUNTIMES) {
   describe(`agent on ${rt}`, () => {
+    test("--once (classic layout's init container) writes a complete set, then exits 0", async () => {
+      const env = await intentEnv();
+      env.server.publish(esIntent(env));
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, "--once"]));
+      expect(await Promise.race([agent.exited, sleep(20_000).then(() => "timeout")])).toBe(0);
+      checkPublished(env.outDir);
+      await env.server.stop();
+    });
+
     test("intent lands on disk with modes in < 1 s; readyz false until the ES stand-in proves it; required enforced", async () => {
       const env = await intentEnv();
       const esPort = freePort();
