@@ -2,7 +2,7 @@
 // round. Paths are ECK's mount points, so the workload reads the same files as
 // under ECK.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Enforcement, FileLayout, Identity, Intent, Phase, TrustBundle } from "../../protocol/intent.ts";
+import type { Enforcement, FileLayout, Identity, Intent, ManagedIdentity, Phase, TrustBundle } from "../../protocol/intent.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, INJECTED_ANNOTATION, KIBANA_CERT_DIR } from "../names.ts";
 
 export { INJECTED_ANNOTATION };
@@ -62,38 +62,33 @@ export interface ClusterIntentInput {
  */
 export const PROOF_COMMON_NAME = "es-mtls-proof";
 
-export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
+/** An identity the agent creates in the pod and the cluster's client CA signs. */
+export function managedIdentity(commonName: string, organizationalUnit: string, validitySeconds: number): ManagedIdentity {
+  return { source: "managed", subject: { commonName, organizationalUnit }, keyAlgorithm: "ECDSA-P256", validitySeconds, renewAtFraction: 2 / 3 };
+}
+
+function podIntent(pod: V1Pod, c: ClusterIntentInput, role: Intent["role"], rest: Pick<Intent, "enforcement" | "identity" | "files"> & Partial<Intent>): Intent {
   return {
     type: "intent",
     generation: c.generation,
     pod: { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
-    role: "elasticsearch",
+    role,
     cluster: c.cluster,
     phase: c.phase,
-    enforcement: podEnforcement(pod, c.phase),
-    trustBundle: c.bundle,
-    identity: {
-      source: "managed",
-      subject: { commonName: PROOF_COMMON_NAME, organizationalUnit: c.cluster.name },
-      keyAlgorithm: "ECDSA-P256",
-      validitySeconds: c.certValiditySeconds,
-      renewAtFraction: 2 / 3,
-    },
-    files: { ...ES_FILES, mode: 0o440, ...OWNER },
+    ...rest,
   };
 }
 
+export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
+  return podIntent(pod, c, "elasticsearch", {
+    enforcement: podEnforcement(pod, c.phase),
+    trustBundle: c.bundle,
+    identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, c.certValiditySeconds),
+    files: { ...ES_FILES, mode: 0o440, ...OWNER },
+  });
+}
+
 export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {
-  return {
-    type: "intent",
-    generation: c.generation,
-    pod: { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
-    role: "kibana",
-    cluster: c.cluster,
-    phase: c.phase,
-    // Kibana enforces nothing; it presents its identity while any ES pod may require one.
-    enforcement: "none",
-    identity,
-    files: { ...KIBANA_FILES, mode: 0o440, ...OWNER },
-  };
+  // Kibana enforces nothing; it presents its identity while any ES pod may require one.
+  return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: 0o440, ...OWNER } });
 }

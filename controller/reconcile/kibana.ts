@@ -8,6 +8,7 @@ import type { Identity } from "../../protocol/intent.ts";
 import { x509 } from "../pki/x509.ts";
 import type { Elasticsearch, Kibana } from "../kube/resources.ts";
 import { USER_CERT_MOUNT_PATH } from "../names.ts";
+import { managedIdentity } from "./intents.ts";
 
 const MAX_USER_SECRET_BYTES = 64 * 1024;
 
@@ -53,15 +54,5 @@ export function kibanaIdentity(
     if (problem) return { kibana: kb, ok: false, reason: problem };
     return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: userSecret };
   }
-  return {
-    kibana: kb,
-    ok: true,
-    identity: {
-      source: "managed",
-      subject: { commonName: kb.metadata.name, organizationalUnit: kb.metadata.name },
-      keyAlgorithm: "ECDSA-P256",
-      validitySeconds: settings.certValiditySeconds,
-      renewAtFraction: 2 / 3,
-    },
-  };
+  return { kibana: kb, ok: true, identity: managedIdentity(kb.metadata.name, kb.metadata.name, settings.certValiditySeconds) };
 }

@@ -7,12 +7,14 @@ import { readFileSync, statSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { servingCa } from "../support/intent-client.ts";
 import { runAgentOf } from "../support/test-kubelet.ts";
+import { createClientCertSecret } from "../support/client-cert-secret.ts";
 import { buildBinary, freePort, killAll, tmpDir, type AgentProcess, type AgentRuntime } from "../agent/harness.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
@@ -28,8 +30,6 @@ let custom: k8s.CustomObjectsApi;
 let serverPki: { cert: string; key: string };
 const standins: ElasticsearchStandin[] = [];
 
-const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
-const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
 const statusOf = async (): Promise<any> => ((await custom.getNamespacedCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", namespace: ns, name: "search" })) as any).status;
 
 async function startController(name: string, samePortsAs?: ControllerProcess) {
@@ -133,17 +133,7 @@ describe.each(["bun-binary", "deno"] as AgentRuntime[])("an injected Elasticsear
     const client = await (await TestCA.create(`client-${runtime}`)).issue({ subject: `CN=client-${runtime}`, client: true });
     const line = client.cert.split("\n")[1]!;
     const started = Date.now();
-    await core.createNamespacedSecret({
-      namespace: ns,
-      body: {
-        metadata: {
-          name: `client-${runtime}`,
-          labels: { "eck.k8s.elastic.co/client-certificate": "true", "eck.k8s.elastic.co/owner-name": "search", "eck.k8s.elastic.co/owner-namespace": ns, "eck.k8s.elastic.co/owner-kind": "Elasticsearch" },
-          ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: kb.metadata.uid }],
-        },
-        stringData: { "tls.crt": client.cert },
-      },
-    });
+    await createClientCertSecret(core, { namespace: ns, name: `client-${runtime}`, es: "search", owner: { kind: "Kibana", name: "kb", uid: kb.metadata.uid }, certPem: client.cert });
     await eventually(() => expect(readFileSync(r.bundlePath, "utf8")).toContain(line), { timeoutMs: 1000, intervalMs: 10, what: "bundle on the agent's disk within 1 s" });
     const ms = Date.now() - started;
     console.error(`${runtime}: Secret created → bundle on the agent's disk in ${ms} ms`);
@@ -178,17 +168,7 @@ test("with the controller stopped for a minute, agents stay ready on their mater
   // A change made while it was away reaches every agent.
   const client = await (await TestCA.create("late")).issue({ subject: "CN=late-client", client: true });
   const kb: any = await custom.getNamespacedCustomObject({ ...KB, namespace: ns, name: "kb" });
-  await core.createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: {
-        name: "late-client",
-        labels: { "eck.k8s.elastic.co/client-certificate": "true", "eck.k8s.elastic.co/owner-name": "search", "eck.k8s.elastic.co/owner-namespace": ns, "eck.k8s.elastic.co/owner-kind": "Elasticsearch" },
-        ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: kb.metadata.uid }],
-      },
-      stringData: { "tls.crt": client.cert },
-    },
-  });
+  await createClientCertSecret(core, { namespace: ns, name: "late-client", es: "search", owner: { kind: "Kibana", name: "kb", uid: kb.metadata.uid }, certPem: client.cert });
   for (const r of pods) {
     await eventually(() => expect(readFileSync(r.bundlePath, "utf8")).toContain(client.cert.split("\n")[1]!), { timeoutMs: 30_000, intervalMs: 200, what: "agent caught up" });
   }

@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
+import { clientCertLabels } from "../support/client-cert-secret.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const CONTROLLER_USER = "es-mtls-controller";
@@ -20,9 +22,6 @@ let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
 let testCa: TestCA;
 
-const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
-const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
-const CA_RES = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications" };
 
 async function setLicense(level: string) {
   const body = { metadata: { name: "elastic-licensing", namespace: "elastic-system" }, data: { eck_license_level: level } };
@@ -106,12 +105,7 @@ describe("enabling client authentication", () => {
     const kb: any = await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "quickstart" } } } });
     await custom.createNamespacedCustomObject({ ...KB, namespace: "other", body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb-elsewhere" }, spec: {} } });
     const kbElsewhere: any = await custom.getNamespacedCustomObject({ ...KB, namespace: "other", name: "kb-elsewhere" });
-    const labels = {
-      "eck.k8s.elastic.co/client-certificate": "true",
-      "eck.k8s.elastic.co/owner-name": "quickstart",
-      "eck.k8s.elastic.co/owner-namespace": ns,
-      "eck.k8s.elastic.co/owner-kind": "Elasticsearch",
-    };
+    const labels = clientCertLabels("quickstart", ns);
     // A second, real (non-ECK) owner keeps the garbage collector from deleting the
     // spoofed Secrets before the controller has judged them.
     const holder = await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "holder" } } });
@@ -152,12 +146,7 @@ describe("enabling client authentication", () => {
     const inputs = (await malformedCases()).cases;
     expect(inputs.length).toBeGreaterThanOrEqual(30);
     const before = await bundleOf("quickstart");
-    const labels = {
-      "eck.k8s.elastic.co/client-certificate": "true",
-      "eck.k8s.elastic.co/owner-name": "quickstart",
-      "eck.k8s.elastic.co/owner-namespace": ns,
-      "eck.k8s.elastic.co/owner-kind": "Elasticsearch",
-    };
+    const labels = clientCertLabels("quickstart", ns);
     const stored: typeof inputs = [];
     for (const [i, input] of inputs.entries()) {
       try {

@@ -4,10 +4,12 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../controlplane/certs.ts";
+import { createClientCertSecret } from "../support/client-cert-secret.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const ns = "ha";
@@ -17,8 +19,6 @@ let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
 let coordination: k8s.CoordinationV1Api;
 
-const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
-const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
 
 beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, controllerManager: false });
@@ -75,17 +75,7 @@ test("only the leader writes; after kill -9 the standby takes over within 15 s a
   // The new leader carries on: a new trusted client certificate reaches the bundle.
   const kb: any = await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "ha" } } } });
   const leaf = await (await TestCA.create("client")).issue({ subject: "CN=after-failover", client: true });
-  await core.createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: {
-        name: "after-failover",
-        labels: { "eck.k8s.elastic.co/client-certificate": "true", "eck.k8s.elastic.co/owner-name": "ha", "eck.k8s.elastic.co/owner-namespace": ns, "eck.k8s.elastic.co/owner-kind": "Elasticsearch" },
-        ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: kb.metadata.uid }],
-      },
-      stringData: { "tls.crt": leaf.cert },
-    },
-  });
+  await createClientCertSecret(core, { namespace: ns, name: "after-failover", es: "ha", owner: { kind: "Kibana", name: "kb", uid: kb.metadata.uid }, certPem: leaf.cert });
   await eventually(async () => {
     const b = atob((await core.readNamespacedSecret({ name: "ha-es-client-trust-bundle", namespace: ns })).data!["client-trust-bundle.crt"]!);
     expect(b).toContain(leaf.cert.split("\n")[1]!);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
@@ -23,9 +24,6 @@ let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
 let ca: string;
 
-const ES = { group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches" };
-const KB = { group: "kibana.k8s.elastic.co", version: "v1", plural: "kibanas" };
-const CA_RES = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications" };
 
 const statusOf = async (es: string): Promise<any> => ((await custom.getNamespacedCustomObject({ ...CA_RES, namespace: ns, name: es })) as any).status;
 
