@@ -92,6 +92,16 @@ describe("intent API with real service-account tokens", () => {
     expect(JSON.stringify(intent)).not.toContain("PRIVATE KEY");
     const [b] = (await firstIntents(controller.url, ca, await podToken(core, podB, INTENT_API_AUDIENCE))) as Intent[];
     expect(b!.pod.name).toBe("logs-es-default-1");
+    // No injection webhook runs in this file: the pods lack the agent, and the controller says so.
+    const cond = await eventually(async () => {
+      const c = (await statusOf("logs")).conditions.find((x: any) => x.type === "PodsInjected");
+      expect(c.status).toBe("False");
+      return c;
+    }, { what: "PodsInjected condition" });
+    expect(cond.reason).toBe("PodsNotInjected");
+    expect(cond.message).toContain("logs-es-default-0");
+    const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=logs" })).items;
+    expect(events.some((e) => e.reason === "PodsNotInjected" && e.type === "Warning")).toBe(true);
   });
 
   test("no token, a wrong audience, a deleted pod: refused with a reason", async () => {
