@@ -65,5 +65,5 @@ test("under its own RBAC the controller enables a cluster, syncs the webhooks' c
   expect(writes.length).toBeGreaterThan(5);
   const refused = writes.filter((e) => e.responseStatus?.code === 403);
   expect(refused.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
-  expect(controller.logs.filter((l) => /forbidden|403/i.test(l))).toEqual([]);
+  expect(controller.logs.filter((l) => /forbidden|HTTP-Code: 403/i.test(l))).toEqual([]);
 });
