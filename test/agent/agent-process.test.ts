@@ -2,12 +2,12 @@
 // source under `deno run`) against the fixture intent server and the ES/Kibana stand-ins.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
-import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import type { Intent } from "../../protocol/intent.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
-import { issueLeaf, makeCa, pkcs8Pem, type FixtureCa } from "../fixtures/intent-server.ts";
+import { issueLeaf, makeCa, pkcs8Pem } from "../fixtures/intent-server.ts";
 import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, tmpDir, waitFor, type Env } from "./harness.ts";
 import { sha256Hex as sha } from "../../agent/pem.ts";
 const uid = process.getuid!();

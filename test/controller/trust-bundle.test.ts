@@ -1,11 +1,10 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import type { V1Secret } from "@kubernetes/client-node";
 import { x509 } from "../../controller/pki/x509.ts";
 import { createClientCa, type CertificateAuthority } from "../../controller/pki/ca.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../../controller/trust/bundle.ts";
-import { DAY, makeCsr, p256, pemOf, rsa, selfSignedLeaf } from "./fixtures.ts";
+import { DAY, p256, pemOf, selfSignedLeaf } from "./fixtures.ts";
 import { body, malformedCases, secret } from "../support/malformed-pem.ts";
 
 const NOW = new Date();

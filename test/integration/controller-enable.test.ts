@@ -1,7 +1,6 @@
 // The real controller process against the real control plane: enabling client
 // authentication, trust-bundle sources, hygiene, zero-write resyncs, license.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
@@ -13,7 +12,6 @@ import { x509 } from "../../controller/pki/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "prod";
 let cp: ControlPlane;

@@ -1,7 +1,6 @@
 // Two controller replicas on one Lease: only the leader writes; killing it hands
 // over to the standby within 15 s, which carries on without writing anything twice.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
@@ -11,7 +10,6 @@ import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const ns = "ha";
 let cp: ControlPlane;
 let replicas: ControllerProcess[] = [];

@@ -1,7 +1,6 @@
 // The running controller's intent API with real projected service-account tokens,
 // Kibana identities, the proof-gated disable, restart safety and deletion.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
@@ -14,7 +13,6 @@ import { x509 } from "../../controller/pki/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
 import { TestCA } from "../controlplane/certs.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "shop";
 let cp: ControlPlane;

@@ -1,14 +1,12 @@
 // Smoke tests of the test control plane: each asserts real API behaviour that
 // the rest of the suite relies on.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 let cp: ControlPlane;
 let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;

@@ -1,7 +1,6 @@
 // The admission webhooks through the real kube-apiserver: it calls the hono app over HTTPS (serving
 // certificate from controller/pki/serving.ts, caBundle kept in sync by syncCaBundles), as in a cluster.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
@@ -18,7 +17,6 @@ import { MSG_CLIENT_CERT_REF, MSG_LICENSE, MSG_TLS, type License } from "../../c
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";
 import { esMode, esPod, injectionConfig, kibanaMode, kibanaPod } from "./fixtures.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 const NS = "prod";
 const CONTROLLER_NS = "es-mtls-system";
 
