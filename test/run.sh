@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
+[ -d node_modules ] || npm ci --no-audit --no-fund # a fresh clone needs nothing else
 
 passed=0
 failed=0

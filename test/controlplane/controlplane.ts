@@ -351,10 +351,11 @@ rules:
     return kc;
   }
 
-  /** Kills everything at once (exit hooks). */
+  /** Kills everything at once and removes the temporary folder (exit hooks). */
   killNow() {
     this.stopped = true;
     for (const p of this.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill("SIGKILL");
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {
