@@ -18,7 +18,9 @@ import { createClientCertSecret } from "../support/client-cert-secret.ts";
 import { buildBinary, freePort, killAll, tmpDir, type AgentProcess, type AgentRuntime } from "../agent/harness.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE } from "../../controller/names.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../../controller/names.ts";
+import { KibanaStandin } from "../fixtures/kibana-standin.ts";
+import { x509 } from "../../controller/pki/x509.ts";
 import { writeFileSync } from "node:fs";
 
 const ns = "e2e";
@@ -27,8 +29,9 @@ let controller: ControllerProcess;
 let kubeconfig: string;
 let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
-let serverPki: { cert: string; key: string };
+let serverPki: { cert: string; key: string; caPem: string };
 const standins: ElasticsearchStandin[] = [];
+const kibanas: KibanaStandin[] = [];
 
 const statusOf = async (): Promise<any> => ((await custom.getNamespacedCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", namespace: ns, name: "search" })) as any).status;
 
@@ -51,7 +54,7 @@ beforeAll(async () => {
   await cp.kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: mwc });
   await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }), { timeoutMs: 30_000, what: "default SA" });
   const httpCa = await TestCA.create("es http ca");
-  serverPki = await httpCa.issue({ subject: "CN=search-es-http", server: { dns: ["localhost"], ips: ["127.0.0.1"] } });
+  serverPki = { ...(await httpCa.issue({ subject: "CN=search-es-http", server: { dns: ["localhost"], ips: ["127.0.0.1"] } })), caPem: httpCa.pem };
   await custom.createNamespacedCustomObject({
     ...ES,
     namespace: ns,
@@ -63,7 +66,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   killAll();
-  for (const s of standins) await s.stop?.();
+  for (const s of [...standins, ...kibanas]) await s.stop();
   await controller?.stop();
   await cp?.stop();
 });
@@ -173,3 +176,36 @@ test("with the controller stopped for a minute, agents stay ready on their mater
     await eventually(() => expect(readFileSync(r.bundlePath, "utf8")).toContain(client.cert.split("\n")[1]!), { timeoutMs: 30_000, intervalMs: 200, what: "agent caught up" });
   }
 }, 180_000);
+
+test("a Kibana pod's agent gets its identity from the controller (CSR signed by the cluster CA), and Kibana reaches the Elasticsearch that requires certificates", async () => {
+  const es = running["bun-binary"]!;
+  const pod = await core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name: "kb-kb-0", labels: { "common.k8s.elastic.co/type": "kibana", "kibana.k8s.elastic.co/name": "kb" } },
+      spec: { containers: [{ name: "kibana", image: "docker.elastic.co/kibana/kibana:9.4.0" }] },
+    },
+  });
+  const kbEnv = Object.fromEntries((pod.spec!.containers.find((c) => c.name === "kibana")!.env ?? []).map((e) => [e.name, e.value]));
+  expect(kbEnv.ELASTICSEARCH_SSL_ALWAYSPRESENTCERTIFICATE).toBe("true");
+  expect(kbEnv.ELASTICSEARCH_SSL_CERTIFICATE).toBe(`${KIBANA_CERT_DIR}/tls.crt`);
+  const root = tmpDir("pod-kibana");
+  const kbPort = freePort();
+  const agent = await runAgentOf({ core, pod, runtime: "deno", root, controllerUrl: controller.url, probeUrl: `http://127.0.0.1:${kbPort}` });
+  await agent.waitLog((l) => l.msg === "material written", 20_000);
+  const certFile = join(root, KIBANA_CERT_DIR, "tls.crt");
+  const keyFile = join(root, KIBANA_CERT_DIR, "tls.key");
+  const leaf = new x509.X509Certificate(readFileSync(certFile, "utf8"));
+  expect(leaf.subjectName.getField("CN")).toEqual(["kb"]);
+  const clusterCa = new x509.X509Certificate(atob((await core.readNamespacedSecret({ name: "search-es-client-ca", namespace: ns })).data!["tls.crt"]!));
+  expect(await leaf.verify({ publicKey: clusterCa.publicKey, signatureOnly: true })).toBe(true);
+  expect(readFileSync(keyFile, "utf8")).toContain("BEGIN PRIVATE KEY"); // PKCS#8, generated in the pod
+  expect(statSync(keyFile).mode & 0o777).toBe(0o440);
+  // Kibana starts after its sidecar wrote the files, and reads them once.
+  const caFile = join(root, "es-http-ca.crt");
+  writeFileSync(caFile, serverPki.caPem);
+  const kibana = await new KibanaStandin({ esUrl: `https://127.0.0.1:${es.esPort}`, certFile, keyFile, esCaFile: caFile, port: kbPort, healthCheckMs: 500 }).start();
+  kibanas.push(kibana);
+  await eventually(() => expect(`${kibana.esLevel}: ${kibana.esSummary}`).toStartWith("available"), { timeoutMs: 10_000, what: "Kibana reaches Elasticsearch with its certificate" });
+  await eventually(async () => expect((await agent.health("/readyz")).status).toBe(200), { timeoutMs: 20_000, what: "Kibana agent ready" });
+});
