@@ -13,14 +13,12 @@ import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 
 export const PREVIOUS_CA_KEY = "previous-ca.crt";
+export const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
 
-export interface ClusterPki {
-  ca: CertificateAuthority;
-  /** PEM of the previous CA while it is still valid (rotation overlap). */
-  previousCaPem?: string;
-  internalCertNotAfter: Date;
-  /** When something here next needs attention. */
-  requeueAfterMs: number;
+export interface ClientCas {
+  current: CertificateAuthority;
+  /** The outgoing CA while it is still valid (rotation overlap); it may still sign. */
+  previous?: CertificateAuthority;
 }
 
 export interface PkiSettings {
@@ -56,14 +54,8 @@ async function parseCa(secret: V1Secret): Promise<CertificateAuthority> {
   return ca;
 }
 
-export async function ensureClusterPki(
-  es: Elasticsearch,
-  existingCa: V1Secret | undefined,
-  existingInternal: V1Secret | undefined,
-  writer: Writer,
-  s: PkiSettings,
-  now = new Date(),
-): Promise<ClusterPki> {
+/** The cluster's client CA: created once, rotated before expiry keeping the outgoing one. */
+export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: Writer, s: PkiSettings, now = new Date()): Promise<ClientCas> {
   let caSecret = existingCa;
   let ca: CertificateAuthority | undefined;
   if (caSecret) {
@@ -76,8 +68,12 @@ export async function ensureClusterPki(
   if (!caSecret || !ca || shouldRotate(now, ca.certificate.notAfter, s.caRotateBeforeMs)) {
     const fresh = await createClientCa(es.metadata.name, { validityMs: s.caValidityMs, now });
     const data: Record<string, string> = { ...(await caToSecretData(fresh)) };
-    // Keep the outgoing CA certificate while it is still valid: the overlap window.
-    if (ca && ca.certificate.notAfter > now) data[PREVIOUS_CA_KEY] = btoa(ca.certificate.toString("pem") + "\n");
+    // Keep the outgoing CA while it is still valid: the overlap window.
+    if (ca && ca.certificate.notAfter > now) {
+      const outgoing = await caToSecretData(ca);
+      data[PREVIOUS_CA_KEY] = outgoing["tls.crt"];
+      data[PREVIOUS_CA_PRIVATE_KEY] = outgoing["tls.key"];
+    }
     const body: V1Secret = { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: secretMeta(es, clientCaSecretName(es.metadata.name)), data };
     if (!caSecret) {
       caSecret = await writer.createSecret(body);
@@ -88,39 +84,38 @@ export async function ensureClusterPki(
     }
     ca = await parseCa(caSecret);
   }
-
-  let previousCaPem: string | undefined;
-  const previousB64 = caSecret.data?.[PREVIOUS_CA_KEY];
-  if (previousB64) {
-    const pem = atob(previousB64);
+  let previous: CertificateAuthority | undefined;
+  if (caSecret.data?.[PREVIOUS_CA_KEY] && caSecret.data[PREVIOUS_CA_PRIVATE_KEY]) {
     try {
-      if (new x509.X509Certificate(pem).notAfter > now) previousCaPem = pem;
+      const p = await caFromSecretData({ "tls.crt": caSecret.data[PREVIOUS_CA_KEY], "tls.key": caSecret.data[PREVIOUS_CA_PRIVATE_KEY] });
+      if (p.certificate.notAfter > now) previous = p;
     } catch {
       // an unreadable previous CA is simply not trusted any more
     }
   }
+  return { current: ca, ...(previous ? { previous } : {}) };
+}
 
+/** The controller's own client certificate, issued by `signer` (reissued when due or when the signer changed). */
+export async function ensureInternalCertificate(es: Elasticsearch, existing: V1Secret | undefined, signer: CertificateAuthority, writer: Writer, s: PkiSettings, now = new Date()): Promise<Date> {
   const subject = controllerSubject(es.metadata.name);
-  const decision = await needsReissue(existingInternal?.data, { ca, subject, now, rotateBeforeMs: s.certRotateBeforeMs });
-  let internalNotAfter: Date;
-  if (decision.reissue) {
-    const pair = await issueControllerClientCertificate({ ca, esName: es.metadata.name, validityMs: s.certValidityMs, now });
-    await writer.apply<V1Secret>({
-      apiVersion: "v1",
-      kind: "Secret",
-      type: "Opaque",
-      metadata: secretMeta(es, internalClientCertSecretName(es.metadata.name)),
-      data: await clientCertToSecretData(pair),
-    });
-    if (existingInternal) log.info("reissued the controller's client certificate", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, why: decision.reason });
-    internalNotAfter = pair.certificate.notAfter;
-  } else {
-    internalNotAfter = new x509.X509Certificate(atob(existingInternal!.data!["tls.crt"]!)).notAfter;
-  }
+  const decision = await needsReissue(existing?.data, { ca: signer, subject, now, rotateBeforeMs: s.certRotateBeforeMs });
+  if (!decision.reissue) return new x509.X509Certificate(atob(existing!.data!["tls.crt"]!)).notAfter;
+  const pair = await issueControllerClientCertificate({ ca: signer, esName: es.metadata.name, validityMs: s.certValidityMs, now });
+  await writer.apply<V1Secret>({
+    apiVersion: "v1",
+    kind: "Secret",
+    type: "Opaque",
+    metadata: secretMeta(es, internalClientCertSecretName(es.metadata.name)),
+    data: await clientCertToSecretData(pair),
+  });
+  if (existing) log.info("reissued the controller's client certificate", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, why: decision.reason });
+  return pair.certificate.notAfter;
+}
 
-  const requeueAfterMs = Math.max(
-    1000,
-    Math.min(rotateIn(now, ca.certificate.notAfter, s.caRotateBeforeMs), rotateIn(now, internalNotAfter, s.certRotateBeforeMs)),
-  );
-  return { ca, previousCaPem, internalCertNotAfter: internalNotAfter, requeueAfterMs };
+/** When the CA or the controller's certificate next needs attention. */
+export function pkiRequeueMs(cas: ClientCas, internalNotAfter: Date, s: PkiSettings, now = new Date()): number {
+  const times = [rotateIn(now, cas.current.certificate.notAfter, s.caRotateBeforeMs), rotateIn(now, internalNotAfter, s.certRotateBeforeMs)];
+  if (cas.previous) times.push(cas.previous.certificate.notAfter.getTime() - now.getTime() + 1000);
+  return Math.max(1000, Math.min(...times));
 }

@@ -28,7 +28,7 @@ import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from 
 import { selectClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
 import { desiredTrustBundleSecret, isUpToDate, trustBundleSecretName } from "../trust/target.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
-import { ensureClusterPki, ownerReference, type PkiSettings } from "./cluster-pki.ts";
+import { ensureClientCas, ensureInternalCertificate, ownerReference, pkiRequeueMs, type PkiSettings } from "./cluster-pki.ts";
 import { licenseState, LICENSE_MESSAGE } from "./license.ts";
 import { elasticsearchIntent, INJECTED_ANNOTATION, isActive, kibanaIntent, podEnforcement } from "./intents.ts";
 import { kibanaIdentity, referencesCluster, type KibanaIdentity } from "./kibana.ts";
@@ -196,15 +196,8 @@ export class ClusterReconciler {
     }
 
     // ---- PKI and trust
-    const pki = await ensureClusterPki(
-      es,
-      writer.fresh("Secret", namespace, clientCaSecretName(name), caches.managedSecrets.get(clientCaSecretName(name), namespace)),
-      writer.fresh("Secret", namespace, internalClientCertSecretName(name), caches.managedSecrets.get(internalClientCertSecretName(name), namespace)),
-      writer,
-      this.d.pki,
-    );
-    this.cas.set(key, pki.ca);
-    metrics.set("es_mtls_controller_client_ca_expiry_timestamp_seconds", { cluster: key }, Math.floor(pki.ca.certificate.notAfter.getTime() / 1000));
+    const cas = await ensureClientCas(es, writer.fresh("Secret", namespace, clientCaSecretName(name), caches.managedSecrets.get(clientCaSecretName(name), namespace)), writer, this.d.pki);
+    metrics.set("es_mtls_controller_client_ca_expiry_timestamp_seconds", { cluster: key }, Math.floor(cas.current.certificate.notAfter.getTime() / 1000));
 
     const identities = await this.kibanaIdentities(kibanas);
     for (const k of identities) {
@@ -217,7 +210,7 @@ export class ClusterReconciler {
         : cond("KibanaIdentities", "True", "Resolved", `${identities.length} Kibana identity(ies) resolved`),
     );
 
-    const bundle = await this.buildBundle(es, pki.ca.certificate.toString("pem"), pki.previousCaPem, identities);
+    const bundle = await this.buildBundle(es, cas.current.certificate.toString("pem"), cas.previous?.certificate.toString("pem"), identities);
     conditions.push(
       bundle.rejected.length
         ? cond("TrustBundleValid", "False", "InputsRejected", `${bundle.rejected.length} input(s) left out of the trust bundle; see Events`)
@@ -244,6 +237,25 @@ export class ClusterReconciler {
         ? cond("PodsInjected", "False", uninjected.reason, uninjected.message)
         : cond("PodsInjected", "True", "AllInjected", `${pods.length} pod(s) carry the agent`),
     );
+    // Rotation overlap: the new CA signs only once every Elasticsearch pod loaded the
+    // bundle that trusts it; until then the outgoing CA (still valid, still trusted) signs.
+    const waitingForBundle = esPods.filter((p) => this.d.reports.get(p.pod.metadata!.uid!)?.bundleSha256 !== bundle.sha256);
+    const signer = cas.previous && waitingForBundle.length ? cas.previous : cas.current;
+    this.cas.set(key, signer);
+    const internalNotAfter = await ensureInternalCertificate(
+      es,
+      writer.fresh("Secret", namespace, internalClientCertSecretName(name), caches.managedSecrets.get(internalClientCertSecretName(name), namespace)),
+      signer,
+      writer,
+      this.d.pki,
+    );
+    if (cas.previous) {
+      conditions.push(
+        signer === cas.previous
+          ? cond("CARotated", "False", "WaitingForBundle", `the new client CA signs once every Elasticsearch pod loaded the bundle that trusts it; waiting for ${waitingForBundle.map((p) => p.pod.metadata!.name).join(", ")}`)
+          : cond("CARotated", "True", "NewCASigning", "every Elasticsearch pod trusts the new client CA; it signs new certificates, the previous one stays trusted until it expires"),
+      );
+    }
     let nextPhase: Phase = phase;
     if (phase === "Enabling" && esPods.every((p) => proven(p) && podEnforcement(p.pod, phase) === "required")) nextPhase = "Enabled";
     if (phase === "Disabling" && esPods.every((p) => proven(p) && podEnforcement(p.pod, phase) === "none")) nextPhase = "Disabled";
@@ -266,7 +278,7 @@ export class ClusterReconciler {
     }
     if (nextPhase !== phase) await this.d.events.record(esTarget(es), "Normal", `ClientAuthentication${nextPhase}`, `every Elasticsearch pod proved it requires client certificates`);
 
-    const expiries = [pki.ca.certificate.notAfter, pki.internalCertNotAfter, ...bundle.included.map((c) => new Date(c.notAfter))];
+    const expiries = [cas.current.certificate.notAfter, internalNotAfter, ...bundle.included.map((c) => new Date(c.notAfter))];
     for (const e of entries) if (e.certificateNotAfter) expiries.push(new Date(e.certificateNotAfter));
     const status: ClientAuthenticationStatus = {
       ...baseStatus(prevStatus),
@@ -302,7 +314,7 @@ export class ClusterReconciler {
         else if (!this.d.intents.get(ref.namespace, ref.name)) log.debug("no intent for kibana pod", ref);
       }
     }
-    return { requeueAfterMs: Math.min(pki.requeueAfterMs, this.d.resyncMs) };
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, internalNotAfter, this.d.pki), this.d.resyncMs) };
   }
 
   private proven(p: PodView, phase: Phase, bundleSha: string): boolean {
