@@ -190,6 +190,8 @@ export class ClusterReconciler {
     if (!isActive(phase)) {
       for (const { pod } of pods) this.d.intents.remove(pod.metadata!.namespace!, pod.metadata!.name!);
       this.cas.delete(key);
+      // A cluster that never used client authentication gets no status object: nothing to say.
+      if (!clientAuth && phase === "Disabled" && !annotated) return { requeueAfterMs: this.d.resyncMs };
       if (annotated && phase === "Disabled") await this.removeAnnotation(es);
       await this.writeStatus(es, clientAuth, { ...baseStatus(prevStatus), phase, enforcement: "none", podsProven: `0/${pods.length}`, pods: [], conditions: mergeConditions(prevStatus.conditions, conditions) });
       return { requeueAfterMs: this.d.resyncMs };

@@ -224,3 +224,14 @@ describe("license", () => {
     await eventually(async () => expect((await statusOf("nolicense"))?.phase).toBe("Enabled"), { timeoutMs: 15_000, what: "trial license enables" });
   });
 });
+
+test("an Elasticsearch without client authentication gets nothing from the controller: no Secrets, no status object, no writes", async () => {
+  const since = new Date().toISOString();
+  await createEs("plain", ns, false);
+  await Bun.sleep(5000); // two resyncs
+  await expect(custom.getNamespacedCustomObject({ ...CA_RES, namespace: ns, name: "plain" })).rejects.toBeDefined();
+  const names = (await core.listNamespacedSecret({ namespace: ns })).items.map((s) => s.metadata!.name!);
+  expect(names.filter((n) => n.startsWith("plain-"))).toEqual([]);
+  const writes = controllerWrites(since).filter((e) => e.objectRef?.name?.startsWith("plain"));
+  expect(writes).toEqual([]);
+});
