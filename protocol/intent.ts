@@ -93,9 +93,14 @@ export interface Heartbeat {
   at: string;
 }
 
+/**
+ * One line of `GET /v1/intent`. The stream ends when the pod's intent is removed, when the pod
+ * is gone, and when the token that opened it expires (reconnect with the rotated token).
+ */
 export type StreamLine = Intent | Heartbeat;
 
 export interface CertificateRequest {
+  /** The intent generation the CSR answers; one newer than the pod's current intent is refused. */
   generation: number;
   csr: string; // PKCS#10 PEM
 }
@@ -127,7 +132,15 @@ export interface StatusReport {
   errors: Array<{ at: string; what: string; detail: string }>;
 }
 
+/**
+ * The machine word of an error answer: 400 bad_request / csr_refused, 401 unauthorized (no,
+ * invalid, expired or wrong-audience token), 403 forbidden (valid token, but the pod is gone, its
+ * UID differs, or it has no intent), 404 not_found, 413 too_large, 500 internal, 503 unavailable
+ * (the controller cannot verify tokens right now: retry).
+ */
+export type ApiErrorWord = "bad_request" | "csr_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "internal" | "unavailable";
+
 export interface ApiError {
-  error: string; // short machine word, e.g. "unauthorized"
+  error: ApiErrorWord;
   reason: string; // what was wrong, for a human
 }

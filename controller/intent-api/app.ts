@@ -8,6 +8,7 @@ import {
   MAX_BODY_BYTES,
   PATHS,
   type ApiError,
+  type ApiErrorWord,
   type Intent,
   type PodRef,
   type StatusReport,
@@ -29,7 +30,7 @@ export interface IntentApiDependencies {
 type Env = { Variables: { pod: PodRef; expiresAt: Date } };
 type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 500 | 503;
 
-function fail(c: Context, status: ErrorStatus, error: string, reason: string) {
+function fail(c: Context, status: ErrorStatus, error: ApiErrorWord, reason: string) {
   return c.json<ApiError>({ error, reason }, status);
 }
 

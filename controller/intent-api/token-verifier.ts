@@ -9,7 +9,7 @@ export type PodLookup = (namespace: string, name: string) => { uid: string } | u
 
 export type Authentication =
   | { ok: true; pod: PodRef; expiresAt: Date }
-  | { ok: false; status: 401 | 403 | 503; error: string; reason: string };
+  | { ok: false; status: 401 | 403 | 503; error: "unauthorized" | "forbidden" | "unavailable"; reason: string };
 
 export interface TokenVerifier {
   authenticate(authorization: string | null | undefined): Promise<Authentication>;
