@@ -25,7 +25,13 @@ import { createWebhookApp } from "./webhooks/app.ts";
 import { syncCaBundles } from "./webhooks/configurations.ts";
 import { markLeaderPod } from "./kube/leader-label.ts";
 
-const config = loadConfig(process.argv.slice(2));
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.argv.slice(2));
+} catch (e) {
+  log.error("invalid configuration", { detail: e instanceof Error ? e.message : String(e) });
+  process.exit(2);
+}
 setLogLevel(config.logLevel);
 
 const kc = new k8s.KubeConfig();
