@@ -109,6 +109,19 @@ export class Writer {
     return out;
   }
 
+  /** Evicts a pod through the Eviction API, so PodDisruptionBudgets are honoured. False when a budget refuses now (429). */
+  async evict(namespace: string, name: string): Promise<boolean> {
+    metrics.inc("es_mtls_controller_api_writes_total", { verb: "create", resource: "Eviction" });
+    try {
+      await this.core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } } });
+      return true;
+    } catch (e: any) {
+      if (e?.code === 429) return false;
+      if (e?.code === 404) return true; // already gone
+      throw e;
+    }
+  }
+
   async deleteSecret(namespace: string, name: string): Promise<void> {
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "delete", resource: "Secret" });
     try {

@@ -34,6 +34,7 @@ import { elasticsearchIntent, INJECTED_ANNOTATION, isActive, kibanaIntent, podEn
 import { kibanaIdentity, referencesCluster, type KibanaIdentity } from "./kibana.ts";
 import type { ReportStore } from "./reports.ts";
 import { findUninjected } from "../webhooks/uninjected.ts";
+import { controllerUid, nextRestart, replaced, type PendingReplacement } from "./rollout.ts";
 import type { ClusterMode } from "../webhooks/injection.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { log } from "../log.ts";
@@ -65,6 +66,8 @@ const kibanaTarget = (kb: Kibana): EventTarget => ({ apiVersion: apiVersionOf(KI
 export class ClusterReconciler {
   /** Parsed CA per cluster, for signing agent CSRs between reconciles. */
   private readonly cas = new Map<string, CertificateAuthority>();
+  /** Per cluster, the last pod restarted whose replacement has not appeared yet. */
+  private readonly pendingReplacements = new Map<string, PendingReplacement>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -280,6 +283,25 @@ export class ClusterReconciler {
     }
     if (nextPhase !== phase) await this.d.events.record(esTarget(es), "Normal", `ClientAuthentication${nextPhase}`, `every Elasticsearch pod proved it requires client certificates`);
 
+    // Restart running pods, one at a time, so they pick up the phase's settings.
+    const pending = this.pendingReplacements.get(key);
+    if (pending && replaced(pending, pods.map((p) => p.pod))) this.pendingReplacements.delete(key);
+    const step = nextRestart(
+      nextPhase,
+      pods.map((p) => ({ pod: p.pod, role: p.role, injected: !!p.pod.metadata?.annotations?.[INJECTED_ANNOTATION], enforcement: podEnforcement(p.pod, phase), proven: proven(p) })),
+      this.pendingReplacements.get(key),
+    );
+    let rolloutRequeueMs: number | undefined;
+    if ("evict" in step) {
+      conditions.push(cond("PodsUpToDate", "False", "Restarting", `restarting pod ${step.evict.metadata!.name} ${step.why}`));
+      rolloutRequeueMs = 5000;
+    } else if ("wait" in step) {
+      conditions.push(cond("PodsUpToDate", "False", "Waiting", step.wait));
+      rolloutRequeueMs = 5000;
+    } else {
+      conditions.push(cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings"));
+    }
+
     const expiries = [cas.current.certificate.notAfter, internalNotAfter, ...bundle.included.map((c) => new Date(c.notAfter))];
     for (const e of entries) if (e.certificateNotAfter) expiries.push(new Date(e.certificateNotAfter));
     const status: ClientAuthenticationStatus = {
@@ -316,7 +338,18 @@ export class ClusterReconciler {
         else if (!this.d.intents.get(ref.namespace, ref.name)) log.debug("no intent for kibana pod", ref);
       }
     }
-    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, internalNotAfter, this.d.pki), this.d.resyncMs) };
+    // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
+    if ("evict" in step) {
+      const podName = step.evict.metadata!.name!;
+      const evicted = await writer.evict(step.evict.metadata!.namespace!, podName);
+      const ownerUid = controllerUid(step.evict);
+      if (evicted && ownerUid) {
+        const siblings = pods.filter((p) => controllerUid(p.pod) === ownerUid).map((p) => p.pod.metadata!.uid!);
+        this.pendingReplacements.set(key, { pod: podName, ownerUid, knownUids: siblings });
+      }
+      await this.d.events.record(esTarget(es), "Normal", evicted ? "RestartingPod" : "RestartBlocked", evicted ? `restarting pod ${podName} ${step.why}` : `pod ${podName} must restart ${step.why}, but its PodDisruptionBudget refuses for now`);
+    }
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, internalNotAfter, this.d.pki), this.d.resyncMs, rolloutRequeueMs ?? Infinity) };
   }
 
   private proven(p: PodView, phase: Phase, bundleSha: string): boolean {
