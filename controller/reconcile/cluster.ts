@@ -288,8 +288,16 @@ export class ClusterReconciler {
     if (pending && replaced(pending, pods.map((p) => p.pod))) this.pendingReplacements.delete(key);
     const step = nextRestart(
       nextPhase,
-      pods.map((p) => ({ pod: p.pod, role: p.role, injected: !!p.pod.metadata?.annotations?.[INJECTED_ANNOTATION], enforcement: podEnforcement(p.pod, phase), proven: proven(p) })),
+      pods.map((p) => ({
+        pod: p.pod,
+        role: p.role,
+        injected: !!p.pod.metadata?.annotations?.[INJECTED_ANNOTATION],
+        enforcement: podEnforcement(p.pod, phase),
+        proven: proven(p),
+        restartRequired: this.d.reports.get(p.pod.metadata!.uid!)?.restartRequired === true,
+      })),
       this.pendingReplacements.get(key),
+      waitingForBundle.length === 0,
     );
     let rolloutRequeueMs: number | undefined;
     if ("evict" in step) {

@@ -15,6 +15,8 @@ export interface RolloutPod {
   enforcement: Enforcement;
   /** Its agent proved the current material (see ClusterReconciler.proven). */
   proven: boolean;
+  /** Kibana: its agent wrote a new identity the running process has not loaded (read at start only). */
+  restartRequired?: boolean;
 }
 
 export type RolloutStep = { evict: V1Pod; why: string } | { wait: string } | { done: true };
@@ -41,22 +43,29 @@ function managed(pod: V1Pod): boolean {
 
 const nameOf = (p: RolloutPod) => p.pod.metadata!.name!;
 
-export function nextRestart(phase: Phase, pods: RolloutPod[], pending?: PendingReplacement): RolloutStep {
+/**
+ * `bundleEverywhere`: every Elasticsearch pod loaded the current trust bundle, so a Kibana
+ * restarted now presents an identity Elasticsearch already trusts.
+ */
+export function nextRestart(phase: Phase, pods: RolloutPod[], pending?: PendingReplacement, bundleEverywhere = true): RolloutStep {
   if (phase !== "Enabling" && phase !== "Enabled" && phase !== "Disabling") return { done: true };
   // Between an eviction and its replacement the pod is simply absent: wait for it.
   if (pending && !replaced(pending, pods.map((p) => p.pod))) return { wait: `waiting for the replacement of pod ${pending.pod}` };
   const terminating = pods.find((p) => p.pod.metadata?.deletionTimestamp);
   if (terminating) return { wait: `pod ${nameOf(terminating)} is terminating` };
   // A restarted pod comes back injected; nothing else moves until it proved its material.
-  const settling = pods.find((p) => p.injected && !p.proven && managed(p.pod));
+  const settling = pods.find((p) => p.injected && !p.proven && !p.restartRequired && managed(p.pod));
   if (settling) return { wait: `pod ${nameOf(settling)} has not proven its material yet` };
   const candidates = pods.filter((p) => managed(p.pod));
   const pick = (p: RolloutPod | undefined, why: string): RolloutStep | undefined => (p ? { evict: p.pod, why } : undefined);
+  const renewedKibana = pick(candidates.find((p) => p.role === "kibana" && p.restartRequired), "to load its renewed client certificate");
+  if (renewedKibana && !bundleEverywhere) return { wait: "a Kibana must restart with its new certificate once every Elasticsearch pod loaded the current bundle" };
   if (phase === "Disabling") {
-    return pick(candidates.find((p) => p.role === "elasticsearch" && p.enforcement === "required"), "to stop requiring client certificates") ?? { done: true };
+    return pick(candidates.find((p) => p.role === "elasticsearch" && p.enforcement === "required"), "to stop requiring client certificates") ?? renewedKibana ?? { done: true };
   }
   return (
     pick(candidates.find((p) => p.role === "kibana" && !p.injected), "to present its client certificate") ??
+    renewedKibana ??
     pick(candidates.find((p) => p.role === "elasticsearch" && (!p.injected || p.enforcement !== "required")), "to require client certificates") ?? { done: true }
   );
 }

@@ -45,3 +45,13 @@ describe("nextRestart", () => {
     expect(evicted(nextRestart("Blocked", [es("es-0")]))).toBe("done");
   });
 });
+
+describe("Kibana after an identity renewal", () => {
+  const renewed = kb("kb-a", { injected: true, proven: false, restartRequired: true });
+  const ready = [es("es-0", { injected: true, enforcement: "required", proven: true }), es("es-1", { injected: true, enforcement: "required", proven: true })];
+  test("is restarted to load its new certificate once every Elasticsearch pod trusts it, and does not block others meanwhile", () => {
+    expect(evicted(nextRestart("Enabled", [...ready, renewed], undefined, true))).toBe("kb-a");
+    expect(evicted(nextRestart("Enabled", [...ready, renewed], undefined, false))).toStartWith("wait: a Kibana must restart");
+    expect(evicted(nextRestart("Disabling", [...ready, renewed], undefined, true))).toBe("es-0");
+  });
+});

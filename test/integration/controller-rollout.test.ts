@@ -136,7 +136,25 @@ test("enabling on a running cluster restarts Kibana first, then each Elasticsear
     const c = s.conditions.find((x: any) => x.type === "PodsUpToDate");
     expect(`${c.status}: ${c.message}`).toStartWith("True");
   }, { timeoutMs: 15_000, what: "Enabled, every pod up to date" });
+  // Later, Kibana's agent renews its certificate: Kibana reads it only at start, so it is restarted
+  // (every Elasticsearch pod already loaded the bundle that trusts the new certificate's CA).
+  const kbNow = (await listPods(kbSel))[0]!;
+  const token = await podToken(core, kbNow, INTENT_API_AUDIENCE);
+  const [kbIntent] = (await firstIntents(controller.url, ca, token)) as Intent[];
+  const renewed: StatusReport = {
+    generation: kbIntent!.generation,
+    proof: { checkedAt: new Date().toISOString(), withCertificate: "refused", withoutCertificate: "error", detail: "running Kibana presents an older identity" },
+    restartRequired: true,
+    ready: true,
+    errors: [],
+  };
+  expect((await call(`${controller.url}/v1/status`, ca, token, { method: "POST", body: JSON.stringify(renewed), headers: { "content-type": "application/json" } })).status).toBe(204);
+  await eventually(async () => {
+    const p = await listPods(kbSel);
+    expect(p.some((x) => x.metadata!.uid === kbNow.metadata!.uid)).toBe(false);
+  }, { timeoutMs: 20_000, what: "Kibana restarted to load its renewed certificate" });
+
   // Every restart went through the Eviction API (PodDisruptionBudgets apply).
   const evictions = cp.auditEvents().filter((e) => e.user.username === "es-mtls-controller" && e.objectRef?.subresource === "eviction" && e.stage === "ResponseComplete");
-  expect(evictions.map((e) => e.objectRef!.name)).toEqual([oldKb!.metadata!.name, expect.stringMatching(/^r-es-default-\d$/), expect.stringMatching(/^r-es-default-\d$/)]);
+  expect(evictions.map((e) => e.objectRef!.name)).toEqual([oldKb!.metadata!.name, expect.stringMatching(/^r-es-default-\d$/), expect.stringMatching(/^r-es-default-\d$/), kbNow.metadata!.name]);
 }, 180_000);
