@@ -71,6 +71,12 @@ export class ClusterReconciler {
 
   constructor(private readonly d: ReconcilerDeps) {}
 
+  /** Drops what is kept in memory for a cluster that is gone or no longer active. */
+  private forget(key: string) {
+    this.cas.delete(key);
+    this.pendingReplacements.delete(key);
+  }
+
   caFor(namespace: string, esName: string): CertificateAuthority | undefined {
     return this.cas.get(`${namespace}/${esName}`);
   }
@@ -137,7 +143,7 @@ export class ClusterReconciler {
     const es = writer.fresh("Elasticsearch", namespace, name, caches.elasticsearch.get(name, namespace));
     if (!es) {
       // Owned Secrets and the status object go with the Elasticsearch (ownerReferences).
-      this.cas.delete(key);
+      this.forget(key);
       for (const pod of caches.pods.list(namespace)) {
         if (pod.metadata?.labels?.[ES_CLUSTER_LABEL] === name) this.d.intents.remove(namespace, pod.metadata!.name!);
       }
@@ -192,7 +198,7 @@ export class ClusterReconciler {
 
     if (!isActive(phase)) {
       for (const { pod } of pods) this.d.intents.remove(pod.metadata!.namespace!, pod.metadata!.name!);
-      this.cas.delete(key);
+      this.forget(key);
       // A cluster that never used client authentication gets no status object: nothing to say.
       if (!clientAuth && phase === "Disabled" && !annotated) return { requeueAfterMs: this.d.resyncMs };
       if (annotated && phase === "Disabled") await this.removeAnnotation(es);
@@ -276,7 +282,7 @@ export class ClusterReconciler {
       await this.removeAnnotation(es);
       for (const secret of [internalClientCertSecretName(name), trustBundleSecretName(name), clientCaSecretName(name)]) await writer.deleteSecret(namespace, secret);
       for (const { pod } of pods) this.d.intents.remove(pod.metadata!.namespace!, pod.metadata!.name!);
-      this.cas.delete(key);
+      this.forget(key);
       await this.d.events.record(esTarget(es), "Normal", "ClientAuthenticationDisabled", "every Elasticsearch pod accepts clients without a certificate; client certificate resources removed");
       await this.writeStatus(es, clientAuth, { ...baseStatus(prevStatus), phase: "Disabled", enforcement: "none", intentGeneration: generation, intentHash: contentHash, podsProven: `0/${pods.length}`, pods: [], conditions: mergeConditions(prevStatus.conditions, conditions) });
       return { requeueAfterMs: this.d.resyncMs };
