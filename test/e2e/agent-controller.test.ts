@@ -11,6 +11,7 @@ import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resourc
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { servingCa } from "../support/intent-client.ts";
 import { runAgentOf } from "../support/test-kubelet.ts";
@@ -45,8 +46,7 @@ beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  await prepareCluster(core, [ns]);
   kubeconfig = await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]);
   await startController("controller-a");
   // The kube-apiserver calls the controller's webhook directly (no Service here).

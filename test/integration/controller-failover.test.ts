@@ -6,6 +6,7 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
@@ -23,8 +24,7 @@ beforeAll(async () => {
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   coordination = cp.kubeConfig().makeApiClient(k8s.CoordinationV1Api);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  await prepareCluster(core, [ns]);
   for (const name of ["replica-a", "replica-b"]) {
     const kubeconfig = await cp.kubeconfigFor(`es-mtls-${name}`, ["system:masters"]);
     replicas.push(await ControllerProcess.start({ kubeconfig, name, namespace: "es-mtls-system", extraArgs: ["--resync=2s"] }));

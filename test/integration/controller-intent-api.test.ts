@@ -6,8 +6,9 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { call, firstIntents, podToken, servingCa } from "../support/intent-client.ts";
+import { call, firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
@@ -46,15 +47,14 @@ async function kbPod(name: string, kibana: string): Promise<k8s.V1Pod> {
 }
 
 async function report(pod: k8s.V1Pod, body: StatusReport): Promise<Response> {
-  return call(`${controller.url}/v1/status`, ca, await podToken(core, pod, INTENT_API_AUDIENCE), { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+  return postStatus(controller.url, ca, await podToken(core, pod, INTENT_API_AUDIENCE), body);
 }
 
 beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  await prepareCluster(core, [ns]);
   await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }), { timeoutMs: 30_000, what: "default SA" });
   await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "es" } } });
   kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);

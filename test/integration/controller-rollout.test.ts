@@ -10,8 +10,9 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { call, firstIntents, podToken, servingCa } from "../support/intent-client.ts";
+import { firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { INJECTED_ANNOTATION } from "../../controller/names.ts";
@@ -27,8 +28,7 @@ beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  await prepareCluster(core, [ns]);
   controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller", namespace: "es-mtls-system", extraArgs: ["--resync=3s"] });
   await controller.waitReady();
   ca = await servingCa(core, "es-mtls-system");
@@ -58,7 +58,7 @@ async function reportProven(pod: k8s.V1Pod) {
     ready: true,
     errors: [],
   };
-  const r = await call(`${controller.url}/v1/status`, ca, token, { method: "POST", body: JSON.stringify(report), headers: { "content-type": "application/json" } });
+  const r = await postStatus(controller.url, ca, token, report);
   expect(r.status).toBe(204);
 }
 
@@ -148,7 +148,7 @@ test("enabling on a running cluster restarts Kibana first, then each Elasticsear
     ready: true,
     errors: [],
   };
-  expect((await call(`${controller.url}/v1/status`, ca, token, { method: "POST", body: JSON.stringify(renewed), headers: { "content-type": "application/json" } })).status).toBe(204);
+  expect((await postStatus(controller.url, ca, token, renewed)).status).toBe(204);
   await eventually(async () => {
     const p = await listPods(kbSel);
     expect(p.some((x) => x.metadata!.uid === kbNow.metadata!.uid)).toBe(false);

@@ -6,9 +6,10 @@ import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
-import { call, firstIntents, podToken, servingCa } from "../support/intent-client.ts";
+import { firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 
@@ -20,8 +21,7 @@ const ns = "rot";
 beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS, controllerManager: false });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
+  await prepareCluster(core, [ns]);
   const kubeconfig = await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]);
   await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: "es" } } });
   // A 50 s CA rotated 20 s before it expires: rotations at about 30 s and 60 s, so the
@@ -85,7 +85,7 @@ test("a rotated client CA overlaps with the previous one; the new CA signs only 
     return [i];
   }, { timeoutMs: 10_000, what: "intent with the rotated bundle" })) as Intent[];
   const report: StatusReport = { generation: intent!.generation, bundleSha256: intent!.trustBundle!.sha256, ready: true, errors: [] };
-  const posted = await call(`${controller.url}/v1/status`, ca, token, { method: "POST", body: JSON.stringify(report), headers: { "content-type": "application/json" } });
+  const posted = await postStatus(controller.url, ca, token, report);
   expect(posted.status).toBe(204);
   await eventually(async () => {
     expect(await (await internalCert()).verify({ publicKey: rotated.publicKey, signatureOnly: true })).toBe(true);

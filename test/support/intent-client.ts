@@ -1,7 +1,7 @@
 // Test-side calls to a running controller's intent API with real projected
 // service-account tokens from the test control plane.
 import * as k8s from "@kubernetes/client-node";
-import type { StreamLine } from "../../protocol/intent.ts";
+import type { StatusReport, StreamLine } from "../../protocol/intent.ts";
 
 export async function podToken(core: k8s.CoreV1Api, pod: k8s.V1Pod, audience: string, expirationSeconds = 600): Promise<string> {
   const tr = await core.createNamespacedServiceAccountToken({
@@ -49,4 +49,9 @@ export async function firstIntents(url: string, ca: string, token: string, n = 1
     clearTimeout(timer);
     ac.abort();
   }
+}
+
+/** POST /v1/status as the pod's agent would. */
+export function postStatus(url: string, ca: string, token: string, report: StatusReport): Promise<Response> {
+  return call(`${url}/v1/status`, ca, token, { method: "POST", body: JSON.stringify(report), headers: { "content-type": "application/json" } });
 }
