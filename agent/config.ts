@@ -1,6 +1,8 @@
 /*
  * es-mtls agent configuration. Every option is a flag (`--name=value` or
- * `--name value`) or an environment variable; a flag wins over the variable.
+ * `--name value`) or an environment variable; a flag wins over the variable. The
+ * variable names, the health port and the token path are the contract with the
+ * injection webhook and come from protocol/agent-env.ts.
  *
  * | flag                     | environment variable                  | default                    | meaning |
  * |--------------------------|---------------------------------------|----------------------------|---------|
@@ -22,13 +24,18 @@
  * | --reprove-interval-ms    | ES_MTLS_REPROVE_INTERVAL_MS           | 60000                      | re-check a proven workload (and retry a failed proof) at this period |
  * | --user-poll-ms           | ES_MTLS_USER_POLL_MS                  | 10000                      | how often a user-provided identity's mounted files are re-read |
  * | --heartbeat-timeout-ms   | ES_MTLS_HEARTBEAT_TIMEOUT_MS          | 3 × the protocol heartbeat | drop and reconnect a stream that has been silent this long |
- * | --backoff-min-ms         | ES_MTLS_BACKOFF_MIN_MS                | 500                        | first reconnect/retry delay (full jitter, doubling) |
+ * | --backoff-min-ms         | ES_MTLS_BACKOFF_MIN_MS                | 500                        | first reconnect/retry delay (equal jitter, doubling) |
  * | --backoff-max-ms         | ES_MTLS_BACKOFF_MAX_MS                | 30000                      | cap of the reconnect/retry delay |
  * | --request-timeout-ms     | ES_MTLS_REQUEST_TIMEOUT_MS            | 10000                      | timeout of certificate and status requests |
  * | --log-level              | ES_MTLS_LOG_LEVEL                     | info                       | debug, info, warn or error |
  */
+import { join } from "node:path";
+import { agentEnvName, DEFAULT_AGENT_HEALTH_PORT, DEFAULT_AGENT_TOKEN_FILE } from "../protocol/agent-env.ts";
 import { HEARTBEAT_INTERVAL_MS, type Role } from "../protocol/intent.ts";
+import { ConfigError } from "./errors.ts";
 import type { Level } from "./log.ts";
+
+export { ConfigError };
 
 export interface AgentConfig {
   controllerUrl: string;
@@ -58,7 +65,10 @@ export interface AgentConfig {
   logLevel: Level;
 }
 
-export class ConfigError extends Error {}
+/** Where a path of the pod's filesystem is here (--root; "/" in a container). */
+export function localPath(cfg: Pick<AgentConfig, "root">, path: string): string {
+  return cfg.root === "/" ? path : join(cfg.root, path);
+}
 
 function parseArgs(argv: string[]): Map<string, string> {
   const out = new Map<string, string>();
@@ -100,12 +110,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   const get = (name: string): string | undefined => {
     const f = flags.get(name);
     if (f !== undefined) return f;
-    const e = env["ES_MTLS_" + name.toUpperCase().replace(/-/g, "_")];
+    const e = env[agentEnvName(name)];
     return e === "" ? undefined : e;
   };
   const required = (name: string): string => {
     const v = get(name);
-    if (v === undefined) throw new ConfigError(`--${name} (or ES_MTLS_${name.toUpperCase().replace(/-/g, "_")}) is required`);
+    if (v === undefined) throw new ConfigError(`--${name} (or ${agentEnvName(name)}) is required`);
     return v;
   };
   const int = (name: string, def: number | undefined, min: number): number | undefined => {
@@ -143,7 +153,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   return {
     controllerUrl,
     controllerCaFile: required("controller-ca"),
-    tokenFile: get("token-file") ?? "/var/run/secrets/es-mtls/token",
+    tokenFile: get("token-file") ?? DEFAULT_AGENT_TOKEN_FILE,
     role,
     ...(dir !== undefined ? { dir } : {}),
     root: get("root") ?? "/",
@@ -152,7 +162,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
     healthAddr: get("health-addr") ?? "0.0.0.0",
-    healthPort: num("health-port", 8099, 0),
+    healthPort: num("health-port", DEFAULT_AGENT_HEALTH_PORT, 0),
     probeUrl,
     ...(probeCaFile !== undefined ? { probeCaFile } : {}),
     proofTimeoutMs: num("proof-timeout-ms", 30_000, 100),

@@ -3,18 +3,16 @@
 // and only the controller CA from its file is trusted.
 import * as fsp from "node:fs/promises";
 import type { ApiError } from "../protocol/intent.ts";
-import type { RuntimeAdapter } from "./runtime/adapter.ts";
+import { ControllerError } from "./errors.ts";
+import { errorMessage } from "./log.ts";
+import type { RuntimeAdapter } from "./runtime/contract.ts";
+
+export { ControllerError };
 
 export interface ClientOptions {
   baseUrl: string;
   caFile: string;
   tokenFile: string;
-}
-
-export class ControllerError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-  }
 }
 
 export class ControllerClient {
@@ -25,13 +23,13 @@ export class ControllerClient {
     try {
       token = (await fsp.readFile(this.opts.tokenFile, "utf8")).trim();
     } catch (e) {
-      throw new ControllerError(`cannot read token file ${this.opts.tokenFile}: ${(e as Error).message}`);
+      throw new ControllerError(`cannot read token file ${this.opts.tokenFile}: ${errorMessage(e)}`, undefined, { cause: e });
     }
     if (!token) throw new ControllerError(`token file ${this.opts.tokenFile} is empty`);
     try {
       ca = await fsp.readFile(this.opts.caFile, "utf8");
     } catch (e) {
-      throw new ControllerError(`cannot read controller CA file ${this.opts.caFile}: ${(e as Error).message}`);
+      throw new ControllerError(`cannot read controller CA file ${this.opts.caFile}: ${errorMessage(e)}`, undefined, { cause: e });
     }
     return { token, ca };
   }
@@ -46,7 +44,7 @@ export class ControllerClient {
     try {
       res = await this.rt.fetchTrusting(url, { ...init, headers, ...(signal ? { signal } : {}) }, ca);
     } catch (e) {
-      throw new ControllerError(`${init.method ?? "GET"} ${url}: ${(e as Error).message}`);
+      throw new ControllerError(`${init.method ?? "GET"} ${url}: ${errorMessage(e)}`, undefined, { cause: e });
     }
     if (!res.ok) {
       let reason = "";

@@ -1,12 +1,13 @@
 // es-mtls agent entry point: `bun agent/main.ts …`, `deno run -A agent/main.ts …`, or
 // the `bun build --compile` binary. Options are documented in config.ts.
-import { Agent } from "./agent.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { startAgent, type RunningAgent } from "./assemble.ts";
+import { loadConfig, type AgentConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
-import { loadAdapter } from "./runtime/adapter.ts";
+import { loadAdapter } from "./runtime/load.ts";
 
 async function main(): Promise<number> {
-  let cfg;
+  let cfg: AgentConfig;
   try {
     cfg = loadConfig(process.argv.slice(2), process.env);
   } catch (e) {
@@ -18,20 +19,20 @@ async function main(): Promise<number> {
   }
   setLogLevel(cfg.logLevel);
   const rt = await loadAdapter();
-  const agent = new Agent(rt, cfg);
+  let agent: RunningAgent | undefined;
   let exiting = false;
   const shutdown = (signal: string) => {
     if (exiting) return;
     exiting = true;
     logger.info("shutting down", { signal });
-    void agent.stop().finally(() => {
+    void (agent?.stop() ?? Promise.resolve()).finally(() => {
       logger.info("stopped");
       process.exit(0);
     });
   };
   rt.onSignal("SIGTERM", () => shutdown("SIGTERM"));
   rt.onSignal("SIGINT", () => shutdown("SIGINT"));
-  await agent.start();
+  agent = await startAgent(rt, cfg);
   if (cfg.once) {
     // One-shot init container (classic layout): the workload starts only after we exit.
     while (!agent.hasMaterial) await new Promise((r) => setTimeout(r, 100));

@@ -8,7 +8,7 @@ import { spawn, type Subprocess } from "bun";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
-import { sha256Hex } from "../agent/pem.ts";
+import { sha256Hex } from "../common/digest.ts";
 import { freePort } from "../test/agent/harness.ts";
 import { ElasticsearchStandin } from "../test/fixtures/elasticsearch-standin.ts";
 import { IntentServer, issueLeaf, makeCa } from "../test/fixtures/intent-server.ts";

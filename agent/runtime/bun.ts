@@ -1,5 +1,5 @@
 // Bun adapter: Bun.serve for health, fetch's `tls.ca` for a private trust root.
-import type { RuntimeAdapter } from "./adapter.ts";
+import type { RuntimeAdapter } from "./contract.ts";
 
 export const bunAdapter: RuntimeAdapter = {
   name: "bun",

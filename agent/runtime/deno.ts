@@ -1,7 +1,7 @@
 // Deno adapter: Deno.serve for health (plain HTTP; Deno.serve's mTLS options are
 // ignored, denoland/deno#26825, but the health port needs none), and a per-request
 // HttpClient holding only the controller CA.
-import type { RuntimeAdapter } from "./adapter.ts";
+import type { RuntimeAdapter } from "./contract.ts";
 
 // The minimal slice of the Deno namespace used here, declared locally so the
 // project type-checks with Bun/Node types only.

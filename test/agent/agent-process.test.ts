@@ -9,7 +9,7 @@ import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { issueLeaf, makeCa, pkcs8Pem } from "../fixtures/intent-server.ts";
 import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, tmpDir, waitFor, type Env } from "./harness.ts";
-import { sha256Hex as sha } from "../../agent/pem.ts";
+import { sha256Hex as sha } from "../../common/digest.ts";
 const uid = process.getuid!();
 const gid = process.getgid!();
 
@@ -217,7 +217,7 @@ for (const rt of RUNTIMES) {
       // Material published by an earlier run, now expired; the controller is unreachable.
       const ca = await makeCa("old ca");
       const leaf = await issueLeaf(ca, { cn: "x", notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 60_000) });
-      const { AtomicWriter } = await import("../../agent/atomic-writer.ts");
+      const { AtomicWriter } = await import("../../agent/write/atomic-writer.ts");
       await new AtomicWriter(env.outDir).write([
         { name: "client-trust-bundle.crt", data: ca.pem },
         { name: "tls.crt", data: leaf.certPem },

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { sha256Hex as sha } from "../../agent/pem.ts";
+import { sha256Hex as sha } from "../../common/digest.ts";
 import { join } from "node:path";
 import { makeCa } from "../fixtures/intent-server.ts";
 import { agentArgs, buildBinary, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, waitFor, type AgentRuntime, type Env } from "./harness.ts";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ElasticsearchStandin, type ClientAuthentication } from "../fixtures/elasticsearch-standin.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
-import { tlsProbe } from "../../agent/proof.ts";
+import { tlsProbe } from "../../agent/prove/tls-probe.ts";
 import { killAll, tmpDir, waitFor } from "./harness.ts";
 
 const started: Array<{ stop(): Promise<void> }> = [];

@@ -3,12 +3,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { join } from "node:path";
-import { AtomicWriter } from "../../agent/atomic-writer.ts";
+import { AtomicWriter } from "../../agent/write/atomic-writer.ts";
 import { loadConfig } from "../../agent/config.ts";
-import { createCsr, generateKey, renewalTime, retryDelay, subjectMatches, CLIENT_AUTH_OID } from "../../agent/identity.ts";
-import { backoffDelay } from "../../agent/intent-stream.ts";
-import { PemError, validateBundle, validateCertificate, validateKeyPair } from "../../agent/pem.ts";
-import { x509 } from "../../agent/x509.ts";
+import { createCsr, generateKey, subjectMatches, CLIENT_AUTH_OID } from "../../agent/identity/key.ts";
+import { renewalTime, retryDelay } from "../../agent/identity/schedule.ts";
+import { backoffDelay } from "../../common/backoff.ts";
+import { PemError, validateBundle, validateCertificate, validateKeyPair } from "../../agent/material/pem.ts";
+import { x509 } from "../../common/x509.ts";
 import { issueLeaf, makeCa, pkcs8Pem } from "../fixtures/intent-server.ts";
 import { killAll, tmpDir } from "./harness.ts";
 
@@ -212,11 +213,11 @@ describe("config and backoff", () => {
   });
   test("reconnect backoff is jittered within [min, capped max]", () => {
     for (let a = 0; a < 12; a++) {
-      const d = backoffDelay(a, 100, 5000);
+      const d = backoffDelay(a, { minMs: 100, maxMs: 5000 });
       expect(d).toBeGreaterThanOrEqual(100);
       expect(d).toBeLessThanOrEqual(Math.min(5000, 100 * 2 ** a));
     }
-    expect(backoffDelay(20, 100, 5000, () => 1)).toBe(5000);
+    expect(backoffDelay(20, { minMs: 100, maxMs: 5000 }, () => 1)).toBe(5000);
   });
 });
 

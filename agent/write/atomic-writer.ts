@@ -11,6 +11,7 @@
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { WriteError } from "../errors.ts";
 
 export interface FileSpec {
   name: string; // a plain file name, no slashes, not starting with ".."
@@ -29,7 +30,7 @@ const DATA = "..data";
 const DATA_TMP = "..data_tmp";
 const VERSION_RE = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+\.[0-9a-f]+$/;
 
-export class WriteError extends Error {}
+export { WriteError };
 
 export function checkName(name: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.length > 200) {

@@ -2,18 +2,15 @@
 // PemError whose message names the item ("trust bundle", "certificate from
 // controller", …), the block number and what is wrong, so a refused intent is
 // diagnosable from one log line.
-import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
-import { MAX_BODY_BYTES } from "../protocol/intent.ts";
-import { x509 } from "./x509.ts";
+import { createPrivateKey, createPublicKey } from "node:crypto";
+import { x509 } from "../../common/x509.ts";
+import { MAX_BODY_BYTES } from "../../protocol/intent.ts";
+import { PemError } from "../errors.ts";
 
-export class PemError extends Error {}
+export { PemError };
 
 /** Upper bound on certificates in one bundle; far above any real trust bundle. */
 export const MAX_BUNDLE_CERTS = 1000;
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
 
 interface Block {
   type: string;

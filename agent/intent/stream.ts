@@ -1,10 +1,12 @@
-// The long-lived NDJSON intent stream. Reconnects forever with capped, full-jitter
-// backoff; resumes with ?after=<last generation seen>; treats a stream silent for
+// The long-lived NDJSON intent stream. Reconnects forever with the project's capped,
+// equal-jitter backoff (common/backoff.ts); resumes with ?after=<last generation seen>; treats a stream silent for
 // longer than the heartbeat timeout as dead. A controller outage only delays new
 // intents: the agent keeps serving the last applied material meanwhile.
-import { MAX_BODY_BYTES, PATHS, type Intent, type StreamLine } from "../protocol/intent.ts";
-import type { ControllerClient } from "./controller-client.ts";
-import { errorMessage, logger } from "./log.ts";
+import { Backoff } from "../../common/backoff.ts";
+import { MAX_BODY_BYTES, PATHS, type Intent, type StreamLine } from "../../protocol/intent.ts";
+import type { ControllerClient } from "../controller-client.ts";
+import { ControllerError } from "../errors.ts";
+import { errorMessage, logger } from "../log.ts";
 
 export interface StreamOptions {
   heartbeatTimeoutMs: number;
@@ -20,18 +22,28 @@ export interface StreamHandlers {
   onDisconnected(reason: string): void;
 }
 
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random = Math.random): number {
-  const cap = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 30));
-  return Math.round(minMs + random() * Math.max(0, cap - minMs));
+/** The stream collaborator as the orchestrator sees it (tests pass a fake). */
+export interface IntentFeed {
+  /** Starts delivering intents to `h` until stop(). */
+  start(h: StreamHandlers): void;
+  stop(): void;
+  /** The newest generation delivered so far (0: none). */
+  readonly lastGeneration: number;
 }
 
-export class IntentStream {
+export class IntentStream implements IntentFeed {
   private stopped = false;
   private abort: AbortController | null = null;
   private wake: (() => void) | null = null;
+  private h!: StreamHandlers;
   lastGeneration = 0;
 
-  constructor(private readonly client: ControllerClient, private readonly opts: StreamOptions, private readonly h: StreamHandlers) {}
+  constructor(private readonly client: Pick<ControllerClient, "request">, private readonly opts: StreamOptions) {}
+
+  start(h: StreamHandlers): void {
+    this.h = h;
+    void this.run();
+  }
 
   stop(): void {
     this.stopped = true;
@@ -39,8 +51,8 @@ export class IntentStream {
     this.wake?.();
   }
 
-  async run(): Promise<void> {
-    let attempt = 0;
+  private async run(): Promise<void> {
+    const backoff = new Backoff({ minMs: this.opts.backoffMinMs, maxMs: this.opts.backoffMaxMs });
     while (!this.stopped) {
       let gotData = false;
       try {
@@ -51,9 +63,10 @@ export class IntentStream {
         this.h.onDisconnected(errorMessage(e));
       }
       if (this.stopped) break;
-      attempt = gotData ? 0 : attempt + 1;
-      const d = backoffDelay(attempt, this.opts.backoffMinMs, this.opts.backoffMaxMs);
-      logger.debug("intent stream reconnect scheduled", { delayMs: d, attempt });
+      // A connection that delivered anything was healthy: start the backoff over.
+      if (gotData) backoff.reset();
+      const d = backoff.next();
+      logger.debug("intent stream reconnect scheduled", { delayMs: d, attempt: backoff.attempts });
       await new Promise<void>((r) => {
         const t = setTimeout(r, d);
         this.wake = () => {
@@ -79,7 +92,7 @@ export class IntentStream {
     try {
       const q = this.lastGeneration > 0 ? `?after=${this.lastGeneration}` : "";
       const res = await this.client.request(PATHS.intent + q, { signal: abort.signal, headers: { accept: "application/x-ndjson" } });
-      if (!res.body) throw new Error("intent stream has no body");
+      if (!res.body) throw new ControllerError("intent stream has no body");
       this.h.onConnected();
       const reader = res.body.getReader();
       const dec = new TextDecoder();

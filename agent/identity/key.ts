@@ -1,7 +1,8 @@
 // The pod's own identity: a key generated here with WebCrypto (it never leaves the
-// pod), a PKCS#10 CSR for the controller to sign, and the renewal schedule.
-import type { ManagedIdentity } from "../protocol/intent.ts";
-import { x509 } from "./x509.ts";
+// pod), a PKCS#10 CSR for the controller to sign, and what a certificate must match.
+import { x509 } from "../../common/x509.ts";
+import type { ManagedIdentity } from "../../protocol/intent.ts";
+import { IdentityError } from "../errors.ts";
 
 export type KeyAlgorithm = ManagedIdentity["keyAlgorithm"];
 
@@ -25,7 +26,7 @@ export interface GeneratedKey {
 
 export async function generateKey(algorithm: KeyAlgorithm): Promise<GeneratedKey> {
   const params = ALGS[algorithm];
-  if (!params) throw new Error(`unsupported key algorithm "${algorithm}"`);
+  if (!params) throw new IdentityError(`unsupported key algorithm "${algorithm}"`);
   const keys = (await crypto.subtle.generateKey(params, true, ["sign", "verify"])) as CryptoKeyPair;
   const der = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
   return { keys, algorithm, pkcs8Pem: x509.PemConverter.encode(der, "PRIVATE KEY") };
@@ -64,36 +65,4 @@ export function keyAlgorithmOf(cert: x509.X509Certificate): KeyAlgorithm | undef
   if (a.name === "ECDSA" && a.namedCurve === "P-256") return "ECDSA-P256";
   if (a.name.startsWith("RSA") && a.modulusLength === 2048) return "RSA-2048";
   return undefined;
-}
-
-export const DEFAULT_RENEW_FRACTION = 2 / 3;
-
-/**
- * When to renew: at `fraction` of the lifetime, jittered ±10 % of that point so a
- * fleet issued together does not renew together; never later than 95 % of the lifetime.
- */
-export function renewalTime(notBefore: Date, notAfter: Date, fraction = DEFAULT_RENEW_FRACTION, random = Math.random): Date {
-  const f = fraction > 0 && fraction < 1 ? fraction : DEFAULT_RENEW_FRACTION;
-  const jittered = Math.min(0.95, f * (1 + (random() * 2 - 1) * 0.1));
-  const life = notAfter.getTime() - notBefore.getTime();
-  return new Date(notBefore.getTime() + life * jittered);
-}
-
-/**
- * Delay before retry number `attempt` (0-based) of a failed issuance: capped,
- * full-jitter exponential backoff, but never more than a fraction (default 1/3) of
- * the remaining validity, so repeated failures still leave several tries before expiry.
- */
-export function retryDelay(attempt: number, now: Date, notAfter: Date | undefined, opts: { minMs: number; maxMs: number; remainingFraction?: number }, random = Math.random): number {
-  const exp = Math.min(opts.maxMs, opts.minMs * 2 ** Math.min(attempt, 30));
-  let d = Math.max(opts.minMs, exp * (0.5 + random() * 0.5));
-  if (notAfter) {
-    const remaining = notAfter.getTime() - now.getTime();
-    if (remaining > 0) d = Math.min(d, Math.max(1000, remaining * (opts.remainingFraction ?? 1 / 3)));
-  }
-  return Math.round(d);
-}
-
-export function parseCertificate(pem: string): x509.X509Certificate {
-  return new x509.X509Certificate(pem);
 }

@@ -1,0 +1,43 @@
+// What makes an intent acceptable to this agent, checked before anything touches the
+// disk. Every failure is an IntentRefused or a PemError: a verdict on the intent's
+// content, so the same intent is never retried.
+import type { Intent } from "../../protocol/intent.ts";
+import { sha256Hex } from "../../common/digest.ts";
+import { IntentRefused } from "../errors.ts";
+import { earliestNotAfter, type BundleMaterial } from "../material/material.ts";
+import { validateBundle } from "../material/pem.ts";
+import { checkName } from "../write/atomic-writer.ts";
+
+export interface IntentLimits {
+  role: Intent["role"];
+  /** The configured output directory (--dir), when one is fixed. */
+  dir?: string;
+}
+
+export function checkIntent(i: Intent, own: IntentLimits): void {
+  if (i.role !== own.role) throw new IntentRefused(`role "${i.role}" does not match this agent's role "${own.role}"`);
+  const f = i.files;
+  if (!f || typeof f.dir !== "string" || !f.dir.startsWith("/")) throw new IntentRefused(`files.dir "${f?.dir}" is not an absolute path`);
+  if (own.dir && f.dir !== own.dir) throw new IntentRefused(`files.dir "${f.dir}" is not the configured directory "${own.dir}"`);
+  for (const n of [f.bundle, f.certificate, f.key]) {
+    try {
+      checkName(n);
+    } catch (e) {
+      throw new IntentRefused(e instanceof Error ? e.message : String(e), { cause: e });
+    }
+  }
+  if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o777) throw new IntentRefused(`files.mode ${f.mode} is not a file mode`);
+  if (i.role === "elasticsearch" && !i.trustBundle) throw new IntentRefused("an elasticsearch intent must carry a trustBundle");
+  if (!["none", "optional", "required"].includes(i.enforcement)) throw new IntentRefused(`enforcement "${i.enforcement}" is unknown`);
+}
+
+/** The intent's trust bundle, validated and hashed; undefined when it carries none (Kibana). */
+export function bundleOf(i: Intent): BundleMaterial | undefined {
+  const tb = i.trustBundle;
+  if (!tb) return undefined;
+  if (typeof tb.pem !== "string") throw new IntentRefused("trustBundle.pem is missing");
+  const certs = validateBundle(tb.pem, `trust bundle of generation ${i.generation}`);
+  const sha = sha256Hex(tb.pem);
+  if (tb.sha256 && tb.sha256.toLowerCase() !== sha) throw new IntentRefused(`trust bundle of generation ${i.generation}: sha256 ${tb.sha256} does not match its content (${sha})`);
+  return { pem: tb.pem, sha256: sha, earliestNotAfter: earliestNotAfter(certs) };
+}

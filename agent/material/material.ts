@@ -1,0 +1,36 @@
+// What the agent publishes: the trust bundle and the pod's identity, each with the
+// facts readiness and reports need (hashes, expiry). Plain data, no I/O.
+import type { x509 } from "../../common/x509.ts";
+
+export interface BundleMaterial {
+  pem: string;
+  sha256: string;
+  earliestNotAfter: Date;
+}
+
+export interface PodIdentity {
+  certPem: string;
+  keyPem: string;
+  leaf: x509.X509Certificate;
+  sha256: string;
+  /** Managed identities: when to ask for the next certificate. */
+  renewAt?: Date;
+  /** When this identity reached the disk (epoch ms); Kibana's proof compares it with the process start. */
+  writtenAt: number;
+}
+
+/** What is published on disk right now (as read back or as last written). */
+export interface Material {
+  bundle?: BundleMaterial;
+  identity?: PodIdentity;
+}
+
+export function earliestNotAfter(certs: x509.X509Certificate[]): Date {
+  return new Date(Math.min(...certs.map((c) => c.notAfter.getTime())));
+}
+
+/** The first moment any part of `m` expires, or undefined for no material. */
+export function materialNotAfter(m: Material): number | undefined {
+  const t = [m.identity?.leaf.notAfter.getTime(), m.bundle?.earliestNotAfter.getTime()].filter((x): x is number => x !== undefined);
+  return t.length ? Math.min(...t) : undefined;
+}

@@ -1,0 +1,36 @@
+// /readyz: this pod's own material is unexpired on disk and the workload is proven to
+// have loaded it. A latch keeps a proven pod ready while a newer version is being
+// proven (the previous, still unexpired material is what the workload serves
+// meanwhile); a failed proof or expiry releases it.
+import { materialNotAfter, type Material } from "../material/material.ts";
+import type { ProofRecord } from "../prove/proof-loop.ts";
+
+export interface Verdict {
+  ready: boolean;
+  reason: string;
+}
+
+export interface ReadinessInput {
+  material: Material;
+  materialVersion: number;
+  proof: ProofRecord | undefined;
+}
+
+export class Readiness {
+  /** Latch: the last proven material stays good until it expires. */
+  private provenNotAfter: number | undefined;
+
+  noteProof(p: ProofRecord, material: Material): void {
+    this.provenNotAfter = p.ok ? materialNotAfter(material) : undefined;
+  }
+
+  evaluate(s: ReadinessInput, now = Date.now()): Verdict {
+    const m = s.material;
+    if (!m.bundle && !m.identity) return { ready: false, reason: "no material on disk" };
+    if (m.identity && m.identity.leaf.notAfter.getTime() <= now) return { ready: false, reason: `certificate on disk expired at ${m.identity.leaf.notAfter.toISOString()}` };
+    if (m.bundle && m.bundle.earliestNotAfter.getTime() <= now) return { ready: false, reason: `a trust bundle certificate expired at ${m.bundle.earliestNotAfter.toISOString()}` };
+    if (s.proof?.ok && s.proof.version === s.materialVersion) return { ready: true, reason: "ok: material on disk and proven loaded" };
+    if (this.provenNotAfter !== undefined && this.provenNotAfter > now && (!s.proof || s.proof.ok)) return { ready: true, reason: "ok: previous material proven; proof of the current version pending" };
+    return { ready: false, reason: s.proof ? `not proven: ${s.proof.detail}` : "not proven yet: waiting for the workload to load the material" };
+  }
+}
