@@ -31,8 +31,13 @@ export interface Collaborators {
 
 export class Orchestrator {
   private intent: Intent | undefined; // the applied one
-  private pending: Intent | undefined; // the newest received, not yet applied
-  private appliedGeneration = 0;
+  private pending: Intent | undefined; // the newest received, not yet checked
+  /**
+   * The newest accepted intent that is not on disk yet (its write failed), why, and the identity
+   * obtained for it (reused on the retry rather than asking the controller again).
+   */
+  private unwritten: { intent: Intent; detail: string; identity?: PodIdentity } | undefined;
+  private resolved: PodIdentity | undefined; // the identity of the reconcile under way
   private material: Material = {};
   /** Bumped whenever what the workload should serve changes; proofs are about one version. */
   private materialVersion = 0;
@@ -44,7 +49,7 @@ export class Orchestrator {
   private stopping = false;
 
   // Serialized reconcile: a request while one runs sets `again`.
-  private running: Promise<void> | null = null;
+  private running = false;
   private again = false;
   private writing: Promise<unknown> | null = null;
   private retryAttempt = 0;
@@ -115,13 +120,16 @@ export class Orchestrator {
   }
 
   readiness(): Verdict {
-    return this.readinessLatch.evaluate({ material: this.material, materialVersion: this.materialVersion, proof: this.proofs.last });
+    const u = this.unwritten;
+    const unwritten = u && { generation: u.intent.generation, detail: u.detail };
+    return this.readinessLatch.evaluate({ material: this.material, materialVersion: this.materialVersion, proof: this.proofs.last, unwritten });
   }
 
   state(): AgentState {
     return {
-      generation: this.appliedGeneration,
+      generation: this.intent?.generation ?? 0,
       intent: this.intent,
+      unwrittenGeneration: this.unwritten?.intent.generation,
       material: this.material,
       materialVersion: this.materialVersion,
       proof: this.proofs.last,
@@ -146,30 +154,34 @@ export class Orchestrator {
       this.again = true;
       return;
     }
-    this.running = (async () => {
+    this.running = true;
+    void (async () => {
       do {
         this.again = false;
         await this.reconcile();
       } while (this.again && !this.stopping);
-      this.running = null;
+      this.running = false;
     })();
   }
 
   /** Check → adopt the directory → bundle → identity → write → schedule → prove. */
   private async reconcile(): Promise<void> {
-    const next = this.pending ?? this.intent;
+    // Newest first: a received intent, else one whose write failed, else the applied one (renewal, user files).
+    const next = this.pending ?? this.unwritten?.intent ?? this.intent;
     if (!next) return;
     const fresh = next !== this.intent;
     this.pending = undefined;
+    this.resolved = undefined;
     try {
       checkIntent(next, { role: this.cfg.role, ...(this.cfg.dir ? { dir: this.cfg.dir } : {}) });
       await this.adopt(localPath(this.cfg, this.cfg.dir ?? next.files.dir));
       if (!this.material.bundle && !this.material.identity) await this.loadFromDisk(next);
       const bundle = bundleOf(next);
       const { identity, failure } = await this.identityFor(next);
+      this.resolved = identity;
       await this.publish(next, bundle, identity);
       this.intent = next;
-      this.appliedGeneration = next.generation;
+      this.unwritten = undefined;
       this.scheduleRenewal();
       if (failure) throw failure;
       this.retryAttempt = 0;
@@ -180,15 +192,23 @@ export class Orchestrator {
     this.c.reporter.report();
   }
 
-  /** A refused intent stays refused; only transient failures (controller, disk, issuance) are retried. */
+  /**
+   * A refused intent stays refused; only transient failures (controller, disk, issuance) are retried.
+   * An intent that failed before reaching the disk stays the one to apply (issue 13: falling back to the
+   * older one left the agent on stale trust, and ready), and the pod is unready until it is written.
+   */
   private failed(next: Intent, e: unknown): void {
     if (isRefusal(e)) {
       this.c.metrics.refusedIntents.inc();
       this.errors.add("intent", `generation ${next.generation} refused: ${errorMessage(e)}`);
-      if (this.intent === next) this.scheduleRetry();
+      if (this.unwritten?.intent === next) this.unwritten = undefined;
+      // The applied intent can turn refused (its bundle expired); an older unwritten one is still owed.
+      if (this.intent === next || this.unwritten) this.scheduleRetry();
       return;
     }
-    this.errors.add("apply", errorMessage(e));
+    const detail = errorMessage(e);
+    this.errors.add("apply", detail);
+    if (this.intent !== next) this.unwritten = { intent: next, detail, ...(this.resolved ? { identity: this.resolved } : {}) };
     this.scheduleRetry();
   }
 
@@ -208,7 +228,7 @@ export class Orchestrator {
   /** The identity to write; on failure, the current one while it is still valid, and the failure to retry. */
   private async identityFor(i: Intent): Promise<{ identity: PodIdentity | undefined; failure?: IdentityError }> {
     try {
-      return { identity: await this.c.identity.resolve(i, this.material.identity) };
+      return { identity: await this.c.identity.resolve(i, this.unwritten?.identity ?? this.material.identity) };
     } catch (e) {
       const failure = e instanceof IdentityError ? e : new IdentityError(errorMessage(e), { cause: e });
       const cur = this.material.identity;
@@ -270,10 +290,10 @@ export class Orchestrator {
   private onProof(p: ProofRecord): void {
     this.c.metrics.proofs.inc({ result: p.ok ? "success" : "failure" });
     this.readinessLatch.noteProof(p, this.material);
-    if (p.ok) logger.info("proof succeeded", { detail: p.detail, generation: this.appliedGeneration });
+    if (p.ok) logger.info("proof succeeded", { detail: p.detail, generation: this.intent?.generation });
     else {
       this.errors.add("proof", p.detail);
-      logger.warn("proof failed", { detail: p.detail, generation: this.appliedGeneration });
+      logger.warn("proof failed", { detail: p.detail, generation: this.intent?.generation });
     }
     this.c.reporter.report();
   }

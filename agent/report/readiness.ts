@@ -1,5 +1,5 @@
-// /readyz: this pod's own material is unexpired on disk and the workload is proven to
-// have loaded it. A latch keeps a proven pod ready while a newer version is being
+// /readyz: this pod's own material is unexpired on disk, it is what the newest intent
+// asks for, and the workload is proven to have loaded it. A latch keeps a proven pod ready while a newer version is being
 // proven (the previous, still unexpired material is what the workload serves
 // meanwhile); a failed proof or expiry releases it.
 import { materialNotAfter, type Material } from "../material/material.ts";
@@ -14,6 +14,8 @@ export interface ReadinessInput {
   material: Material;
   materialVersion: number;
   proof: ProofRecord | undefined;
+  /** The newest intent could not be written (read-only or full volume): the disk holds stale material. */
+  unwritten?: { generation: number; detail: string };
 }
 
 export class Readiness {
@@ -29,6 +31,7 @@ export class Readiness {
     if (!m.bundle && !m.identity) return { ready: false, reason: "no material on disk" };
     if (m.identity && m.identity.leaf.notAfter.getTime() <= now) return { ready: false, reason: `certificate on disk expired at ${m.identity.leaf.notAfter.toISOString()}` };
     if (m.bundle && m.bundle.earliestNotAfter.getTime() <= now) return { ready: false, reason: `a trust bundle certificate expired at ${m.bundle.earliestNotAfter.toISOString()}` };
+    if (s.unwritten) return { ready: false, reason: `generation ${s.unwritten.generation} is not on disk: ${s.unwritten.detail}` };
     if (s.proof?.ok && s.proof.version === s.materialVersion) return { ready: true, reason: "ok: material on disk and proven loaded" };
     if (this.provenNotAfter !== undefined && this.provenNotAfter > now && (!s.proof || s.proof.ok)) return { ready: true, reason: "ok: previous material proven; proof of the current version pending" };
     return { ready: false, reason: s.proof ? `not proven: ${s.proof.detail}` : "not proven yet: waiting for the workload to load the material" };

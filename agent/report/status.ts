@@ -27,6 +27,8 @@ export class ErrorLog {
 export interface AgentState {
   generation: number;
   intent: Intent | undefined;
+  /** A newer intent received but not on disk yet (its write failed). */
+  unwrittenGeneration?: number;
   material: Material;
   materialVersion: number;
   proof: ProofRecord | undefined;
@@ -60,6 +62,7 @@ export function statusJson(s: AgentState, ctx: { runtime: string; role: string }
     runtime: ctx.runtime,
     role: ctx.role,
     phase: s.intent?.phase,
+    unwrittenGeneration: s.unwrittenGeneration,
     enforcement: s.intent?.enforcement,
     streamConnected: s.connected,
     started: s.started,

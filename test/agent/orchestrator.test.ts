@@ -42,6 +42,8 @@ class FakeStore implements MaterialStore {
   attempts = 0;
   /** Fail this many of the next writes, as a read-only or full volume would. */
   failNext = 0;
+  /** A read-only (or full) volume: writes that would change something fail. */
+  readOnly = false;
   /** When set, writes wait for it (to hold one apply in flight). */
   gate: Promise<void> | undefined;
   private current = "";
@@ -61,6 +63,7 @@ class FakeStore implements MaterialStore {
     }
     const text = files.map((f) => `${f.name}=${f.data}`).join("|");
     if (text === this.current) return "unchanged";
+    if (this.readOnly) throw new WriteError(`writing ${this.dir}: EROFS: read-only file system`);
     this.current = text;
     this.written.push(files.find((f) => f.name === "ca.crt")?.data ?? "");
     this.files.push(files.map((f) => f.name));
@@ -83,10 +86,13 @@ class FakeProver implements Prover {
 
 class FakeIdentity implements IdentitySource {
   calls = 0;
+  /** The `current` identity of every call. */
+  readonly currents: Array<PodIdentity | undefined> = [];
   /** Fail this many of the next requests, as an unreachable controller would. */
   failNext = 0;
-  async resolve(i: Intent): Promise<PodIdentity | undefined> {
+  async resolve(i: Intent, current: PodIdentity | undefined): Promise<PodIdentity | undefined> {
     this.calls++;
+    this.currents.push(current);
     if (!i.identity) return undefined;
     if (this.failNext > 0) {
       this.failNext--;
@@ -226,5 +232,59 @@ describe("orchestrator", () => {
     await waitFor(() => !agent.readiness().ready, "unready after the failed proof", 5000);
     expect(agent.readiness().reason).toBe("not proven: fake: workload has not loaded it");
     expect(agent.state().errors[0]!.what).toBe("proof");
+  });
+
+  // issue 13, item 2: the newest intent is kept until it is on disk.
+  test("a failed write keeps the newest intent: the pod is unready and says why, and the retry writes that intent", async () => {
+    const { agent, feed, store } = await setup();
+    feed.push(intent(1, bundles[0]!));
+    await waitFor(() => agent.readiness().ready, "generation 1 written and proven");
+    store.readOnly = true;
+    feed.push(intent(2, bundles[1]!));
+    await waitFor(() => agent.state().errors.some((e) => e.what === "apply"), "write failure reported");
+    await waitFor(() => !agent.readiness().ready, "unready while generation 2 cannot be written");
+    expect(agent.readiness().reason).toBe(`generation 2 is not on disk: writing /out: EROFS: read-only file system`);
+    expect(agent.state().generation).toBe(1);
+    // Retries go on meanwhile; none of them may settle for the older generation.
+    const failures = store.attempts;
+    await waitFor(() => store.attempts >= failures + 2, "further retries");
+    expect(agent.readiness().ready).toBe(false);
+    store.readOnly = false;
+    await waitFor(() => agent.state().generation === 2, "generation 2 applied once the volume is writable");
+    expect(store.written).toEqual([bundles[0]!, bundles[1]!]);
+    await waitFor(() => agent.readiness().ready, "ready again after the proof of generation 2");
+  });
+
+  test("a first intent whose write fails is not lost", async () => {
+    const { agent, feed, store } = await setup();
+    store.failNext = 2;
+    feed.push(intent(1, bundles[0]!));
+    await waitFor(() => agent.state().generation === 1, "generation 1 applied after retries");
+    expect(store.attempts).toBe(3);
+    expect(store.written).toEqual([bundles[0]!]);
+  });
+
+  test("a newer intent refused while an older one waits for the disk does not cancel the older one", async () => {
+    const { agent, feed, store } = await setup();
+    feed.push(intent(1, bundles[0]!));
+    await waitFor(() => agent.state().generation === 1, "generation 1 applied");
+    store.readOnly = true;
+    feed.push(intent(2, bundles[1]!));
+    await waitFor(() => agent.state().errors.some((e) => e.what === "apply"), "write failure reported");
+    feed.push(intent(3, "not a pem at all"));
+    await waitFor(() => agent.state().errors.some((e) => e.what === "intent"), "generation 3 refused");
+    store.readOnly = false;
+    await waitFor(() => agent.state().generation === 2, "generation 2 applied");
+    expect(store.written).toEqual([bundles[0]!, bundles[1]!]);
+  });
+
+  test("the retry of a failed write offers the identity obtained for it, so no second certificate is requested", async () => {
+    const { agent, feed, store, identity } = await setup();
+    store.failNext = 1;
+    feed.push({ ...intent(1, bundles[0]!), identity: MANAGED });
+    await waitFor(() => agent.state().generation === 1, "generation 1 applied after a retry");
+    expect(identity.currents.length).toBe(2);
+    expect(identity.currents[0]).toBeUndefined();
+    expect(identity.currents[1]?.sha256).toBe(sha256Hex(leaf.certPem));
   });
 });

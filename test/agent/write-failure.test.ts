@@ -1,0 +1,87 @@
+// Process test of issue 13, item 2, with the agent AS SHIPPED (compiled Bun binary and
+// Deno): the output directory becomes read-only while a new intent arrives. The pod
+// must turn unready and say why, and once the volume is writable again the agent must
+// write that newest intent, not settle for the older one it still has on disk.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "bun";
+import * as fs from "node:fs";
+import { join } from "node:path";
+import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
+import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
+import { sha256Hex } from "../../common/digest.ts";
+import type { Intent } from "../../protocol/intent.ts";
+import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, spawnAgent, waitFor, type Env } from "./harness.ts";
+
+beforeAll(async () => {
+  await buildBinary();
+});
+afterAll(() => killAll());
+
+/** Read-only for the agent: root ignores permission bits, so it gets the immutable attribute instead. */
+function setReadOnly(dir: string, on: boolean): void {
+  if (process.getuid!() === 0) {
+    const r = spawnSync(["chattr", on ? "+i" : "-i", dir]);
+    if (r.exitCode !== 0) throw new Error(`chattr ${on ? "+i" : "-i"} ${dir}: ${r.stderr.toString()}`);
+  } else fs.chmodSync(dir, on ? 0o555 : 0o755);
+}
+
+/** An Elasticsearch intent with only a trust bundle (no identity: the proof needs no client certificate). */
+function bundleIntent(env: Env, pem: string): Omit<Intent, "generation" | "type"> {
+  return {
+    pod: { namespace: "ns", name: "es-0", uid: "pod-uid" },
+    role: "elasticsearch",
+    cluster: { namespace: "ns", name: "es" },
+    phase: "Enabled",
+    enforcement: "optional",
+    trustBundle: { pem, sha256: sha256Hex(pem) },
+    files: { dir: env.outDir, bundle: "client-trust-bundle.crt", certificate: "tls.crt", key: "tls.key", mode: 0o440, uid: -1, gid: -1 },
+  };
+}
+
+const common = ["--proof-interval-ms=200", "--proof-timeout-ms=20000", "--reprove-interval-ms=1000"];
+
+for (const rt of RUNTIMES) {
+  describe(`agent on ${rt}`, () => {
+    test("a write that fails on a read-only volume: unready with the reason, then the newest intent lands once writable", async () => {
+      const env = await intentEnv();
+      const esPort = freePort();
+      const httpCa = await makeCa("es http ca");
+      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
+      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
+      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`]));
+      let es: ElasticsearchStandin | undefined;
+      let readOnly = false;
+      try {
+        env.server.publish(bundleIntent(env, env.server.clientCa.pem));
+        await waitFor(() => fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 10_000);
+        es = await new ElasticsearchStandin({ keyFile: join(env.dir, "http.key"), certFile: join(env.dir, "http.crt"), caFiles: [join(env.outDir, "client-trust-bundle.crt")], clientAuthentication: "optional", port: esPort, reloadMs: 300 }).start();
+        await waitFor(async () => (await agent.health("/readyz")).status === 200, "ready on generation 1", 15_000, 100);
+
+        setReadOnly(env.outDir, true);
+        readOnly = true;
+        const extra = await makeCa("trusted while read-only");
+        const bundle2 = env.server.clientCa.pem + extra.pem;
+        env.server.publish(bundleIntent(env, bundle2)); // generation 2
+        const unready = await waitFor(async () => {
+          const r = await agent.health("/readyz");
+          return r.status === 503 ? r : undefined;
+        }, "unready while generation 2 cannot be written", 10_000, 100);
+        expect(unready.text).toMatch(/^generation 2 is not on disk: writing .*: /);
+        const st = await waitFor(() => env.server.statuses.findLast((s) => !s.ready && s.errors.some((e) => e.what === "apply")), "status report of the failure", 5000);
+        expect(st.generation).toBe(1);
+
+        setReadOnly(env.outDir, false);
+        readOnly = false;
+        await waitFor(() => fs.readFileSync(join(env.outDir, "client-trust-bundle.crt"), "utf8") === bundle2, "generation 2 written once writable", 15_000);
+        await waitFor(async () => (await agent.health("/readyz")).status === 200, "ready on generation 2", 15_000, 100);
+        await waitFor(() => env.server.statuses.findLast((s) => s.generation === 2 && s.ready), "generation 2 reported ready", 5000);
+      } finally {
+        if (readOnly) setReadOnly(env.outDir, false);
+        agent.kill();
+        await es?.stop();
+        await env.server.stop();
+      }
+    }, 60_000);
+  });
+}
