@@ -9,7 +9,8 @@ export type AgentErrorCode =
   | "ERR_WRITE"
   | "ERR_CONTROLLER"
   | "ERR_IDENTITY"
-  | "ERR_WORKLOAD";
+  | "ERR_WORKLOAD"
+  | "ERR_RUNTIME_UNSUPPORTED";
 
 export abstract class AgentError extends Error {
   abstract readonly code: AgentErrorCode;
@@ -55,6 +56,11 @@ export class IdentityError extends AgentError {
 /** The local workload did not answer a status question the way a proof needs. */
 export class WorkloadError extends AgentError {
   readonly code = "ERR_WORKLOAD";
+}
+
+/** Neither Bun nor Deno: there is no adapter for this runtime. */
+export class UnsupportedRuntime extends AgentError {
+  readonly code = "ERR_RUNTIME_UNSUPPORTED";
 }
 
 /** A refusal is a verdict on the intent's content: retrying the same intent cannot help. */

@@ -4,6 +4,7 @@
 import type { Intent } from "../../protocol/intent.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import { IntentRefused } from "../errors.ts";
+import { errorMessage } from "../log.ts";
 import { earliestNotAfter, type BundleMaterial } from "../material/material.ts";
 import { validateBundle } from "../material/pem.ts";
 import { checkName } from "../write/atomic-writer.ts";
@@ -23,7 +24,7 @@ export function checkIntent(i: Intent, own: IntentLimits): void {
     try {
       checkName(n);
     } catch (e) {
-      throw new IntentRefused(e instanceof Error ? e.message : String(e), { cause: e });
+      throw new IntentRefused(errorMessage(e), { cause: e });
     }
   }
   if (!Number.isInteger(f.mode) || f.mode < 0 || f.mode > 0o777) throw new IntentRefused(`files.mode ${f.mode} is not a file mode`);

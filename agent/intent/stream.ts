@@ -85,7 +85,7 @@ export class IntentStream implements IntentFeed {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(() => abort.abort(new Error(`no heartbeat for ${this.opts.heartbeatTimeoutMs} ms`)), this.opts.heartbeatTimeoutMs);
+      timer = setTimeout(() => abort.abort(new ControllerError(`no heartbeat for ${this.opts.heartbeatTimeoutMs} ms`)), this.opts.heartbeatTimeoutMs);
     };
     arm();
     let gotData = false;

@@ -3,14 +3,16 @@
 // spawned process is killed even when a test fails.
 import { spawn, type Subprocess } from "bun";
 import * as fs from "node:fs";
+import { createHash } from "node:crypto";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { IntentServer, makeCa, type FixtureCa } from "../fixtures/intent-server.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 // Built outside the repo (the shared working tree's .tmp/ may be cleaned by others'
-// runs) at one stable path that each run overwrites, so nothing accumulates.
-const BIN_DIR = join(os.tmpdir(), `es-mtls-agent-bin-${process.getuid!()}`);
+// runs) at one stable path per checkout that each run overwrites, so nothing
+// accumulates and a run in another worktree never swaps in its own agent under ours.
+const BIN_DIR = join(os.tmpdir(), `es-mtls-agent-bin-${process.getuid!()}-${createHash("sha256").update(REPO).digest("hex").slice(0, 12)}`);
 export const BIN = join(BIN_DIR, "es-mtls-agent");
 /** The real Deno binary behind `npx deno` (the npm shim would add a Node parent process that kill -9 would miss). */
 export const DENO = join(REPO, "node_modules", "@deno", "linux-x64-glibc", "deno");
