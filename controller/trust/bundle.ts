@@ -59,9 +59,20 @@ export interface RejectedInput {
   reason: string;
 }
 
+/** Text outside PEM blocks next to usable blocks: nothing was left out, so it is no rejection. */
+export interface IgnoredText {
+  source: string;
+  /** 1-based first line of the text. */
+  line: number;
+  reason: string;
+}
+
 export interface TrustBundleResult extends TrustBundle {
   included: IncludedCertificate[];
+  /** Input left out of the bundle (a certificate, a block, a whole source), each with its reason. */
   rejected: RejectedInput[];
+  /** Informational only: stray text around blocks, which leaves nothing out. */
+  ignoredText: IgnoredText[];
 }
 
 export class EmptyTrustBundleError extends Error {
@@ -84,6 +95,7 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
   const now = input.now ?? new Date();
   const included: IncludedCertificate[] = [];
   const rejected: RejectedInput[] = [];
+  const ignoredText: IgnoredText[] = [];
   const byDigest = new Map<string, IncludedCertificate>();
   const pemParts: string[] = [];
   let bundleBytes = 0;
@@ -97,12 +109,16 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
       rejected.push({ source: source.name, block: null, reason: `${source.text.length} bytes, over the limit of ${limits.maxSourceBytes} per source` });
       continue;
     }
-    const { blocks, problems } = scanPemBlocks(source.text);
+    const { blocks, problems, strayText } = scanPemBlocks(source.text);
     for (const problem of problems) {
       rejected.push({ source: source.name, block: problem.index, reason: `${problem.reason} (line ${problem.line})` });
     }
     if (blocks.length === 0 && problems.length === 0) {
-      rejected.push({ source: source.name, block: null, reason: "contains no PEM block" });
+      // Only stray text: whatever it was meant to be (base64 without armour, DER, YAML) is left out.
+      const what = strayText.map((t) => t.reason).join("; ");
+      rejected.push({ source: source.name, block: null, reason: what ? `contains no PEM block: ${what}` : "contains no PEM block" });
+    } else {
+      for (const text of strayText) ignoredText.push({ source: source.name, line: text.line, reason: `${text.reason}, ignored` });
     }
     const accepted: { der: ArrayBuffer; certificate: x509.X509Certificate; block: number; digest: string }[] = [];
     const leafIndex = blocks.find((block) => block.label === "CERTIFICATE")?.index;
@@ -155,7 +171,7 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
 
   if (included.length === 0) throw new EmptyTrustBundleError(rejected);
   const pem = pemParts.join("");
-  return { pem, sha256: await sha256Hex(pem), included, rejected };
+  return { pem, sha256: await sha256Hex(pem), included, rejected, ignoredText };
 }
 
 type ParsedBlock = { der: ArrayBuffer; certificate: x509.X509Certificate } | { reason: string };

@@ -85,7 +85,6 @@ export async function malformedCases(now = new Date()): Promise<{ cases: Malform
     { name: "lower-case label", secret: secret("bad-34", block("certificate", b64A)), reason: /"certificate" block: only CERTIFICATE/ },
     { name: "BEGIN inside a block", secret: secret("bad-35", `-----BEGIN CERTIFICATE-----\n${b64A.slice(0, 64)}\n${A}`), reason: /truncated: no END line before the next BEGIN/ },
     { name: "cert followed by its key", secret: secret("bad-36", pemOf(goodD) + pkcs8), reason: /private key material/ },
-    { name: "explanatory text before a cert", secret: secret("bad-37", `subject=CN=good-a\nissuer=CN=good-a\n${A}`), reason: /non-PEM text outside any block \(lines 1-2\)/ },
   ];
   return { cases, fixtures: { goodA, goodB, goodC, goodD, pkcs8 } };
 }
