@@ -8,6 +8,7 @@ import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
 import { tlsProbe } from "../../agent/proof.ts";
 import { killAll, tmpDir, waitFor } from "./harness.ts";
+import { TestCA } from "../support/test-ca.ts";
 
 const started: Array<{ stop(): Promise<void> }> = [];
 afterAll(async () => {
@@ -92,6 +93,67 @@ describe("elasticsearch stand-in", () => {
     const { d } = await setup("none");
     fs.writeFileSync(join(d, "empty.crt"), "");
     await expect(new ElasticsearchStandin({ keyFile: join(d, "http.key"), certFile: join(d, "http.crt"), caFiles: [join(d, "empty.crt")], clientAuthentication: "required" }).start()).rejects.toThrow(/failed to parse any certificates/);
+  });
+});
+
+// Java PKIX (SunJSSE) takes every certificate in certificate_authorities as a trust anchor:
+// a pinned leaf is accepted even when the client also sends its intermediates, and a chain
+// that reaches a trusted intermediate is accepted without its root (behaviour notes §2;
+// eck-client-cert-auth.md: ES trusts the leaves "by pinning"). OpenSSL's defaults refuse both.
+describe("elasticsearch stand-in: partial chains as the JVM accepts them", () => {
+  async function chainSetup(mode: ClientAuthentication, trust: (p: { root: TestCA; inter: TestCA; leaf: { certPem: string } }) => string) {
+    const d = tmpDir("es-chain");
+    const httpCa = await TestCA.create("http ca");
+    const server = await httpCa.issue({ cn: "es", server: true });
+    const root = await TestCA.create("client root");
+    const inter = await root.intermediate("client intermediate");
+    const leaf = await inter.issue({ cn: "chained-client", client: true });
+    fs.writeFileSync(join(d, "http.crt"), server.certPem);
+    fs.writeFileSync(join(d, "http.key"), server.key);
+    fs.writeFileSync(join(d, "http-ca.crt"), httpCa.pem);
+    fs.writeFileSync(join(d, "trust.crt"), trust({ root, inter, leaf }));
+    const logs: Array<Record<string, unknown>> = [];
+    const es = await new ElasticsearchStandin({ keyFile: join(d, "http.key"), certFile: join(d, "http.crt"), caFiles: [join(d, "http-ca.crt"), join(d, "trust.crt")], clientAuthentication: mode, reloadMs: 60_000, log: (l) => logs.push(l) }).start();
+    started.push(es);
+    const probe = (certPem?: string, keyPem?: string) => tlsProbe({ host: "127.0.0.1", port: es.port, ca: httpCa.pem, timeoutMs: 3000, ...(certPem ? { cert: certPem, key: keyPem! } : {}) });
+    return { probe, root, inter, leaf, logs };
+  }
+
+  test("required: a pinned leaf presented with its intermediate is accepted", async () => {
+    const { probe, leaf, inter } = await chainSetup("required", ({ leaf }) => leaf.certPem);
+    expect((await probe(leaf.certPem + inter.pem, leaf.keyPem)).result).toBe("accepted");
+    expect((await probe(leaf.certPem, leaf.keyPem)).result).toBe("accepted");
+  });
+
+  test("required: a chain reaching a trusted intermediate is accepted without its root; to a trusted root, too", async () => {
+    const viaInter = await chainSetup("required", ({ inter }) => inter.pem);
+    expect((await viaInter.probe(viaInter.leaf.certPem + viaInter.inter.pem, viaInter.leaf.keyPem)).result).toBe("accepted");
+    expect((await viaInter.probe(viaInter.leaf.certPem, viaInter.leaf.keyPem)).result).toBe("accepted");
+    const viaRoot = await chainSetup("required", ({ root }) => root.pem);
+    expect((await viaRoot.probe(viaRoot.leaf.certPem + viaRoot.inter.pem, viaRoot.leaf.keyPem)).result).toBe("accepted");
+  });
+
+  test("required: still refuses a missing certificate, an untrusted chain, and a leaf whose intermediate is not sent", async () => {
+    const { probe, leaf, inter, logs } = await chainSetup("required", ({ root }) => root.pem);
+    expect((await probe()).result).toBe("refused");
+    expect(logs.some((l) => String(l.error).includes("Empty client certificate chain"))).toBe(true);
+    // Only the root is trusted and the intermediate is missing: no path.
+    expect((await probe(leaf.certPem, leaf.keyPem)).result).toBe("refused");
+    const rogueRoot = await TestCA.create("rogue root");
+    const rogueInter = await rogueRoot.intermediate("client intermediate"); // same name, other key
+    const rogue = await rogueInter.issue({ cn: "chained-client", client: true });
+    expect((await probe(rogue.certPem + rogueInter.pem, rogue.keyPem)).result).toBe("refused");
+    // A forged chain: the rogue leaf sent with the real intermediate (signature does not verify).
+    expect((await probe(rogue.certPem + inter.pem, rogue.keyPem)).result).toBe("refused");
+    expect(logs.some((l) => String(l.message).startsWith("failed to establish trust with client"))).toBe(true);
+  });
+
+  test("optional: no certificate is fine, a pinned leaf with its chain is accepted, an untrusted one refused", async () => {
+    const { probe, leaf, inter } = await chainSetup("optional", ({ leaf }) => leaf.certPem);
+    expect((await probe()).result).toBe("accepted");
+    expect((await probe(leaf.certPem + inter.pem, leaf.keyPem)).result).toBe("accepted");
+    const other = await (await TestCA.create("other")).issue({ cn: "other", client: true });
+    expect((await probe(other.certPem, other.keyPem)).result).toBe("refused");
   });
 });
 
