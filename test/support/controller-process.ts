@@ -79,8 +79,30 @@ export class ControllerProcess {
     );
   }
 
+  /** SIGSTOP: the process is frozen (timers, sockets) as a stalled node or a long GC pause would. */
+  pause() {
+    this.child.kill("SIGSTOP");
+  }
+
+  resume() {
+    this.child.kill("SIGCONT");
+  }
+
+  /** The controller's structured log lines (JSON on stderr), parsed. */
+  jsonLogs(): Array<Record<string, any>> {
+    return this.logs.flatMap((line) => {
+      try {
+        const v = JSON.parse(line);
+        return v && typeof v === "object" ? [v] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   async stop(signal: NodeJS.Signals = "SIGTERM") {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.resume(); // a paused process would not see the signal
     const exited = new Promise((r) => this.child.once("exit", r));
     this.child.kill(signal);
     await Promise.race([exited, Bun.sleep(10_000)]);
