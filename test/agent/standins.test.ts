@@ -5,10 +5,10 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { ElasticsearchStandin, type ClientAuthentication } from "../fixtures/elasticsearch-standin.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
-import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
 import { tlsProbe } from "../../agent/proof.ts";
-import { killAll, tmpDir, waitFor } from "./harness.ts";
+import { killAll, tmpDir } from "./harness.ts";
 import { TestCA } from "../support/test-ca.ts";
+import { eventually, truthy } from "../support/eventually.ts";
 
 const started: Array<{ stop(): Promise<void> }> = [];
 afterAll(async () => {
@@ -18,12 +18,12 @@ afterAll(async () => {
 
 async function setup(mode: ClientAuthentication, reloadMs = 100) {
   const d = tmpDir("es");
-  const httpCa = await makeCa("http ca");
-  const clientCa = await makeCa("client ca");
-  const rogueCa = await makeCa("rogue ca");
-  const server = await issueLeaf(httpCa, { cn: "es", server: true });
-  const client = await issueLeaf(clientCa, { cn: "client" });
-  const rogue = await issueLeaf(rogueCa, { cn: "rogue" });
+  const httpCa = await TestCA.create("http ca");
+  const clientCa = await TestCA.create("client ca");
+  const rogueCa = await TestCA.create("rogue ca");
+  const server = await httpCa.issue({ cn: "es", server: true });
+  const client = await clientCa.issue({ cn: "client" });
+  const rogue = await rogueCa.issue({ cn: "rogue" });
   fs.writeFileSync(join(d, "http.crt"), server.certPem);
   fs.writeFileSync(join(d, "http.key"), server.keyPem!);
   fs.writeFileSync(join(d, "http-ca.crt"), httpCa.pem);
@@ -68,12 +68,12 @@ describe("elasticsearch stand-in", () => {
     fs.writeFileSync(join(d, "trust-2.crt"), clientCa.pem + rogueCa.pem);
     fs.symlinkSync("trust-2.crt", join(d, "trust.tmp"));
     fs.renameSync(join(d, "trust.tmp"), join(d, "trust.crt"));
-    await waitFor(async () => (await probe(rogue)).result === "accepted", "reload to the new trust", 5000);
+    await eventually(truthy(async () => (await probe(rogue)).result === "accepted"), { what: "reload to the new trust", timeoutMs: 5000, intervalMs: 50 });
     expect(logs.some((l) => String(l.message).startsWith("updated 1 ssl contexts"))).toBe(true);
     const reloads = es.reloads;
     // A private key in the CA file: reload fails, old context stays.
     fs.writeFileSync(join(d, "trust.crt"), clientCa.pem + client.keyPem!);
-    await waitFor(() => es.failedReloads === 1, "failed reload", 5000);
+    await eventually(truthy(() => es.failedReloads === 1), { what: "failed reload", timeoutMs: 5000, intervalMs: 50 });
     expect(es.lastReloadError).toMatch(/CertificateException/);
     expect((await probe(rogue)).result).toBe("accepted");
     expect((await probe(client)).result).toBe("accepted");
@@ -81,11 +81,11 @@ describe("elasticsearch stand-in", () => {
     expect(es.failedReloads).toBe(1);
     // An empty CA file is an error as well.
     fs.writeFileSync(join(d, "trust.crt"), "");
-    await waitFor(() => es.failedReloads === 2, "empty file refused", 5000);
+    await eventually(truthy(() => es.failedReloads === 2), { what: "empty file refused", timeoutMs: 5000, intervalMs: 50 });
     expect(es.lastReloadError).toMatch(/failed to parse any certificates/);
     // A good file again: reload, the rogue CA is no longer trusted.
     fs.writeFileSync(join(d, "trust.crt"), clientCa.pem);
-    await waitFor(() => es.reloads === reloads + 1, "good reload", 5000);
+    await eventually(truthy(() => es.reloads === reloads + 1), { what: "good reload", timeoutMs: 5000, intervalMs: 50 });
     expect((await probe(rogue)).result).toBe("refused");
     expect((await probe(client)).result).toBe("accepted");
   });
@@ -170,7 +170,7 @@ describe("kibana stand-in", () => {
     const st = (await (await fetch(`http://127.0.0.1:${kb.port}/api/status`)).json()) as { metrics: { process: { uptime_in_millis: number } } };
     expect(st.metrics.process.uptime_in_millis).toBeGreaterThanOrEqual(0);
     // Replace the files with an untrusted identity: the running stand-in keeps presenting the old one.
-    const other = await issueLeaf(await makeCa("x"), { cn: "x" });
+    const other = await (await TestCA.create("x")).issue({ cn: "x" });
     fs.writeFileSync(join(kd, "tls.crt"), other.certPem);
     fs.writeFileSync(join(kd, "tls.key"), other.keyPem!);
     await kb.checkElasticsearch();

@@ -7,7 +7,7 @@ import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } fr
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";

@@ -8,7 +8,7 @@ import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 
 const ns = "ha";

@@ -14,7 +14,7 @@ import { clientCertLabels, createClientCertSecret } from "../support/client-cert
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 
 const ECK_CRDS = join(import.meta.dir, "..", "..", "..", "shared", "reference", "eck-crds", "all-crds.yaml");
 const present = existsSync(ECK_CRDS);

@@ -2,7 +2,7 @@
 // test control plane, and stops it (SIGTERM, or SIGKILL for failover tests).
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePorts } from "../controlplane/controlplane.ts";
+import { freePorts } from "./ports.ts";
 import { eventually } from "./eventually.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");

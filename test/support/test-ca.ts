@@ -105,40 +105,45 @@ export class TestCA {
   }
 
   async issue(o: IssueOptions): Promise<IssuedCertificate> {
-    let keyPem: string | undefined;
-    let publicKey = o.publicKey;
-    if (!publicKey) {
-      const keys = await keyPair();
-      publicKey = keys.publicKey;
-      keyPem = await privateKeyPem(keys.privateKey);
-    }
-    const usages: string[] = [];
-    if (o.server) usages.push(SERVER_AUTH);
-    if (o.client || !o.server) usages.push(CLIENT_AUTH);
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension(usages),
-      await x509.AuthorityKeyIdentifierExtension.create(this.keys.publicKey),
-    ];
-    if (o.server) {
-      const san = o.server === true ? { dns: ["localhost"], ips: ["127.0.0.1"] } : o.server;
-      extensions.push(new x509.SubjectAlternativeNameExtension([...san.ips.map((value) => ({ type: "ip" as const, value })), ...san.dns.map((value) => ({ type: "dns" as const, value }))]));
-    }
-    const certificate = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject: subjectOf(o),
-      issuer: this.cert.subjectName,
-      notBefore: o.notBefore ?? new Date(Date.now() - 10 * MINUTE),
-      notAfter: o.notAfter ?? new Date(Date.now() + 30 * DAY),
-      signingKey: this.keys.privateKey,
-      publicKey,
-      signingAlgorithm: EC,
-      extensions,
-    });
-    const certPem = certificate.toString("pem") + "\n";
-    return { certificate, certPem, cert: certPem, key: keyPem ?? "", ...(keyPem ? { keyPem } : {}) };
+    return issueCertificate(this, o);
   }
+}
+
+/** Issues a leaf from any CA given as its certificate and key pair (TestCA or a plain object). */
+export async function issueCertificate(ca: { cert: x509.X509Certificate; keys: CryptoKeyPair }, o: IssueOptions): Promise<IssuedCertificate> {
+  let keyPem: string | undefined;
+  let publicKey = o.publicKey;
+  if (!publicKey) {
+    const keys = await keyPair();
+    publicKey = keys.publicKey;
+    keyPem = await privateKeyPem(keys.privateKey);
+  }
+  const usages: string[] = [];
+  if (o.server) usages.push(SERVER_AUTH);
+  if (o.client || !o.server) usages.push(CLIENT_AUTH);
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension(usages),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
+  ];
+  if (o.server) {
+    const san = o.server === true ? { dns: ["localhost"], ips: ["127.0.0.1"] } : o.server;
+    extensions.push(new x509.SubjectAlternativeNameExtension([...san.ips.map((value) => ({ type: "ip" as const, value })), ...san.dns.map((value) => ({ type: "dns" as const, value }))]));
+  }
+  const certificate = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: subjectOf(o),
+    issuer: ca.cert.subjectName,
+    notBefore: o.notBefore ?? new Date(Date.now() - 10 * MINUTE),
+    notAfter: o.notAfter ?? new Date(Date.now() + 30 * DAY),
+    signingKey: ca.keys.privateKey,
+    publicKey,
+    signingAlgorithm: EC,
+    extensions,
+  });
+  const certPem = certificate.toString("pem") + "\n";
+  return { certificate, certPem, cert: certPem, key: keyPem ?? "", ...(keyPem ? { keyPem } : {}) };
 }
 
 /** A self-signed client leaf, as ECK pins them (not a CA). */
