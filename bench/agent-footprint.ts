@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { sha256Hex } from "../common/digest.ts";
-import { freePort } from "../test/agent/harness.ts";
+import { freePort } from "../test/support/ports.ts";
 import { ElasticsearchStandin } from "../test/fixtures/elasticsearch-standin.ts";
 import { IntentServer, issueLeaf, makeCa } from "../test/fixtures/intent-server.ts";
 

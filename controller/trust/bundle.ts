@@ -6,24 +6,14 @@ import type { TrustBundle } from "../../protocol/intent.ts";
 import { x509 } from "../pki/x509.ts";
 import { sha256Hex } from "../pki/digest.ts";
 import { scanPemBlocks } from "./pem-blocks.ts";
+import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
 
 export const CLIENT_CERT_KEY = "tls.crt";
 
-export interface BundleLimits {
-  /** Largest tls.crt (decoded) read from one Secret. */
-  maxSourceBytes: number;
-  /** Most PEM blocks read from one source. */
-  maxBlocksPerSource: number;
-  /** Largest bundle PEM; it has to fit in a Secret and in an intent under MAX_BODY_BYTES. */
-  maxBundleBytes: number;
-}
-
-export const DEFAULT_BUNDLE_LIMITS: BundleLimits = {
-  maxSourceBytes: 64 * 1024,
-  maxBlocksPerSource: 16,
-  maxBundleBytes: 900 * 1024,
-};
+export type { BundleLimits } from "./limits.ts";
+/** The enforced limits (defined in limits.ts, quoted in refusal messages and the README). */
+export const DEFAULT_BUNDLE_LIMITS: BundleLimits = TRUST_BUNDLE_LIMITS;
 
 export interface CaCertificateSource {
   /** e.g. "client CA (current)", "client CA (previous)". */
@@ -51,17 +41,40 @@ export interface IncludedCertificate {
   duplicates: string[];
 }
 
+/** Why input was left out, as a stable word (for aggregation and tests; the reason says it in full). */
+export type RejectionCode =
+  | "SourceUnreadable"
+  | "SourceTooLarge"
+  | "NoPemBlock"
+  | "MalformedBlock"
+  | "TooManyBlocks"
+  | "InvalidCertificate"
+  | "CaInChain"
+  | "BundleLimitReached";
+
 export interface RejectedInput {
   /** "Secret ns/name tls.crt" or the CA label. */
   source: string;
+  code: RejectionCode;
   /** 1-based block within the source; null when the whole source or text between blocks is at fault. */
   block: number | null;
   reason: string;
 }
 
+/** Text outside PEM blocks next to usable blocks: nothing was left out, so it is no rejection. */
+export interface IgnoredText {
+  source: string;
+  /** 1-based first line of the text. */
+  line: number;
+  reason: string;
+}
+
 export interface TrustBundleResult extends TrustBundle {
   included: IncludedCertificate[];
+  /** Input left out of the bundle (a certificate, a block, a whole source), each with its reason. */
   rejected: RejectedInput[];
+  /** Informational only: stray text around blocks, which leaves nothing out. */
+  ignoredText: IgnoredText[];
 }
 
 export class EmptyTrustBundleError extends Error {
@@ -84,41 +97,46 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
   const now = input.now ?? new Date();
   const included: IncludedCertificate[] = [];
   const rejected: RejectedInput[] = [];
+  const ignoredText: IgnoredText[] = [];
   const byDigest = new Map<string, IncludedCertificate>();
   const pemParts: string[] = [];
   let bundleBytes = 0;
 
   for (const source of [...input.caCertificates.map(caSource), ...sortSecrets(input.secrets).map(secretSource)]) {
     if (source.problem !== undefined || source.text === undefined) {
-      rejected.push({ source: source.name, block: null, reason: source.problem ?? "no data" });
+      rejected.push({ source: source.name, block: null, code: "SourceUnreadable", reason: source.problem ?? "no data" });
       continue;
     }
     if (source.text.length > limits.maxSourceBytes) {
-      rejected.push({ source: source.name, block: null, reason: `${source.text.length} bytes, over the limit of ${limits.maxSourceBytes} per source` });
+      rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(source.text.length)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
       continue;
     }
-    const { blocks, problems } = scanPemBlocks(source.text);
+    const { blocks, problems, strayText } = scanPemBlocks(source.text);
     for (const problem of problems) {
-      rejected.push({ source: source.name, block: problem.index, reason: `${problem.reason} (line ${problem.line})` });
+      rejected.push({ source: source.name, block: problem.index, code: "MalformedBlock", reason: `${problem.reason} (line ${problem.line})` });
     }
     if (blocks.length === 0 && problems.length === 0) {
-      rejected.push({ source: source.name, block: null, reason: "contains no PEM block" });
+      // Only stray text: whatever it was meant to be (base64 without armour, DER, YAML) is left out.
+      const what = strayText.map((t) => t.reason).join("; ");
+      rejected.push({ source: source.name, block: null, code: "NoPemBlock", reason: what ? `contains no PEM block: ${what}` : "contains no PEM block" });
+    } else {
+      for (const text of strayText) ignoredText.push({ source: source.name, line: text.line, reason: `${text.reason}, ignored` });
     }
     const accepted: { der: ArrayBuffer; certificate: x509.X509Certificate; block: number; digest: string }[] = [];
     const leafIndex = blocks.find((block) => block.label === "CERTIFICATE")?.index;
     for (const block of blocks) {
-      const reject = (reason: string) => rejected.push({ source: source.name, block: block.index, reason: `${reason} (line ${block.line})` });
+      const reject = (code: RejectionCode, reason: string) => rejected.push({ source: source.name, block: block.index, code, reason: `${reason} (line ${block.line})` });
       if (block.index > limits.maxBlocksPerSource) {
-        reject(`more than ${limits.maxBlocksPerSource} PEM blocks in one source`);
+        reject("TooManyBlocks", `block ${block.index} is over the limit of ${limits.maxBlocksPerSource} PEM blocks per source`);
         continue;
       }
       const parsed = parseCertificateBlock(block.label, block.text, now);
       if ("reason" in parsed) {
-        reject(parsed.reason);
+        reject("InvalidCertificate", parsed.reason);
         continue;
       }
       if (source.pinsLeafOnly && block.index !== leafIndex && isCa(parsed.certificate)) {
-        reject("CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
+        reject("CaInChain", "CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
         continue;
       }
       accepted.push({ ...parsed, block: block.index, digest: await sha256Hex(parsed.der) });
@@ -129,7 +147,12 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
     const sourceBytes = pems.reduce((sum, pem) => sum + pem.length, 0);
     if (bundleBytes + sourceBytes > limits.maxBundleBytes) {
       // Whole sources are left out, in sorted order, so the cut is stable between runs.
-      rejected.push({ source: source.name, block: null, reason: `adding its ${fresh.length} certificate(s) would make the bundle larger than ${limits.maxBundleBytes} bytes` });
+      rejected.push({
+        source: source.name,
+        block: null,
+        code: "BundleLimitReached",
+        reason: `bundle limit reached: adding its ${fresh.length} certificate(s) (${formatSize(sourceBytes)}) would make the bundle ${formatSize(bundleBytes + sourceBytes)}, over the ${formatSize(limits.maxBundleBytes)} bundle limit`,
+      });
       continue;
     }
     for (const cert of accepted) {
@@ -155,7 +178,7 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
 
   if (included.length === 0) throw new EmptyTrustBundleError(rejected);
   const pem = pemParts.join("");
-  return { pem, sha256: await sha256Hex(pem), included, rejected };
+  return { pem, sha256: await sha256Hex(pem), included, rejected, ignoredText };
 }
 
 type ParsedBlock = { der: ArrayBuffer; certificate: x509.X509Certificate } | { reason: string };

@@ -1,6 +1,8 @@
 // Splits PEM text into its blocks line by line and reports what is not a well-formed block
-// (text outside blocks, a BEGIN without END, mismatched labels). The library's decoder
-// silently skips such input, and a trust bundle must say what it left out and where.
+// (a BEGIN without END, mismatched labels) apart from text outside any block. The
+// library's decoder silently skips such input, and a trust bundle must say what it left
+// out and where. Text outside blocks (comments, `openssl x509 -text` output) leaves no
+// certificate out, and Elasticsearch ignores it too, so it is kept apart: it is no rejection.
 
 export interface PemBlockText {
   /** 1-based position of the block within its source. */
@@ -18,12 +20,20 @@ export interface PemScanProblem {
   reason: string;
 }
 
+/** A run of non-blank lines outside any block. */
+export interface PemStrayText {
+  /** 1-based first line of the run. */
+  line: number;
+  reason: string;
+}
+
 const BEGIN = /^-----BEGIN ([^-]*)-----$/;
 const END = /^-----END ([^-]*)-----$/;
 
-export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems: PemScanProblem[] } {
+export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems: PemScanProblem[]; strayText: PemStrayText[] } {
   const blocks: PemBlockText[] = [];
   const problems: PemScanProblem[] = [];
+  const strayText: PemStrayText[] = [];
   const lines = input.split(/\r?\n/);
   let open: { index: number; line: number; label: string; body: string[] } | undefined;
   let strayFrom: number | undefined;
@@ -31,7 +41,7 @@ export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems
 
   const flushStray = (lineNo: number) => {
     if (strayFrom === undefined) return;
-    problems.push({ index: null, line: strayFrom, reason: `non-PEM text outside any block (lines ${strayFrom}-${lineNo - 1})` });
+    strayText.push({ line: strayFrom, reason: `non-PEM text outside any block (lines ${strayFrom}-${lineNo - 1})` });
     strayFrom = undefined;
   };
 
@@ -67,5 +77,5 @@ export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems
   });
   flushStray(lines.length + 1);
   if (open) problems.push({ index: open.index, line: open.line, reason: `block "${open.label}" is truncated: no END line` });
-  return { blocks, problems };
+  return { blocks, problems, strayText };
 }

@@ -1,6 +1,8 @@
 // Which labelled client-certificate Secrets a cluster trusts. Labels alone can be set by
 // anyone who can write a Secret, so a Secret also needs an ownerReference to an existing
-// ECK object in its own namespace with the matching UID.
+// ECK object in its own namespace with the matching UID. As in ECK 3.5, any kind of an
+// `*.k8s.elastic.co` API group counts (Agent, Beat, Logstash, ApmServer, ...): owners the
+// caller caches are passed in, the others are looked up (verifyClientCertificateSecrets).
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterRef } from "../../protocol/intent.ts";
 import {
@@ -11,6 +13,7 @@ import {
   OWNER_NAMESPACE_LABEL,
 } from "./labels.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
+import type { OwnerLookup, OwnerLookupResult } from "./owner-lookup.ts";
 
 /** An object that may own a client-certificate Secret, as seen in the controller's caches. */
 export interface OwnerCandidate {
@@ -37,10 +40,19 @@ export interface SourceSelection {
   ignored: SecretVerdict[];
 }
 
+/** Lookup results by lookupKey(namespace, group, kind, name). */
+export type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
+
+/**
+ * Judges Secrets against `owners` (the caller's caches) and, for owners of other kinds,
+ * against `lookedUp` (see verifyClientCertificateSecrets). An ECK owner found in neither
+ * is "not found".
+ */
 export function selectClientCertificateSecrets(
   secrets: readonly V1Secret[],
   owners: readonly OwnerCandidate[],
   cluster: ClusterRef,
+  lookedUp: LookedUpOwners = new Map(),
 ): SourceSelection {
   const ownerIndex = indexOwners(owners);
   const selection: SourceSelection = { selected: [], rejected: [], ignored: [] };
@@ -51,7 +63,7 @@ export function selectClientCertificateSecrets(
       selection.ignored.push({ secret, where, reason: `soft-owner labels name ${labels[OWNER_NAMESPACE_LABEL] ?? "?"}/${labels[OWNER_NAME_LABEL] ?? "?"}, not ${cluster.namespace}/${cluster.name}` });
       continue;
     }
-    const reason = labelProblem(labels) ?? ownerProblem(secret, ownerIndex);
+    const reason = labelProblem(labels) ?? ownerProblem(secret, ownerIndex, lookedUp);
     if (reason) selection.rejected.push({ secret, where, reason });
     else selection.selected.push(secret);
   }
@@ -68,15 +80,57 @@ function labelProblem(labels: Record<string, string>): string | undefined {
   return undefined;
 }
 
-function ownerProblem(secret: V1Secret, owners: Map<string, OwnerCandidate[]>): string | undefined {
+/**
+ * Verifies Secrets whose ECK owner is of a kind the caller does not cache by looking the
+ * owner up (`lookupOwner`, e.g. kubeOwnerLookup). Kinds present in `owners` are taken
+ * as complete and never looked up. A lookup that fails for a transient reason throws
+ * (OwnerLookupError): better keep the current bundle than drop a trusted Secret.
+ */
+export async function verifyClientCertificateSecrets(
+  secrets: readonly V1Secret[],
+  owners: readonly OwnerCandidate[],
+  cluster: ClusterRef,
+  lookupOwner: OwnerLookup,
+): Promise<SourceSelection> {
+  const first = selectClientCertificateSecrets(secrets, owners, cluster);
+  const cachedKinds = new Set(owners.map((owner) => `${apiGroup(owner.apiVersion)}\u0000${owner.kind}`));
+  const lookedUp = new Map<string, OwnerLookupResult>();
+  for (const { secret } of first.rejected) {
+    if (labelProblem(secret.metadata?.labels ?? {})) continue;
+    const namespace = secret.metadata?.namespace ?? "";
+    for (const ref of eckReferences(secret)) {
+      const group = apiGroup(ref.apiVersion);
+      const key = lookupKey(namespace, group, ref.kind, ref.name);
+      if (cachedKinds.has(`${group}\u0000${ref.kind}`) || lookedUp.has(key)) continue;
+      lookedUp.set(key, await lookupOwner({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace }));
+    }
+  }
+  return lookedUp.size === 0 ? first : selectClientCertificateSecrets(secrets, owners, cluster, lookedUp);
+}
+
+export function lookupKey(namespace: string, group: string, kind: string, name: string): string {
+  return `${namespace}\u0000${ownerKey(group, kind, name)}`;
+}
+
+function eckReferences(secret: V1Secret) {
+  return (secret.metadata?.ownerReferences ?? []).filter((ref) => apiGroup(ref.apiVersion).endsWith(ECK_API_GROUP_SUFFIX));
+}
+
+function ownerProblem(secret: V1Secret, owners: Map<string, OwnerCandidate[]>, lookedUp: LookedUpOwners): string | undefined {
   const namespace = secret.metadata?.namespace ?? "";
-  const references = (secret.metadata?.ownerReferences ?? []).filter((ref) => apiGroup(ref.apiVersion).endsWith(ECK_API_GROUP_SUFFIX));
+  const references = eckReferences(secret);
   if (references.length === 0) return `no ownerReference to an object of an API group ending in "${ECK_API_GROUP_SUFFIX}"`;
   const problems: string[] = [];
   for (const ref of references) {
-    const candidates = owners.get(ownerKey(apiGroup(ref.apiVersion), ref.kind, ref.name)) ?? [];
-    const sameNamespace = candidates.find((owner) => owner.namespace === namespace);
     const described = `${ref.kind} ${ref.name} (${ref.apiVersion})`;
+    const looked = lookedUp.get(lookupKey(namespace, apiGroup(ref.apiVersion), ref.kind, ref.name));
+    if (looked && "problem" in looked) {
+      problems.push(looked.problem);
+      continue;
+    }
+    const found = looked && "found" in looked ? [{ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace, uid: looked.found.uid }] : [];
+    const candidates = [...(owners.get(ownerKey(apiGroup(ref.apiVersion), ref.kind, ref.name)) ?? []), ...found];
+    const sameNamespace = candidates.find((owner) => owner.namespace === namespace);
     if (!sameNamespace) {
       const elsewhere = candidates.map((owner) => owner.namespace);
       problems.push(elsewhere.length > 0

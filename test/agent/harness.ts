@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
 import { IntentServer, makeCa, type FixtureCa } from "../fixtures/intent-server.ts";
+import { eventually, truthy } from "../support/eventually.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 // Built outside the repo (the shared working tree's .tmp/ may be cleaned by others'
@@ -177,28 +178,13 @@ export function agentArgs(env: Env, role: "elasticsearch" | "kibana", extra: str
   ];
 }
 
-export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}`);
-    await Bun.sleep(everyMs);
-  }
+/** Thin adapter over the one polling helper (test/support/eventually.ts); a falsy result means "not yet". */
+export function waitFor<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 10_000, everyMs = 50): Promise<NonNullable<T>> {
+  return eventually(truthy(fn), { timeoutMs, intervalMs: everyMs, what });
 }
 
 /** A port that was free a moment ago (for servers that must start after the agent is told their address). */
-export function freePort(): number {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
+export { freePort } from "../support/ports.ts";
 
 export { makeCa };
 export const sleep = (ms: number) => Bun.sleep(ms);

@@ -4,12 +4,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ensureBinaries } from "./binaries.ts";
-import { TestCA, serviceAccountSigningKey } from "./certs.ts";
+import { TestCA } from "../support/test-ca.ts";
+import { serviceAccountSigningKey } from "./certs.ts";
+import { freePorts } from "../support/ports.ts";
 import { installCrds } from "./crds.ts";
 
 /** The controllers kube-controller-manager runs here (what pods-as-processes tests rely on). */
@@ -56,31 +57,8 @@ function installExitHook() {
   }
 }
 
-/** n distinct free ports: all are held open together, so none is handed out twice. */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import("node:net").Server>((resolve, reject) => {
-      const srv = createServer();
-      srv.on("error", reject);
-      srv.listen(0, "127.0.0.1", () => resolve(srv));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as import("node:net").AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
-}
+// Ports come from the one helper in test/support (re-exported for existing imports).
+export { freePort, freePorts } from "../support/ports.ts";
 
 function kubeconfigYaml(server: string, caPem: string, user: Record<string, string>): string {
   const b64 = (s: string) => Buffer.from(s).toString("base64");

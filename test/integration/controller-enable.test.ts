@@ -7,7 +7,7 @@ import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } fr
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
@@ -77,18 +77,21 @@ describe("enabling client authentication", () => {
   test("creates the CA, the controller's certificate (ECK's name, CN eck-internal, OU = ES name), the bundle and the annotation", async () => {
     es = await createEs("quickstart");
     const bundle = await eventually(() => bundleOf("quickstart"), { timeoutMs: 15_000, what: "trust bundle" });
-    const internal = await core.readNamespacedSecret({ name: "quickstart-es-internal-client-cert", namespace: ns });
+    // The bundle is written before the controller's certificate: poll, never read once (issue 13 item 10).
+    const internal = await eventually(() => core.readNamespacedSecret({ name: "quickstart-es-internal-client-cert", namespace: ns }), { timeoutMs: 15_000, what: "the controller's client certificate" });
     const cert = new x509.X509Certificate(atob(internal.data!["tls.crt"]!));
     expect(cert.subjectName.getField("CN")).toEqual(["eck-internal"]);
     expect(cert.subjectName.getField("OU")).toEqual(["quickstart"]);
     expect(atob(internal.data!["tls.key"]!)).toContain("BEGIN PRIVATE KEY");
-    const caSecret = await core.readNamespacedSecret({ name: "quickstart-es-client-ca", namespace: ns });
+    const caSecret = await eventually(() => core.readNamespacedSecret({ name: "quickstart-es-client-ca", namespace: ns }), { timeoutMs: 15_000, what: "the client CA" });
     const ca = new x509.X509Certificate(atob(caSecret.data!["tls.crt"]!));
     expect(await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
     expect(bundle).toContain(ca.toString("base64").slice(0, 64));
     for (const s of [internal, caSecret]) expect(s.metadata!.ownerReferences![0]!.uid).toBe(es.metadata.uid);
-    const updated: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "quickstart" });
-    expect(updated.metadata.annotations["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
+    await eventually(async () => {
+      const updated: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "quickstart" });
+      expect(updated.metadata.annotations?.["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
+    }, { timeoutMs: 15_000, what: "ECK's annotation on the Elasticsearch" });
     const status = await eventually(async () => {
       const s = await statusOf("quickstart");
       expect(s?.phase).toBe("Enabled"); // no Elasticsearch pods yet: nothing to wait for

@@ -8,7 +8,7 @@ import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 
 const ns = "ha";
@@ -59,7 +59,8 @@ test("only the leader writes; after kill -9 the standby takes over within 15 s a
     body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "ha" }, spec: { http: { tls: { client: { authentication: true } } } } },
   });
   await eventually(() => core.readNamespacedSecret({ name: "ha-es-client-trust-bundle", namespace: ns }), { timeoutMs: 15_000, what: "bundle" });
-  await Bun.sleep(3000);
+  // The controller's certificate is written last in a reconcile: the leader has written by then.
+  await eventually(() => core.readNamespacedSecret({ name: "ha-es-internal-client-cert", namespace: ns }), { timeoutMs: 15_000, what: "the controller's certificate" });
   expect(writesBy(`es-mtls-${leaderName}`).length).toBeGreaterThan(0);
   expect(writesBy(`es-mtls-${standby.name}`)).toEqual([]);
 

@@ -12,7 +12,7 @@ import { call, firstIntents, podToken, servingCa, postStatus } from "../support/
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { x509 } from "../../controller/pki/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
-import { TestCA } from "../controlplane/certs.ts";
+import { TestCA } from "../support/test-ca.ts";
 
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "shop";

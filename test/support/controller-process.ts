@@ -2,7 +2,7 @@
 // test control plane, and stops it (SIGTERM, or SIGKILL for failover tests).
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { freePorts } from "../controlplane/controlplane.ts";
+import { freePorts } from "./ports.ts";
 import { eventually } from "./eventually.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -79,8 +79,30 @@ export class ControllerProcess {
     );
   }
 
+  /** SIGSTOP: the process is frozen (timers, sockets) as a stalled node or a long GC pause would. */
+  pause() {
+    this.child.kill("SIGSTOP");
+  }
+
+  resume() {
+    this.child.kill("SIGCONT");
+  }
+
+  /** The controller's structured log lines (JSON on stderr), parsed. */
+  jsonLogs(): Array<Record<string, any>> {
+    return this.logs.flatMap((line) => {
+      try {
+        const v = JSON.parse(line);
+        return v && typeof v === "object" ? [v] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
   async stop(signal: NodeJS.Signals = "SIGTERM") {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.resume(); // a paused process would not see the signal
     const exited = new Promise((r) => this.child.once("exit", r));
     this.child.kill(signal);
     await Promise.race([exited, Bun.sleep(10_000)]);
