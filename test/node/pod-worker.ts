@@ -76,6 +76,13 @@ export class PodWorker implements ContainerHost {
     return [...this.initC, ...this.mainC];
   }
 
+  /** Host path of a path inside one of the pod's containers (through its mounts): for tests to look inside. */
+  hostPath(container: string, path: string): string {
+    const spec = [...(this.current.spec?.initContainers ?? []), ...this.current.spec!.containers].find((c) => c.name === container);
+    if (!spec) throw new Error(`pod ${this.name} has no container ${container}`);
+    return this.volumes.resolve(spec, this.current, join(this.dir, "rootfs", container), path);
+  }
+
   update(pod: k8s.V1Pod): void {
     this.current = pod;
     if (pod.metadata?.deletionTimestamp) this.done ??= this.terminate(true);
