@@ -4,7 +4,7 @@
 // graceful stop (main containers first, then sidecars in reverse order) followed
 // by the final delete with grace 0 that lets the workload controllers replace it.
 import * as k8s from "@kubernetes/client-node";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ContainerSupervisor, type ContainerEvent, type ContainerHost } from "./container.ts";
 import { apiReader, containerArgv, containerEnv, type PodFacts } from "./env.ts";
@@ -81,6 +81,15 @@ export class PodWorker implements ContainerHost {
     const spec = [...(this.current.spec?.initContainers ?? []), ...this.current.spec!.containers].find((c) => c.name === container);
     if (!spec) throw new Error(`pod ${this.name} has no container ${container}`);
     return this.volumes.resolve(spec, this.current, join(this.dir, "rootfs", container), path);
+  }
+
+  /** What a container printed so far (all its runs); empty once the pod is removed. */
+  logs(container: string): string {
+    try {
+      return readFileSync(join(this.dir, "logs", `${container}.log`), "utf8");
+    } catch {
+      return "";
+    }
   }
 
   update(pod: k8s.V1Pod): void {

@@ -4,6 +4,7 @@
 // environment is. Tests register runners; the first match wins, so a runner
 // added later can override a default one.
 import type * as k8s from "@kubernetes/client-node";
+import { mkdirSync } from "node:fs";
 import { hostBaseEnv, spawnProcess, type LocalProcess } from "./processes.ts";
 
 export interface ContainerContext {
@@ -21,7 +22,7 @@ export interface ContainerContext {
   /** command/args of the spec with $(VAR) expanded; empty when the spec relies on the image. */
   readonly argv: string[];
   readonly logFile: string;
-  /** Spawns a tracked process with the host PATH/HOME, the container env and `extraEnv`, logging to logFile. */
+  /** Spawns a tracked process (host PATH/HOME, the container env, `extraEnv`; cwd = workingDir or root; output to logFile). */
   spawn(argv: string[], extraEnv?: Record<string, string>): LocalProcess;
 }
 
@@ -90,5 +91,9 @@ export function processEnv(containerEnv: Record<string, string>, extra: Record<s
 }
 
 export function contextSpawn(ctx: Omit<ContainerContext, "spawn">): ContainerContext["spawn"] {
-  return (argv, extraEnv) => spawnProcess(argv, { env: processEnv(ctx.env, extraEnv), cwd: ctx.root, logFile: ctx.logFile });
+  const dir = ctx.container.workingDir ? ctx.path(ctx.container.workingDir) : ctx.root;
+  return (argv, extraEnv) => {
+    mkdirSync(dir, { recursive: true });
+    return spawnProcess(argv, { env: processEnv(ctx.env, extraEnv), cwd: dir, logFile: ctx.logFile });
+  };
 }

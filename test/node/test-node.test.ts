@@ -9,7 +9,7 @@ import { get, httpContainer, isReady, readyOnHealthz, statusOf } from "./fixture
 import { httpServerRunner } from "./fixtures/runners.ts";
 import { TestNode } from "./node.ts";
 import { killAllProcesses, livePids, pidAlive } from "./processes.ts";
-import { commandRunner } from "./runners.ts";
+import { commandRunner, failingRunner } from "./runners.ts";
 
 const ns = "node";
 let cp: ControlPlane;
@@ -90,6 +90,7 @@ test("a StatefulSet of 3 becomes Ready, pod by pod, each on its own address with
     expect(s.state?.running?.startedAt).toBeDefined();
     for (const type of ["PodScheduled", "Initialized", "ContainersReady", "Ready"]) expect(p.status!.conditions!.find((c) => c.type === type)?.status).toBe("True");
     expect((await get(p, 8080, "/env/HOSTNAME")).text).toBe(p.metadata!.name!);
+    expect(node.pod(ns, p.metadata!.name!)!.logs("server")).toContain(`listening on ${p.status!.podIP}:8080`);
   }
   // OrderedReady: each pod was started only after the previous one was Ready.
   const started = (name: string) => node.eventsOf(ns, name, "server").find((e) => e.event === "start")!.at;
@@ -150,6 +151,20 @@ test("exec probes run with the container's env; a container that exits is restar
   }, { timeoutMs: 20_000, what: "crasher restarted twice" });
   expect(isReady(await pod("exec-unready"))).toBe(false);
   expect(statusOf(await pod("exec-unready"), "main")).toMatchObject({ started: true, ready: false });
+}, 30_000);
+
+test("a failing liveness probe restarts the container; unknown images sleep, or fail with NoRunner where a test says so", async () => {
+  node.runners.add({ ...failingRunner, name: "refuse-unknown", match: (c) => c.image === "nobody/refused" });
+  const body = (name: string, image: string, extra: Partial<k8s.V1Container> = {}): k8s.V1Pod => ({ metadata: { name }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "main", image, ...extra }] } });
+  await core.createNamespacedPod({ namespace: ns, body: body("unlively", "local/command", { command: ["sleep", "infinity"], livenessProbe: { exec: { command: ["false"] }, periodSeconds: 1, failureThreshold: 2 } }) });
+  await core.createNamespacedPod({ namespace: ns, body: body("mystery", "nobody/knows") });
+  await core.createNamespacedPod({ namespace: ns, body: body("refused", "nobody/refused") });
+  await eventually(async () => expect(statusOf(await pod("unlively"), "main")?.restartCount).toBeGreaterThanOrEqual(1), { timeoutMs: 20_000, what: "liveness restart" });
+  expect(node.eventsOf(ns, "unlively", "main").find((e) => e.event === "probe-failed")?.detail).toContain("liveness");
+  await readyPod("mystery");
+  await eventually(async () => expect(statusOf(await pod("refused"), "main")?.state?.waiting?.reason).toBe("NoRunner"), { what: "NoRunner" });
+  expect(statusOf(await pod("refused"), "main")?.state?.waiting?.message).toContain("nobody/refused");
+  node.runners.remove("refuse-unknown");
 }, 30_000);
 
 test("init containers run to completion first, a native sidecar starts before the main container once its startupProbe passes", async () => {
