@@ -33,7 +33,7 @@ beforeAll(async () => {
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   // The fixture accepts exactly the token the pod's agent holds right now.
   intents = await new IntentServer({ token: () => agentToken() }).start();
-  node = await TestNode.start({ kubeConfig: cp.kubeConfig(), runners: [agentRunner({ runtime: "bun-binary", controllerUrl: intents.url }), httpServerRunner] });
+  node = await TestNode.start({ kubeConfig: cp.kubeConfig(), tokenRenewAfterMs: 2000, runners: [agentRunner({ runtime: "bun-binary", controllerUrl: intents.url }), httpServerRunner] });
   await core.createNamespace({ body: { metadata: { name: ns } } });
   await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }), { timeoutMs: 30_000, what: "default SA" });
   await eventually(() => core.readNamespacedConfigMap({ name: "kube-root-ca.crt", namespace: ns }), { timeoutMs: 30_000, what: "kube-root-ca.crt" });
@@ -98,6 +98,14 @@ test("an injected Elasticsearch pod: agent first, token and CA projected, materi
   expect(claims["kubernetes.io"].pod.uid).toBe(pod.metadata!.uid);
   // The agent answers its health port on the pod's address, where the kubelet probes it.
   expect((await fetch(`http://${pod.status!.podIP}:8099/startupz`)).status).toBe(200);
+  // The projected token is renewed in place (a new token for the same pod), and the agent keeps streaming with it.
+  const first = agentToken();
+  const streams = intents.streamRequests.length;
+  await eventually(() => expect(agentToken()).not.toBe(first), { what: "token renewed" });
+  expect(JSON.parse(Buffer.from(agentToken().split(".")[1]!, "base64url").toString())["kubernetes.io"].pod.uid).toBe(pod.metadata!.uid);
+  await intents.stop(); // drop the stream: the agent reconnects with the token now on disk
+  await intents.start();
+  await eventually(() => expect(intents.streamRequests.length).toBeGreaterThan(streams), { timeoutMs: 20_000, what: "agent reconnected with the renewed token" });
 
   await core.deleteNamespacedPod({ name: "es-0", namespace: ns });
   await eventually(async () => expect((await core.listNamespacedPod({ namespace: ns })).items).toHaveLength(0), { timeoutMs: 30_000, what: "es-0 gone" });

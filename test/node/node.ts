@@ -30,6 +30,8 @@ export interface TestNodeOptions {
   capacity?: Record<string, string>;
   /** How often Secret/ConfigMap/downward-API/token volumes are re-synced (default 1000 ms). */
   volumeResyncMs?: number;
+  /** Renew projected service-account tokens after this long (default: at 80 % of their lifetime). */
+  tokenRenewAfterMs?: number;
   /** Cap of the restart back-off (default 5000 ms; a kubelet's is 5 min). */
   maxBackoffMs?: number;
   log?: (line: string) => void;
@@ -177,6 +179,7 @@ export class TestNode {
       apiserver: new URL(this.o.kubeConfig.getCurrentCluster()!.server),
       record: (e) => this.events.push(e),
       resyncMs: this.o.volumeResyncMs ?? 1000,
+      tokenRenewAfterMs: this.o.tokenRenewAfterMs,
       maxBackoffMs: this.o.maxBackoffMs ?? 5000,
       log: this.log,
     };

@@ -24,6 +24,7 @@ export interface WorkerOptions {
   apiserver: URL;
   record(e: ContainerEvent): void;
   resyncMs: number;
+  tokenRenewAfterMs: number | undefined;
   maxBackoffMs: number;
   log(line: string): void;
 }
@@ -58,7 +59,7 @@ export class PodWorker implements ContainerHost {
     this.runners = o.runners;
     this.maxBackoffMs = o.maxBackoffMs;
     this.dir = join(o.nodeDir, "pods", this.uid);
-    this.volumes = new PodVolumes({ core: o.core, podDir: this.dir, pvcRoot: join(o.nodeDir, "claims"), capacity: o.capacity });
+    this.volumes = new PodVolumes({ core: o.core, podDir: this.dir, pvcRoot: join(o.nodeDir, "claims"), capacity: o.capacity, tokenRenewAfterMs: o.tokenRenewAfterMs });
     const hasInit = (pod.spec?.initContainers ?? []).length > 0;
     this.initC = (pod.spec?.initContainers ?? []).map((c) => new ContainerSupervisor(this, c, c.restartPolicy === "Always" ? "sidecar" : "init", "PodInitializing"));
     this.mainC = pod.spec!.containers.map((c) => new ContainerSupervisor(this, c, "main", hasInit ? "PodInitializing" : "ContainerCreating"));
