@@ -94,9 +94,11 @@ export class PodWorker implements ContainerHost {
   }
 
   update(pod: k8s.V1Pod): void {
+    const meta = (p: k8s.V1Pod) => JSON.stringify([p.metadata?.labels, p.metadata?.annotations]);
+    const relabelled = meta(pod) !== meta(this.current);
     this.current = pod;
     if (pod.metadata?.deletionTimestamp) this.done ??= this.terminate(true);
-    else if (this.sandboxReady) void this.syncVolumes();
+    else if (this.sandboxReady && relabelled) void this.syncVolumes(); // downward API files follow at once
   }
 
   /** The pod object is gone (force-deleted): stop everything now, publish nothing. */

@@ -208,6 +208,8 @@ test("init containers run to completion first, a native sidecar starts before th
   expect(claims["kubernetes.io"].pod).toEqual({ name: "ordered", uid: p.metadata!.uid });
   await core.replaceNamespacedSecret({ name: "greeting", namespace: ns, body: { metadata: { name: "greeting" }, stringData: { word: "bonjour" } } });
   await eventually(async () => expect((await get(p, 8080, "/file?path=/etc/greeting/word")).text).toBe("bonjour"), { what: "secret re-synced" });
+  await core.patchNamespacedPod({ name: "ordered", namespace: ns, body: { metadata: { annotations: { team: "ingest" } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  await eventually(async () => expect((await get(p, 8080, "/file?path=/etc/info/team")).text).toBe("ingest"), { what: "downward API re-synced" });
 }, 40_000);
 
 test("a Deployment of 1 replica becomes available", async () => {
