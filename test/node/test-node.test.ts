@@ -68,8 +68,13 @@ test("a StatefulSet of 3 becomes Ready, pod by pod, each on its own address with
         selector: { matchLabels: webLabels },
         template: {
           metadata: { labels: webLabels },
-          spec: { terminationGracePeriodSeconds: 5, containers: [httpContainer("server", 8080, { readinessProbe: readyOnHealthz() }, { TERM_DELAY_MS: "200" })] },
+          spec: {
+            terminationGracePeriodSeconds: 5,
+            initContainers: [{ name: "count-boots", image: "local/command", command: ["sh", "-c", "echo boot >> data/boots"], volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+            containers: [httpContainer("server", 8080, { readinessProbe: readyOnHealthz(), volumeMounts: [{ name: "data", mountPath: "/data" }] }, { TERM_DELAY_MS: "200" })],
+          },
         },
+        volumeClaimTemplates: [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } }],
       },
     },
   });
@@ -114,6 +119,8 @@ test("an evicted pod is stopped gracefully, re-created by the StatefulSet contro
   expect(old.find((e) => e.event === "kill")?.detail).toContain("SIGTERM");
   expect(old.find((e) => e.event === "exit")?.detail).toBe("exit 0"); // it drained and exited by itself within the grace
   expect((await get(after, 8080, "/healthz")).status).toBe(200);
+  // The claim's folder outlived the pod, as a persistent volume would.
+  expect((await get(after, 8080, "/file?path=/data/boots")).text).toBe("boot\nboot\n");
 }, 40_000);
 
 test("an httpGet readiness probe that fails keeps the pod NotReady while it runs", async () => {
@@ -166,6 +173,29 @@ test("a failing liveness probe restarts the container; unknown images sleep, or 
   expect(statusOf(await pod("refused"), "main")?.state?.waiting?.message).toContain("nobody/refused");
   node.runners.remove("refuse-unknown");
 }, 30_000);
+
+test("a pod whose main container completes ends Succeeded, and its sidecar is stopped", async () => {
+  await core.createNamespacedPod({
+    namespace: ns,
+    body: {
+      metadata: { name: "job" },
+      spec: {
+        restartPolicy: "Never",
+        initContainers: [{ name: "helper", image: "local/command", command: ["sleep", "infinity"], restartPolicy: "Always" }],
+        containers: [{ name: "main", image: "local/command", command: ["sh", "-c", "exit 0"] }],
+      },
+    },
+  });
+  const done = await eventually(async () => {
+    const p = await pod("job");
+    expect(p.status?.phase).toBe("Succeeded");
+    return p;
+  }, { timeoutMs: 15_000, what: "job Succeeded" });
+  expect(statusOf(done, "main")?.state?.terminated).toMatchObject({ exitCode: 0, reason: "Completed" });
+  const helper = node.eventsOf(ns, "job", "helper");
+  expect(helper.map((e) => e.event)).toContain("exit");
+  expect(pidAlive(helper.find((e) => e.event === "start")!.pid!)).toBe(false);
+}, 20_000);
 
 test("init containers run to completion first, a native sidecar starts before the main container once its startupProbe passes", async () => {
   await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "greeting" }, stringData: { word: "hello" } } });
