@@ -5,7 +5,7 @@
 // user Secret publishes nothing for that Kibana: its pods keep what they have.
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Identity } from "../../protocol/intent.ts";
-import { x509 } from "../pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import type { Elasticsearch, Kibana } from "../kube/resources.ts";
 import { USER_CERT_MOUNT_PATH } from "../names.ts";
 import { managedIdentity } from "./intents.ts";
@@ -21,8 +21,13 @@ export type KibanaIdentity =
   | { kibana: Kibana; ok: true; identity: Identity; pinned?: V1Secret }
   | { kibana: Kibana; ok: false; reason: string };
 
-/** Checks a user-provided client certificate Secret; returns why it cannot be used, or undefined. */
-export function userSecretProblem(secret: V1Secret | undefined, name: string, now = new Date()): string | undefined {
+/** Checks a user-provided client certificate Secret: usable, or why not. */
+export function checkUserSecret(secret: V1Secret | undefined, name: string, now = new Date()): { ok: true; secret: V1Secret } | { ok: false; reason: string } {
+  const problem = userSecretProblem(secret, name, now);
+  return problem || !secret ? { ok: false, reason: problem ?? `Secret ${name} does not exist` } : { ok: true, secret };
+}
+
+function userSecretProblem(secret: V1Secret | undefined, name: string, now: Date): string | undefined {
   if (!secret) return `Secret ${name} (clientCertificateSecretName) does not exist`;
   const crt = secret.data?.["tls.crt"];
   const key = secret.data?.["tls.key"];
@@ -50,9 +55,9 @@ export function kibanaIdentity(
 ): KibanaIdentity {
   const userSecretName = kb.spec?.elasticsearchRef?.clientCertificateSecretName;
   if (userSecretName) {
-    const problem = userSecretProblem(userSecret, userSecretName);
-    if (problem) return { kibana: kb, ok: false, reason: problem };
-    return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: userSecret };
+    const checked = checkUserSecret(userSecret, userSecretName);
+    if (!checked.ok) return { kibana: kb, ok: false, reason: checked.reason };
+    return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: checked.secret };
   }
   return { kibana: kb, ok: true, identity: managedIdentity(kb.metadata.name, kb.metadata.name, settings.certValiditySeconds) };
 }
