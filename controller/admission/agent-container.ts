@@ -13,7 +13,7 @@ import {
 } from "../../protocol/agent-env.ts";
 import { AGENT_CONTAINER, AGENT_INIT_CONTAINER, AGENT_VOLUME, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, USER_CERT_MOUNT_PATH, USER_CERT_VOLUME } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
-import type { InjectionConfig } from "./injection.ts";
+import type { InjectionConfig } from "./injection-config.ts";
 
 /** Small: the agent is idle almost all the time (sidecar-anchors.md §6 target). */
 export const DEFAULT_AGENT_RESOURCES: V1ResourceRequirements = {

@@ -5,7 +5,8 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { V1Pod } from "@kubernetes/client-node";
-import { injectPod, type InjectionConfig, type InjectionResult } from "./injection.ts";
+import { injectPod, type InjectionResult } from "./injection.ts";
+import type { InjectionConfig } from "./injection-config.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 import { invalidMessage, requestsClientAuthentication, validateElasticsearch, validateKibana, type ValidationResult } from "../policy/validation.ts";
 import type { License } from "../policy/license.ts";

@@ -20,37 +20,17 @@
 // official images' 1000) and writes files 0440 without chown (it has no capabilities), so the
 // workload reads them as owner; with a pod fsGroup the emptyDir is group-owned and setgid, so the
 // group can read them too.
-import type { V1Container, V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
+import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import type { Role } from "../../protocol/intent.ts";
 import { CONTROLLER_CA_ANNOTATION, ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CLUSTER_LABEL, ES_CONTAINER, INJECTED_ANNOTATION, INJECTION_VERSION, KIBANA_CERT_DIR, KIBANA_CONTAINER, KIBANA_NAME_LABEL, MATERIAL_VOLUME } from "../names.ts";
 import { isActive } from "../policy/phases.ts";
-import { isInjected, type InjectionRecord, type SidecarMode } from "../policy/injection-record.ts";
+import { isInjected, type InjectionRecord } from "../policy/injection-record.ts";
+import type { InjectionConfig } from "./injection-config.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 import { agentContainer, classicAgentContainers } from "./agent-container.ts";
 import { agentVolumes, INJECTED_VOLUMES } from "./agent-volumes.ts";
 import { mergeEnv, workloadSettings } from "./workload-settings.ts";
 import { addEntries, appendAll, type JsonPatchOp } from "./json-patch.ts";
-
-export interface InjectionConfig {
-  /** Pods in this namespace are never injected (the controller's own). */
-  controllerNamespace: string;
-  agentImage: string;
-  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-  /** Base URL of the intent API as agents reach it, e.g. https://es-mtls-controller.es-mtls-system.svc:8443. */
-  controllerUrl: string;
-  /** PEM of the CA (or CAs, during a rotation) that signs the intent API's serving certificate. */
-  controllerCaPem: string;
-  /** Default "native"; "classic" for kubelets without native sidecars (before 1.29). */
-  sidecarMode?: SidecarMode;
-  /** Lifetime of the agent's projected token; default 3600, clamped to [600, 86400]. */
-  tokenExpirationSeconds?: number;
-  resources?: V1ResourceRequirements;
-  /** Agent health port; default DEFAULT_AGENT_HEALTH_PORT (protocol/agent-env.ts). */
-  healthPort?: number;
-  /** UID the agent runs as when neither the workload container nor the pod sets one; default 1000. */
-  defaultWorkloadUid?: number;
-  logLevel?: "debug" | "info" | "warn" | "error";
-}
 
 export interface InjectionResult {
   patch: JsonPatchOp[];

@@ -70,8 +70,6 @@ export class ClusterReconciler {
     const { bundle } = trust;
     await this.markRequired(c);
 
-    const hash = contentHash(phase, bundle.sha256, kibanas.identities);
-    const generation = nextGeneration(c.prevStatus, hash);
     conditions.push(await this.checkInjected(c));
 
     const esPods = c.pods.filter((p) => p.role === "elasticsearch");
@@ -86,6 +84,10 @@ export class ClusterReconciler {
     const next = gatePhase(phase, esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
     conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundle.sha256));
+    // Hashed with the phase the intents will carry: a phase change is a content change, so a
+    // transition bumps the generation in the same reconcile that publishes it.
+    const hash = contentHash(next, bundle.sha256, kibanas.identities);
+    const generation = nextGeneration(c.prevStatus, hash);
     if (next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${next}`, `every Elasticsearch pod proved it requires client certificates`);
 
