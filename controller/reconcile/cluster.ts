@@ -17,14 +17,14 @@ import { enablementCheck } from "../policy/validation.ts";
 import { isActive } from "../policy/phases.ts";
 import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { findUninjected } from "../policy/uninjected.ts";
-import { decidePhase, gatePhase, readyCondition, type PhaseDecision } from "../gate/transition.ts";
+import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
 import { proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
 import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../status/build.ts";
 import { cond, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
-import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs } from "./cluster-pki.ts";
+import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
 import { publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration } from "./generation.ts";
@@ -54,70 +54,34 @@ export class ClusterReconciler {
     this.seedReports(c);
     const conditions: Condition[] = [];
 
-    const decision = this.decidePhase(c);
-    await this.warn(c, decision.warnings);
-    conditions.push(...decision.conditions);
-    const { phase } = decision;
+    const phase = await this.decidePhase(c, conditions);
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
-
-    const cas = await ensureClientCas(c.es, c.managedSecret(clientCaSecretName(c.name)), this.d.writer, this.d.pki);
-    metrics.set("es_mtls_controller_client_ca_expiry_timestamp_seconds", { cluster: key }, Math.floor(cas.current.certificate.notAfter.getTime() / 1000));
-
+    const cas = await this.ensureClientCas(c);
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds() });
     conditions.push(kibanas.condition);
     const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
     conditions.push(trust.condition);
-    const { bundle } = trust;
     await this.markRequired(c);
-
     conditions.push(await this.checkInjected(c));
-
-    const esPods = c.pods.filter((p) => p.role === "elasticsearch");
-    const report = (p: PodView) => this.d.reports.get(p.pod.metadata!.uid!);
-    const waiting = waitingForBundle(esPods.map((p) => ({ name: p.pod.metadata!.name!, report: report(p) })), bundle.sha256);
-    const signing = chooseSigner(cas.current, cas.previous, waiting);
-    this.signers.set(key, signing.signer);
-    const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
-    if (signing.condition) conditions.push(signing.condition);
-
-    const proven = (p: PodView) => proves(report(p), p.role, podEnforcement(p.pod, phase), bundle.sha256);
-    const next = gatePhase(phase, esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
-    const provenCount = c.pods.filter(proven).length;
-    conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundle.sha256));
+    const signing = await this.ensureSigner(c, cas, trust.bundle.sha256, conditions);
+    const gate = this.gate(c, phase, trust.bundle.sha256, conditions);
     // Hashed with the phase the intents will carry: a phase change is a content change, so a
     // transition bumps the generation in the same reconcile that publishes it.
-    const hash = contentHash(next, bundle.sha256, kibanas.identities);
+    const hash = contentHash(gate.next, trust.bundle.sha256, kibanas.identities);
     const generation = nextGeneration(c.prevStatus, hash);
-    if (next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
-    if (next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${next}`, `every Elasticsearch pod proved it requires client certificates`);
-
-    const restart = this.restarts.plan(key, next, phase, c.pods, { reports: this.d.reports, proven, bundleEverywhere: waiting.length === 0 });
+    if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
+    if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
+    const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
     conditions.push(restart.condition);
 
-    const entries = c.pods.map((p) => podEntry({ ...podRef(p), role: p.role, injected: hasInjectionRecord(p.pod) }, report(p)));
-    const expiries = [cas.current.certificate.notAfter, internalNotAfter, ...bundle.included.map((x) => new Date(x.notAfter))];
-    for (const e of entries) if (e.certificateNotAfter) expiries.push(new Date(e.certificateNotAfter));
-    const status: ClientAuthenticationStatus = {
-      ...baseStatus(c.prevStatus),
-      phase: next,
-      enforcement: clusterEnforcement(esPods.map((p) => podEnforcement(p.pod, phase))),
-      intentGeneration: generation,
-      intentHash: hash,
-      podsProven: `${provenCount}/${c.pods.length}`,
-      bundleHash: bundle.sha256.slice(0, 12),
-      bundleSha256: bundle.sha256,
-      earliestExpiry: earliestExpiry(expiries),
-      pods: entries,
-      conditions: mergeConditions(c.prevStatus.conditions, conditions),
-    };
     // Persist the generation before any agent sees it, so it is never reused after a restart.
-    await writeStatus(this.d.writer, c.es, c.clientAuth, status);
-
-    const clusterInput = { generation, cluster: { namespace: c.namespace, name: c.name }, phase: next, bundle: { pem: bundle.pem, sha256: bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() };
-    publishIntents(this.d.intents, c.pods, clusterInput, kibanas.identities);
+    const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
+    await writeStatus(this.d.writer, c.es, c.clientAuth, this.activeStatus(c, { phase, next: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions }));
+    const cluster = { namespace: c.namespace, name: c.name };
+    publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await this.restarts.carryOut(key, c.es, restart.step, c.pods, this.d);
-    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, internalNotAfter, this.d.pki), this.d.resyncMs, restart.requeueMs ?? Infinity) };
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), this.d.resyncMs, restart.requeueMs ?? Infinity) };
   }
 
   // ---- the steps
@@ -138,19 +102,67 @@ export class ClusterReconciler {
     }
   }
 
-  private decidePhase(c: ClusterView): PhaseDecision {
+  /** The phase, from the spec, the one license rule and the persisted phase; its warnings recorded as Events. */
+  private async decidePhase(c: ClusterView, conditions: Condition[]): Promise<Phase> {
     const license = licenseFromConfigMap(this.d.caches.license.list()[0]);
     const enablement = enablementCheck(c.es, license);
-    return decidePhase({
+    const decision = decidePhase({
       wanted: c.es.spec?.http?.tls?.client?.authentication === true,
       problems: enablement.ok ? [] : enablement.problems,
       license: licenseState(license),
       previous: c.prevPhase,
     });
+    for (const w of decision.warnings) await this.d.events.record(esTarget(c.es), "Warning", w.reason, w.message);
+    conditions.push(...decision.conditions);
+    return decision.phase;
   }
 
-  private async warn(c: ClusterView, warnings: PhaseDecision["warnings"]): Promise<void> {
-    for (const w of warnings) await this.d.events.record(esTarget(c.es), "Warning", w.reason, w.message);
+  private async ensureClientCas(c: ClusterView): Promise<ClientCas> {
+    const cas = await ensureClientCas(c.es, c.managedSecret(clientCaSecretName(c.name)), this.d.writer, this.d.pki);
+    metrics.set("es_mtls_controller_client_ca_expiry_timestamp_seconds", { cluster: c.key }, Math.floor(cas.current.certificate.notAfter.getTime() / 1000));
+    return cas;
+  }
+
+  /** The CA that signs from now on (gate/signer.ts), and the controller's own certificate issued by it. */
+  private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date }> {
+    const esPods = c.pods.filter((p) => p.role === "elasticsearch");
+    const waiting = waitingForBundle(esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p) })), bundleSha256);
+    const signing = chooseSigner(cas.current, cas.previous, waiting);
+    this.signers.set(c.key, signing.signer);
+    const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
+    if (signing.condition) conditions.push(signing.condition);
+    return { waiting, internalNotAfter };
+  }
+
+  /** The proof gate: which pods proved the current material, and the phase that allows. */
+  private gate(c: ClusterView, phase: Phase, bundleSha256: string, conditions: Condition[]): { next: Phase; proven: (p: PodView) => boolean; provenCount: number } {
+    const proven = (p: PodView) => proves(this.reportOf(p), p.role, podEnforcement(p.pod, phase), bundleSha256);
+    const esPods = c.pods.filter((p) => p.role === "elasticsearch");
+    const next = gatePhase(phase, esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
+    const provenCount = c.pods.filter(proven).length;
+    conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundleSha256));
+    return { next, proven, provenCount };
+  }
+
+  private activeStatus(
+    c: ClusterView,
+    s: { phase: Phase; next: Phase; generation: number; hash: string; bundleSha256: string; provenCount: number; expiries: Date[]; conditions: Condition[] },
+  ): ClientAuthenticationStatus {
+    const entries = c.pods.map((p) => podEntry({ ...podRef(p), role: p.role, injected: hasInjectionRecord(p.pod) }, this.reportOf(p)));
+    const expiries = [...s.expiries, ...entries.flatMap((e) => (e.certificateNotAfter ? [new Date(e.certificateNotAfter)] : []))];
+    return {
+      ...baseStatus(c.prevStatus),
+      phase: s.next,
+      enforcement: clusterEnforcement(c.pods.filter((p) => p.role === "elasticsearch").map((p) => podEnforcement(p.pod, s.phase))),
+      intentGeneration: s.generation,
+      intentHash: s.hash,
+      podsProven: `${s.provenCount}/${c.pods.length}`,
+      bundleHash: s.bundleSha256.slice(0, 12),
+      bundleSha256: s.bundleSha256,
+      earliestExpiry: earliestExpiry(expiries),
+      pods: entries,
+      conditions: mergeConditions(c.prevStatus.conditions, s.conditions),
+    };
   }
 
   /** Disabled or Blocked: no intents, nothing in memory; say so in status if the cluster ever had one. */
@@ -214,6 +226,10 @@ export class ClusterReconciler {
   private forget(key: string): void {
     this.signers.delete(key);
     this.restarts.forget(key);
+  }
+
+  private reportOf(p: PodView) {
+    return this.d.reports.get(p.pod.metadata!.uid!);
   }
 
   private certValiditySeconds(): number {
