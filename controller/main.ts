@@ -11,7 +11,7 @@ import { EventRecorder } from "./kube/events.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
 import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
-import { isNotFound } from "./kube/api-error.ts";
+import { secretReader } from "./kube/secret-reader.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
@@ -98,15 +98,7 @@ reconciler = new ClusterReconciler({
   events,
   intents,
   reports,
-  // User Secrets are not cached (the controller does not watch every Secret): read on demand.
-  readUserSecret: async (namespace, name) => {
-    try {
-      return await core.readNamespacedSecret({ name, namespace });
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw e;
-    }
-  },
+  readUserSecret: secretReader(core),
   pki: {
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,

@@ -2,6 +2,10 @@
 // and ECK's validation of Elasticsearch and Kibana (the rules live in policy/, shared with the
 // reconciler). What the controller knows (cluster mode, license) comes in as lookup functions, so
 // the app holds no state and any replica answers the same.
+//
+// Failure idiom of admission/: the decisions are pure and return data (injectPod: a patch or why
+// it skipped; policy/'s field errors); a lookup that throws is turned into the failurePolicy's
+// answer here, and nothing else in this folder throws on bad input.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { V1Pod } from "@kubernetes/client-node";

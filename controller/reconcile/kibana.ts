@@ -23,12 +23,12 @@ export type KibanaIdentity =
 
 /** Checks a user-provided client certificate Secret: usable, or why not. */
 export function checkUserSecret(secret: V1Secret | undefined, name: string, now = new Date()): { ok: true; secret: V1Secret } | { ok: false; reason: string } {
+  if (!secret) return { ok: false, reason: `Secret ${name} (clientCertificateSecretName) does not exist` };
   const problem = userSecretProblem(secret, name, now);
-  return problem || !secret ? { ok: false, reason: problem ?? `Secret ${name} does not exist` } : { ok: true, secret };
+  return problem ? { ok: false, reason: problem } : { ok: true, secret };
 }
 
-function userSecretProblem(secret: V1Secret | undefined, name: string, now: Date): string | undefined {
-  if (!secret) return `Secret ${name} (clientCertificateSecretName) does not exist`;
+function userSecretProblem(secret: V1Secret, name: string, now: Date): string | undefined {
   const crt = secret.data?.["tls.crt"];
   const key = secret.data?.["tls.key"];
   if (!crt || !key) return `Secret ${name} must have both tls.crt and tls.key (has: ${Object.keys(secret.data ?? {}).join(", ") || "nothing"})`;

@@ -1,5 +1,6 @@
 // The ClientAuthentication status as data: its base, one entry per pod from its agent's report,
-// the cluster-wide summaries, and the comparison that decides whether a write is needed.
+// the cluster-wide summaries, and the comparison that decides whether a write is needed. Pure:
+// status/write.ts is the only I/O in status/.
 import type { Enforcement, Role, StatusReport } from "../../protocol/intent.ts";
 import type { ClientAuthenticationStatus, PodStatusEntry } from "../kube/resources.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
