@@ -22,7 +22,19 @@
 // group can read them too.
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import type { Role } from "../../protocol/intent.ts";
-import { CONTROLLER_CA_ANNOTATION, ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CLUSTER_LABEL, ES_CONTAINER, INJECTED_ANNOTATION, INJECTION_VERSION, KIBANA_CERT_DIR, KIBANA_CONTAINER, KIBANA_NAME_LABEL, MATERIAL_VOLUME } from "../names.ts";
+import {
+  CONTROLLER_CA_ANNOTATION,
+  ECK_TYPE_LABEL,
+  ES_BUNDLE_DIR,
+  ES_CLUSTER_LABEL,
+  ES_CONTAINER,
+  INJECTED_ANNOTATION,
+  INJECTION_VERSION,
+  KIBANA_CERT_DIR,
+  KIBANA_CONTAINER,
+  KIBANA_NAME_LABEL,
+  MATERIAL_VOLUME,
+} from "../names.ts";
 import { isActive } from "../policy/phases.ts";
 import { isInjected, type InjectionRecord } from "../policy/injection-record.ts";
 import type { InjectionConfig } from "./injection-config.ts";
