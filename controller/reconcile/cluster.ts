@@ -125,8 +125,7 @@ export class ClusterReconciler {
 
   /** The CA that signs from now on (gate/signer.ts), and the controller's own certificate issued by it. */
   private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date }> {
-    const esPods = c.pods.filter((p) => p.role === "elasticsearch");
-    const waiting = waitingForBundle(esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p) })), bundleSha256);
+    const waiting = waitingForBundle(c.esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p) })), bundleSha256);
     const signing = chooseSigner(cas.current, cas.previous, waiting);
     this.signers.set(c.key, signing.signer);
     const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
@@ -137,8 +136,7 @@ export class ClusterReconciler {
   /** The proof gate: which pods proved the current material, and the phase that allows. */
   private gate(c: ClusterView, phase: Phase, bundleSha256: string, conditions: Condition[]): { next: Phase; proven: (p: PodView) => boolean; provenCount: number } {
     const proven = (p: PodView) => proves(this.reportOf(p), p.role, podEnforcement(p.pod, phase), bundleSha256);
-    const esPods = c.pods.filter((p) => p.role === "elasticsearch");
-    const next = gatePhase(phase, esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
+    const next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
     conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundleSha256));
     return { next, proven, provenCount };
@@ -153,7 +151,7 @@ export class ClusterReconciler {
     return {
       ...baseStatus(c.prevStatus),
       phase: s.next,
-      enforcement: clusterEnforcement(c.pods.filter((p) => p.role === "elasticsearch").map((p) => podEnforcement(p.pod, s.phase))),
+      enforcement: clusterEnforcement(c.esPods.map((p) => podEnforcement(p.pod, s.phase))),
       intentGeneration: s.generation,
       intentHash: s.hash,
       podsProven: `${s.provenCount}/${c.pods.length}`,

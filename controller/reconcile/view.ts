@@ -38,6 +38,8 @@ export interface ClusterView {
   kibanas: Kibana[];
   /** Live (not terminating) pods of the cluster and its Kibanas. */
   pods: PodView[];
+  /** The Elasticsearch ones among them. */
+  esPods: PodView[];
   /** A Secret es-mtls manages for this cluster, as last written. */
   managedSecret(name: string): V1Secret | undefined;
 }
@@ -58,6 +60,7 @@ export function loadCluster(key: string, d: Sources): ClusterView | undefined {
     .list()
     .filter((kb) => referencesCluster(kb, es))
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`, "en"));
+  const pods = podsOf(es, kibanas, caches);
   return {
     key,
     namespace,
@@ -68,7 +71,8 @@ export function loadCluster(key: string, d: Sources): ClusterView | undefined {
     annotated,
     prevPhase: (prevStatus.phase as Phase | undefined) ?? (annotated ? "Enabled" : "Disabled"),
     kibanas,
-    pods: podsOf(es, kibanas, caches),
+    pods,
+    esPods: pods.filter((p) => p.role === "elasticsearch"),
     managedSecret: (secret) => writer.fresh("Secret", namespace, secret, caches.managedSecrets.get(secret, namespace)),
   };
 }
