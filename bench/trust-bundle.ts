@@ -2,7 +2,7 @@
 // a baseline in the same run: plain concatenation of the same PEM without any parsing.
 // Run: npx bun bench/trust-bundle.ts [N ...]   (default 10 100 1000)
 import type { V1Secret } from "@kubernetes/client-node";
-import { x509 } from "../controller/pki/x509.ts";
+import { x509 } from "../common/x509.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "../controller/pki/keys.ts";
 import { createClientCa } from "../controller/pki/ca.ts";
 import { buildTrustBundle } from "../controller/trust/bundle.ts";

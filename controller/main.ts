@@ -10,7 +10,9 @@ import { Writer } from "./kube/writer.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
-import { ES_CLUSTER_LABEL, type Kibana } from "./kube/resources.ts";
+import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
+import { secretReader } from "./kube/secret-reader.ts";
+import { clusterOfPod } from "./kube/pod-cluster.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
 import { ReportStore } from "./reconcile/reports.ts";
@@ -21,8 +23,10 @@ import { createCertificateIssuer } from "./intent-api/certificate-issuer.ts";
 import { createIntentApp } from "./intent-api/app.ts";
 import { serveIntentApi, type IntentServer } from "./intent-api/server.ts";
 import { ensureServingMaterial, readServingMaterial, type ServingMaterial } from "./serving-material.ts";
-import { createWebhookApp } from "./webhooks/app.ts";
-import { syncCaBundles } from "./webhooks/configurations.ts";
+import { createWebhookApp } from "./admission/app.ts";
+import { syncCaBundles } from "./admission/configurations.ts";
+import { clusterModeOf } from "./admission/cluster-mode.ts";
+import { licenseFromConfigMap } from "./policy/license.ts";
 import { markLeaderPod } from "./kube/leader-label.ts";
 
 let config: ReturnType<typeof loadConfig>;
@@ -62,8 +66,8 @@ function clustersOf(kind: Kind, obj: k8s.KubernetesObject): string[] {
     case "managedSecret":
       return labels[ES_CLUSTER_LABEL] ? [`${ns}/${labels[ES_CLUSTER_LABEL]}`] : [];
     case "pod": {
-      const c = reconciler.clusterOfPod(obj as k8s.V1Pod);
-      return c ? [c] : [];
+      const c = clusterOfPod(obj as k8s.V1Pod, caches.kibana);
+      return c ? [key(c.namespace, c.name)] : [];
     }
     case "license":
       return allClusters();
@@ -84,8 +88,8 @@ const caches = new Caches(kc, config.operatorNamespace, (kind, obj, type) => {
 
 const reports = new ReportStore((pod) => {
   const p = caches.pods.get(pod.name, pod.namespace);
-  const c = p && reconciler.clusterOfPod(p);
-  if (c) queue.add(c);
+  const c = p && clusterOfPod(p, caches.kibana);
+  if (c) queue.add(key(c.namespace, c.name));
 });
 
 reconciler = new ClusterReconciler({
@@ -94,7 +98,7 @@ reconciler = new ClusterReconciler({
   events,
   intents,
   reports,
-  core,
+  readUserSecret: secretReader(core),
   pki: {
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,
@@ -121,9 +125,13 @@ function startWebhooks(material: ServingMaterial) {
     }),
     clusterMode: (pod) => {
       if (!caches.synced) throw new Error("caches not synced yet");
-      return reconciler.clusterMode(pod);
+      return clusterModeOf(pod, {
+        elasticsearch: caches.elasticsearch,
+        kibana: caches.kibana,
+        clientAuthentication: (namespace, name) => writer.fresh("ClientAuthentication", namespace, name, caches.clientAuth.get(name, namespace)),
+      });
     },
-    license: () => ({ level: caches.license.list()[0]?.data?.eck_license_level }),
+    license: () => licenseFromConfigMap(caches.license.list()[0]),
     failurePolicy: config.webhookFailurePolicy,
     onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped }),
     onError: (what, error) => log.warn("webhook error", { what, error: String(error) }),
@@ -149,10 +157,8 @@ async function startIntentApi(material: ServingMaterial) {
     issueCertificate: createCertificateIssuer({
       caFor: (pod) => {
         const p = caches.pods.get(pod.name, pod.namespace);
-        const cluster = p && reconciler.clusterOfPod(p);
-        if (!cluster) return undefined;
-        const [ns, name] = cluster.split("/") as [string, string];
-        return reconciler.caFor(ns, name);
+        const cluster = p && clusterOfPod(p, caches.kibana);
+        return cluster ? reconciler.caFor(cluster.namespace, cluster.name) : undefined;
       },
     }),
     onStatus: (pod, report) => reports.put(pod, report),

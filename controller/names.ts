@@ -23,10 +23,8 @@ export const AGENT_VOLUME = "es-mtls-agent";
 export const USER_CERT_VOLUME = "es-mtls-user-client-cert";
 export const NO_API_TOKEN_VOLUME = "es-mtls-no-api-token";
 
-/** Where the agent finds its token and the controller CA (one projected volume). */
-export const AGENT_SECRETS_DIR = "/var/run/secrets/es-mtls";
-export const AGENT_TOKEN_FILE = `${AGENT_SECRETS_DIR}/token`;
-export const AGENT_CONTROLLER_CA_FILE = `${AGENT_SECRETS_DIR}/controller-ca.crt`;
+// Where the agent finds its token and the controller CA, its env names, port and file mode: the
+// agent's contract, in protocol/agent-env.ts.
 /** Kibana with clientCertificateSecretName: the user's Secret, mounted in the agent only (UserProvidedIdentity.mountPath). */
 export const USER_CERT_MOUNT_PATH = "/var/run/secrets/es-mtls-user-client-cert";
 

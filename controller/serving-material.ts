@@ -4,10 +4,11 @@
 import * as k8s from "@kubernetes/client-node";
 import { caFromSecretData, shouldRotate } from "./pki/ca.ts";
 import { createServingCa, issueServingCertificate, serviceDnsNames, servingNeedsReissue, servingToSecretData } from "./pki/serving.ts";
-import { x509 } from "./pki/x509.ts";
+import { x509 } from "../common/x509.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "./trust/target.ts";
 import type { Writer } from "./kube/writer.ts";
 import { log } from "./log.ts";
+import { isNotFound } from "./kube/api-error.ts";
 
 export const SERVING_SECRET = "es-mtls-controller-serving";
 
@@ -29,8 +30,8 @@ export async function readServingMaterial(core: k8s.CoreV1Api, namespace: string
   try {
     const secret = await core.readNamespacedSecret({ name: SERVING_SECRET, namespace });
     return { secret, material: decode(secret) };
-  } catch (e: any) {
-    if (e?.code === 404) return undefined;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

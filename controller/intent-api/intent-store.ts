@@ -1,6 +1,7 @@
 // The current intent of every pod, with subscribers (one per open stream). A change is
 // pushed once; setting an intent equal to the current one (generation aside) pushes nothing.
 import type { Intent } from "../../protocol/intent.ts";
+import { canonicalJson } from "../../common/canonical-json.ts";
 
 export type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
 export type IntentListener = (event: IntentEvent) => void;
@@ -67,13 +68,4 @@ function podKey(namespace: string, name: string): string {
 
 function sameContent(a: Intent, b: Intent): boolean {
   return canonicalJson({ ...a, generation: 0 }) === canonicalJson({ ...b, generation: 0 });
-}
-
-/** JSON with object keys sorted, so key order never counts as a change. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v,
-  );
 }

@@ -3,6 +3,8 @@
 // A watch that fails is restarted with capped backoff; callers see one change stream.
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
+import { Backoff } from "../../common/backoff.ts";
+import { apiErrorMessage } from "./api-error.ts";
 import {
   CLIENT_AUTHENTICATION,
   ECK_TYPE_LABEL,
@@ -20,9 +22,27 @@ import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license";
 export type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
 
-class Cache<T extends k8s.KubernetesObject> {
+/** A read-only view of one cache: what readers (reconciler, webhooks) need, and what tests fake. */
+export interface ObjectCache<T> {
+  list(namespace?: string): readonly T[];
+  get(name: string, namespace?: string): T | undefined;
+}
+
+/** Every cache the reconciler reads, as views. */
+export interface CacheViews {
+  readonly elasticsearch: ObjectCache<Elasticsearch>;
+  readonly kibana: ObjectCache<Kibana>;
+  readonly clientAuth: ObjectCache<ClientAuthentication>;
+  readonly clientCertSecrets: ObjectCache<k8s.V1Secret>;
+  readonly managedSecrets: ObjectCache<k8s.V1Secret>;
+  readonly pods: ObjectCache<k8s.V1Pod>;
+  readonly license: ObjectCache<k8s.V1ConfigMap>;
+}
+
+class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   readonly informer: k8s.ListWatch<T>;
-  private restartDelay = 500;
+  /** Restarts of a failed watch: 0.5 s doubling to 30 s, the project's one jitter rule. */
+  private readonly restarts = new Backoff({ minMs: 500, maxMs: 30_000 });
   private stopped = false;
   synced = false;
 
@@ -41,13 +61,13 @@ class Cache<T extends k8s.KubernetesObject> {
     }
     this.informer.on("connect", () => {
       this.synced = true;
-      this.restartDelay = 500;
+      this.restarts.reset();
     });
     this.informer.on("error", (err) => {
       if (this.stopped) return;
-      log.warn("watch failed; restarting", { resource: kind, error: String(err?.message ?? err), retryMs: this.restartDelay });
-      setTimeout(() => void this.start(), this.restartDelay).unref?.();
-      this.restartDelay = Math.min(this.restartDelay * 2, 30_000);
+      const retryMs = this.restarts.next();
+      log.warn("watch failed; restarting", { resource: kind, error: apiErrorMessage(err), retryMs });
+      setTimeout(() => void this.start(), retryMs).unref?.();
     });
   }
 
@@ -76,7 +96,7 @@ class Cache<T extends k8s.KubernetesObject> {
   }
 }
 
-export class Caches {
+export class Caches implements CacheViews {
   readonly elasticsearch: Cache<Elasticsearch>;
   readonly kibana: Cache<Kibana>;
   readonly clientAuth: Cache<ClientAuthentication>;

@@ -5,6 +5,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import { apiErrorMessage, isNotFound } from "./api-error.ts";
 
 export const LEADER_LABEL = "mtls.es-mtls.io/leader";
 
@@ -18,8 +19,8 @@ export async function markLeaderPod(core: k8s.CoreV1Api, namespace: string, podN
       { name: podName, namespace, body: { metadata: { labels: { [LEADER_LABEL]: leader ? "true" : null } } } },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
     );
-  } catch (e: any) {
+  } catch (e) {
     // Outside a pod (local runs, tests) there is nothing to label.
-    if (e?.code !== 404) log.warn("could not update the leader label on this pod", { error: String(e?.body?.message ?? e) });
+    if (!isNotFound(e)) log.warn("could not update the leader label on this pod", { error: apiErrorMessage(e) });
   }
 }

@@ -1,6 +1,6 @@
 // The Kubernetes resources and names the controller works with. ECK's names are
 // kept verbatim (compatibility); es-mtls's own live under mtls.es-mtls.io.
-import type { KubernetesObject, V1ObjectMeta } from "@kubernetes/client-node";
+import type { KubernetesObject, V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
 
 export interface CustomResource {
   group: string;
@@ -78,6 +78,11 @@ export interface ClientAuthenticationStatus {
 export interface ClientAuthentication extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string };
   status?: Partial<ClientAuthenticationStatus>;
+}
+
+/** The one ownerReference to an Elasticsearch: what es-mtls creates for a cluster goes with it. */
+export function esOwnerReference(es: Elasticsearch): V1OwnerReference {
+  return { apiVersion: es.apiVersion ?? apiVersionOf(ELASTICSEARCH), kind: ELASTICSEARCH.kind, name: es.metadata.name, uid: es.metadata.uid, controller: true, blockOwnerDeletion: true };
 }
 
 export const key = (namespace: string, name: string) => `${namespace}/${name}`;

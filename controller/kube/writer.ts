@@ -5,6 +5,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER, type CustomResource } from "./resources.ts";
 import { metrics } from "../metrics.ts";
+import { isAlreadyExists, isNotFound, isTooManyRequests } from "./api-error.ts";
 
 const OVERLAY_TTL_MS = 10_000;
 
@@ -90,8 +91,8 @@ export class Writer {
       const out = await this.core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER });
       this.remember("Secret", namespace, secret.metadata!.name!, out);
       return out;
-    } catch (e: any) {
-      if (e?.code !== 409) throw e;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
       return this.core.readNamespacedSecret({ namespace, name: secret.metadata!.name! });
     }
   }
@@ -115,9 +116,9 @@ export class Writer {
     try {
       await this.core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } } });
       return true;
-    } catch (e: any) {
-      if (e?.code === 429) return false;
-      if (e?.code === 404) return true; // already gone
+    } catch (e) {
+      if (isTooManyRequests(e)) return false;
+      if (isNotFound(e)) return true; // already gone
       throw e;
     }
   }
@@ -126,8 +127,8 @@ export class Writer {
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "delete", resource: "Secret" });
     try {
       await this.core.deleteNamespacedSecret({ namespace, name });
-    } catch (e: any) {
-      if (e?.code !== 404) throw e;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
     }
     this.remember("Secret", namespace, name, null);
   }

@@ -1,6 +1,6 @@
 // Self-signed ECDSA P-256 certificate authorities: the per-cluster client CA (signs agent
 // and controller client certificates) and, through serving.ts, the controller's serving CA.
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "./keys.ts";
 import { DEFAULT_VALIDITY_MS, NOT_BEFORE_BACKDATE_MS } from "./durations.ts";
 import { fromTlsSecretData, type CertifiedKey } from "./key-pair-certificate.ts";

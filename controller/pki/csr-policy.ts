@@ -1,7 +1,7 @@
 // Checks an agent's PKCS#10 request against its pod's intent before anything is signed.
 // Every refusal says what was wrong so the agent (and its operator) can act on it.
 import type { ManagedIdentity } from "../../protocol/intent.ts";
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 
 /** A CSR is a few hundred bytes to ~2 KiB; anything far larger is not a CSR we sign. */
 export const MAX_CSR_PEM_BYTES = 16 * 1024;

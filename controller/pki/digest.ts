@@ -1,9 +1,8 @@
-// SHA-256 hex digests through WebCrypto, so the same code runs on Bun, Deno and Node.
+// Deprecated shim: the async, BufferSource-taking spelling trust/bundle.ts still calls, over the
+// one sync implementation in common/digest.ts. Delete once trust/ imports common/digest.ts itself.
+import { sha256Hex as sha256HexSync } from "../../common/digest.ts";
 
 export async function sha256Hex(data: string | BufferSource): Promise<string> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let hex = "";
-  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  if (typeof data === "string") return sha256HexSync(data);
+  return sha256HexSync(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
 }

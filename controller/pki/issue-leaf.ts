@@ -1,7 +1,7 @@
 // What every leaf the controller signs has in common: issued by a CA of ours, NotBefore
 // back-dated, NotAfter never beyond the CA's, not a CA itself, AKI = the CA's SKI; and the
 // checks every stored leaf shares before it is reused.
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { ECDSA_SHA256 } from "./keys.ts";
 import { DEFAULT_ROTATE_BEFORE_MS, DEFAULT_VALIDITY_MS, NOT_BEFORE_BACKDATE_MS, shouldRotate } from "./durations.ts";
 import { fromTlsSecretData, isIssuedBy, type CertifiedKey } from "./key-pair-certificate.ts";

@@ -1,6 +1,6 @@
 // A certificate with its private key, as stored in a kubernetes.io/tls-style Secret
 // ({ "tls.crt", "tls.key" }, base64 like V1Secret.data).
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { privateKeyFromPem, privateKeyToPem, publicSpkiOfPrivateKey } from "./keys.ts";
 
 export interface CertifiedKey {

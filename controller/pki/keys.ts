@@ -1,6 +1,6 @@
 // Key pairs the controller itself generates (CA keys, its own client key, serving keys):
 // ECDSA P-256, exported as PKCS#8 because some Java clients accept nothing else.
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 
 export const ECDSA_P256: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 export const ECDSA_SHA256: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };

@@ -1,7 +1,7 @@
 // Client leaf certificates signed by a cluster's client CA: the controller's own identity
 // (its key is generated here and kept in a Secret) and the leaves for agents' CSRs (the
 // key stays in the pod; only the CSR's public key is certified).
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { generateP256KeyPair } from "./keys.ts";
 import type { CertifiedKey } from "./key-pair-certificate.ts";
 import type { CertificateAuthority } from "./ca.ts";

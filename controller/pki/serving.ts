@@ -1,6 +1,6 @@
 // The controller's own serving PKI: a CA that agents and the kube-apiserver (webhooks)
 // trust, and the serving certificate of the intent API and webhook endpoints.
-import { x509 } from "./x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { generateP256KeyPair } from "./keys.ts";
 import { createCertificateAuthority, type CertificateAuthority, type CreateCaOptions } from "./ca.ts";
 import type { CertifiedKey } from "./key-pair-certificate.ts";

@@ -3,14 +3,16 @@
 // a concurrent second create gets 409, never a second CA) and rotated with an
 // overlap: the previous CA certificate stays in the Secret, and so in the trust
 // bundle, until it expires, so certificates it signed keep working meanwhile.
-import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
+import type { V1Secret } from "@kubernetes/client-node";
 import { caFromSecretData, caToSecretData, createClientCa, shouldRotate, rotateIn, type CertificateAuthority } from "../pki/ca.ts";
 import { clientCertToSecretData, controllerSubject, internalClientCertSecretName, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
-import { x509 } from "../pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
-import { ES_CLUSTER_LABEL, clientCaSecretName, type Elasticsearch } from "../kube/resources.ts";
+import { ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
+
+type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
 export const PREVIOUS_CA_KEY = "previous-ca.crt";
 export const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
@@ -28,16 +30,12 @@ export interface PkiSettings {
   certRotateBeforeMs: number;
 }
 
-export function ownerReference(es: Elasticsearch): V1OwnerReference {
-  return { apiVersion: es.apiVersion ?? "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", name: es.metadata.name, uid: es.metadata.uid, controller: true, blockOwnerDeletion: true };
-}
-
 function secretMeta(es: Elasticsearch, name: string) {
   return {
     name,
     namespace: es.metadata.namespace,
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [ES_CLUSTER_LABEL]: es.metadata.name },
-    ownerReferences: [ownerReference(es)],
+    ownerReferences: [esOwnerReference(es)],
   };
 }
 
@@ -55,7 +53,7 @@ async function parseCa(secret: V1Secret): Promise<CertificateAuthority> {
 }
 
 /** The cluster's client CA: created once, rotated before expiry keeping the outgoing one. */
-export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: Writer, s: PkiSettings, now = new Date()): Promise<ClientCas> {
+export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: PkiWriter, s: PkiSettings, now = new Date()): Promise<ClientCas> {
   let caSecret = existingCa;
   let ca: CertificateAuthority | undefined;
   if (caSecret) {
@@ -97,7 +95,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
 }
 
 /** The controller's own client certificate, issued by `signer` (reissued when due or when the signer changed). */
-export async function ensureInternalCertificate(es: Elasticsearch, existing: V1Secret | undefined, signer: CertificateAuthority, writer: Writer, s: PkiSettings, now = new Date()): Promise<Date> {
+export async function ensureInternalCertificate(es: Elasticsearch, existing: V1Secret | undefined, signer: CertificateAuthority, writer: PkiWriter, s: PkiSettings, now = new Date()): Promise<Date> {
   const subject = controllerSubject(es.metadata.name);
   const decision = await needsReissue(existing?.data, { ca: signer, subject, now, rotateBeforeMs: s.certRotateBeforeMs });
   if (!decision.reissue) return new x509.X509Certificate(atob(existing!.data!["tls.crt"]!)).notAfter;

@@ -2,10 +2,10 @@
 // round. Paths are ECK's mount points, so the workload reads the same files as
 // under ECK.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Enforcement, FileLayout, Identity, Intent, ManagedIdentity, Phase, TrustBundle } from "../../protocol/intent.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, INJECTED_ANNOTATION, KIBANA_CERT_DIR } from "../names.ts";
-
-export { INJECTED_ANNOTATION };
+import type { FileLayout, Identity, Intent, ManagedIdentity, Phase, TrustBundle } from "../../protocol/intent.ts";
+import { MATERIAL_FILE_MODE } from "../../protocol/agent-env.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../names.ts";
+import { podEnforcement } from "../policy/injection-record.ts";
 
 export const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
   dir: ES_BUNDLE_DIR,
@@ -21,30 +21,6 @@ export const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
 };
 /** The official images run as uid 1000, gid 0; the agent runs as the same user. */
 const OWNER = { uid: 1000, gid: 0 };
-
-
-/** The phases in which agents get intents and the cluster's secrets exist. */
-export function isActive(phase: Phase): boolean {
-  return phase === "Enabling" || phase === "Enabled" || phase === "Disabling";
-}
-
-/**
- * What a pod's Elasticsearch enforces: fixed at pod creation by injection (a static
- * setting), so the pod's own annotation says it; a pod without one enforces what the
- * phase prescribes for new pods.
- */
-export function podEnforcement(pod: V1Pod, phase: Phase): Enforcement {
-  const raw = pod.metadata?.annotations?.[INJECTED_ANNOTATION];
-  if (raw) {
-    try {
-      const e = JSON.parse(raw)?.enforcement;
-      if (e === "none" || e === "optional" || e === "required") return e;
-    } catch {
-      // not JSON: fall through to the phase
-    }
-  }
-  return phase === "Enabling" || phase === "Enabled" ? "required" : "none";
-}
 
 export interface ClusterIntentInput {
   generation: number;
@@ -84,11 +60,11 @@ export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
     enforcement: podEnforcement(pod, c.phase),
     trustBundle: c.bundle,
     identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, c.certValiditySeconds),
-    files: { ...ES_FILES, mode: 0o440, ...OWNER },
+    files: { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER },
   });
 }
 
 export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {
   // Kibana enforces nothing; it presents its identity while any ES pod may require one.
-  return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: 0o440, ...OWNER } });
+  return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER } });
 }

@@ -5,7 +5,7 @@
 // user Secret publishes nothing for that Kibana: its pods keep what they have.
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Identity } from "../../protocol/intent.ts";
-import { x509 } from "../pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import type { Elasticsearch, Kibana } from "../kube/resources.ts";
 import { USER_CERT_MOUNT_PATH } from "../names.ts";
 import { managedIdentity } from "./intents.ts";
@@ -21,9 +21,14 @@ export type KibanaIdentity =
   | { kibana: Kibana; ok: true; identity: Identity; pinned?: V1Secret }
   | { kibana: Kibana; ok: false; reason: string };
 
-/** Checks a user-provided client certificate Secret; returns why it cannot be used, or undefined. */
-export function userSecretProblem(secret: V1Secret | undefined, name: string, now = new Date()): string | undefined {
-  if (!secret) return `Secret ${name} (clientCertificateSecretName) does not exist`;
+/** Checks a user-provided client certificate Secret: usable, or why not. */
+export function checkUserSecret(secret: V1Secret | undefined, name: string, now = new Date()): { ok: true; secret: V1Secret } | { ok: false; reason: string } {
+  if (!secret) return { ok: false, reason: `Secret ${name} (clientCertificateSecretName) does not exist` };
+  const problem = userSecretProblem(secret, name, now);
+  return problem ? { ok: false, reason: problem } : { ok: true, secret };
+}
+
+function userSecretProblem(secret: V1Secret, name: string, now: Date): string | undefined {
   const crt = secret.data?.["tls.crt"];
   const key = secret.data?.["tls.key"];
   if (!crt || !key) return `Secret ${name} must have both tls.crt and tls.key (has: ${Object.keys(secret.data ?? {}).join(", ") || "nothing"})`;
@@ -50,9 +55,9 @@ export function kibanaIdentity(
 ): KibanaIdentity {
   const userSecretName = kb.spec?.elasticsearchRef?.clientCertificateSecretName;
   if (userSecretName) {
-    const problem = userSecretProblem(userSecret, userSecretName);
-    if (problem) return { kibana: kb, ok: false, reason: problem };
-    return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: userSecret };
+    const checked = checkUserSecret(userSecret, userSecretName);
+    if (!checked.ok) return { kibana: kb, ok: false, reason: checked.reason };
+    return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: checked.secret };
   }
   return { kibana: kb, ok: true, identity: managedIdentity(kb.metadata.name, kb.metadata.name, settings.certValiditySeconds) };
 }

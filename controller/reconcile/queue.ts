@@ -1,7 +1,9 @@
 // A work queue of cluster keys ("namespace/name"): a key is queued at most once,
 // processed by one worker at a time, and re-queued with capped exponential
-// backoff when its reconcile fails (or at a requested time, e.g. a rotation).
+// backoff (common/backoff.ts) when its reconcile fails (or at a requested time, e.g. a rotation).
 import { log } from "../log.ts";
+import { backoffDelay } from "../../common/backoff.ts";
+import { apiErrorMessage } from "../kube/api-error.ts";
 
 export class WorkQueue {
   private readonly queued = new Set<string>();
@@ -61,11 +63,11 @@ export class WorkQueue {
         const result = await this.handler(key);
         this.failures.delete(key);
         if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
-      } catch (e: any) {
+      } catch (e) {
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
-        const delay = Math.min(this.baseDelayMs * 2 ** (n - 1), this.maxDelayMs);
-        log.warn("reconcile failed; retrying", { cluster: key, attempt: n, retryMs: delay, error: String(e?.body?.message ?? e?.message ?? e) });
+        const delay = backoffDelay(n - 1, { minMs: this.baseDelayMs, maxMs: this.maxDelayMs });
+        log.warn("reconcile failed; retrying", { cluster: key, attempt: n, retryMs: delay, error: apiErrorMessage(e) });
         this.addAfter(key, delay);
       }
     }

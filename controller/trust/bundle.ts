@@ -3,7 +3,7 @@
 // one block at a time, so one broken Secret never removes another's valid certificate.
 import type { V1Secret } from "@kubernetes/client-node";
 import type { TrustBundle } from "../../protocol/intent.ts";
-import { x509 } from "../pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../pki/digest.ts";
 import { scanPemBlocks } from "./pem-blocks.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";

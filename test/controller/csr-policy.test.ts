@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { checkCsr, MAX_CSR_PEM_BYTES } from "../../controller/pki/csr-policy.ts";
 import type { ManagedIdentity } from "../../protocol/intent.ts";
 import { makeCsr, p256, rsa } from "./fixtures.ts";

@@ -1,5 +1,5 @@
 // Shared test material: keys, CSRs and certificates made with @peculiar/x509.
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { ECDSA_SHA256 } from "../../controller/pki/keys.ts";
 
 export const HOUR = 60 * 60 * 1000;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import type { Server } from "bun";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { createClientCa, type CertificateAuthority } from "../../controller/pki/ca.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import { createServingCa, issueServingCertificate } from "../../controller/pki/serving.ts";

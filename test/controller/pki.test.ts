@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import {
   caFromSecretData,
   caToSecretData,

@@ -1,7 +1,7 @@
 // The restart order, as a pure decision over the pods of one cluster.
 import { describe, expect, test } from "bun:test";
 import type { V1Pod } from "@kubernetes/client-node";
-import { nextRestart, type RolloutPod } from "../../controller/reconcile/rollout.ts";
+import { nextRestart, type RolloutPod } from "../../controller/gate/rollout.ts";
 
 const owned = (name: string, kind = "StatefulSet", extra: Partial<V1Pod["metadata"]> = {}): V1Pod => ({
   metadata: { name, uid: `uid-${name}`, ownerReferences: [{ apiVersion: "apps/v1", kind, name: "owner", uid: `owner-${kind}`, controller: true }], ...extra },

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { createClientCa, type CertificateAuthority } from "../../controller/pki/ca.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../../controller/trust/bundle.ts";

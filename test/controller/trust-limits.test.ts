@@ -1,7 +1,7 @@
 // Issue 13 item 6: the trust bundle's limits are exported from one place and every
 // refusal they cause names the limit and its value, so a user can act on it.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { createClientCa, type CertificateAuthority } from "../../controller/pki/ca.ts";
 import { buildTrustBundle, DEFAULT_BUNDLE_LIMITS } from "../../controller/trust/bundle.ts";
 import { TRUST_BUNDLE_LIMITS, formatSize } from "../../controller/trust/limits.ts";

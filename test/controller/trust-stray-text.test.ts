@@ -2,7 +2,7 @@
 // is not a certificate left out. Elasticsearch ignores it too, so it is no rejection:
 // only what really stays out of the bundle is reported as rejected.
 import { beforeAll, describe, expect, test } from "bun:test";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { createClientCa, type CertificateAuthority } from "../../controller/pki/ca.ts";
 import { buildTrustBundle } from "../../controller/trust/bundle.ts";
 import { scanPemBlocks } from "../../controller/trust/pem-blocks.ts";

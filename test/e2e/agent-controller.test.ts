@@ -18,10 +18,10 @@ import { runAgentOf } from "../support/test-kubelet.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 import { buildBinary, freePort, killAll, tmpDir, type AgentProcess, type AgentRuntime } from "../agent/harness.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
-import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
+import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../../controller/names.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { writeFileSync } from "node:fs";
 
 const ns = "e2e";

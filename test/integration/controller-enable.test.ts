@@ -8,7 +8,7 @@ import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../support/test-ca.ts";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
 

@@ -10,7 +10,7 @@ import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { call, firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
 import { TestCA } from "../support/test-ca.ts";
 

@@ -13,7 +13,7 @@ import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
-import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
+import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { INJECTED_ANNOTATION } from "../../controller/names.ts";
 

@@ -11,7 +11,7 @@ import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../proto
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 
 let cp: ControlPlane;
 let controller: ControllerProcess;

@@ -16,7 +16,7 @@ import { runAgentOf } from "../support/test-kubelet.ts";
 import { buildBinary, killAll, tmpDir, type AgentProcess } from "../agent/harness.ts";
 import { freePort } from "../support/ports.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
-import { desiredMutatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
+import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../controller/kube/resources.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE } from "../../controller/names.ts";
 

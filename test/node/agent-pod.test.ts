@@ -12,7 +12,7 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { eventually } from "../support/eventually.ts";
 import { applyPatch } from "../support/json-patch.ts";
 import { IntentServer } from "../fixtures/intent-server.ts";
-import { injectPod } from "../../controller/webhooks/injection.ts";
+import { injectPod } from "../../controller/admission/injection.ts";
 import { AGENT_CONTAINER, ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CLUSTER_LABEL } from "../../controller/names.ts";
 import { DEFAULT_AGENT_TOKEN_FILE } from "../../protocol/agent-env.ts";
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";

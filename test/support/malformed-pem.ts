@@ -2,7 +2,7 @@
 // trust-bundle pipeline must give. Shared by the unit test of the pipeline and
 // the integration test of the running controller.
 import type { V1Secret } from "@kubernetes/client-node";
-import { x509 } from "../../controller/pki/x509.ts";
+import { x509 } from "../../common/x509.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import { DAY, makeCsr, p256, pemOf, rsa, selfSignedLeaf } from "../controller/fixtures.ts";
 

@@ -9,11 +9,15 @@ import { createServingCa, issueServingCertificate } from "../../controller/pki/s
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import type { CertificateAuthority } from "../../controller/pki/ca.ts";
 import { serveIntentApi, type IntentServer } from "../../controller/intent-api/server.ts";
-import { createWebhookApp } from "../../controller/webhooks/app.ts";
-import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, joinPem, syncCaBundles } from "../../controller/webhooks/configurations.ts";
-import { injectPod, type ClusterMode, type InjectionConfig, type InjectionRecord } from "../../controller/webhooks/injection.ts";
-import { findUninjected } from "../../controller/webhooks/uninjected.ts";
-import { MSG_CLIENT_CERT_REF, MSG_LICENSE, MSG_TLS, type License } from "../../controller/webhooks/validation.ts";
+import { createWebhookApp } from "../../controller/admission/app.ts";
+import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, joinPem, syncCaBundles } from "../../controller/admission/configurations.ts";
+import { injectPod } from "../../controller/admission/injection.ts";
+import type { InjectionConfig } from "../../controller/admission/injection-config.ts";
+import type { ClusterMode } from "../../controller/admission/cluster-mode.ts";
+import type { InjectionRecord } from "../../controller/policy/injection-record.ts";
+import { findUninjected } from "../../controller/policy/uninjected.ts";
+import { MSG_CLIENT_CERT_REF, MSG_LICENSE, MSG_TLS } from "../../controller/policy/validation.ts";
+import type { License } from "../../controller/policy/license.ts";
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";
 import { esMode, esPod, injectionConfig, kibanaMode, kibanaPod } from "./fixtures.ts";
 

@@ -11,7 +11,7 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
 import { ECK_NAMESPACE, ensureNamespace, installControllerRbac, loadManifest, type ControllerIdentity } from "../support/controller-rbac.ts";
-import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, syncCaBundles } from "../../controller/webhooks/configurations.ts";
+import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, syncCaBundles } from "../../controller/admission/configurations.ts";
 import { createServingCa } from "../../controller/pki/serving.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");

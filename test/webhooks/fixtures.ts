@@ -1,7 +1,8 @@
 // Pods shaped like the ones ECK creates (labels, container names, mounts), and the injection
 // configuration the webhook tests use.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { ClusterMode, InjectionConfig } from "../../controller/webhooks/injection.ts";
+import type { InjectionConfig } from "../../controller/admission/injection-config.ts";
+import type { ClusterMode } from "../../controller/admission/cluster-mode.ts";
 
 export const CONTROLLER_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
 

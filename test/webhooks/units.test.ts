@@ -2,19 +2,20 @@
 // and messages, detection of uninjected pods, and the desired webhook configurations.
 import { describe, expect, test } from "bun:test";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
-import { injectPod, injectionRecord, isInjected } from "../../controller/webhooks/injection.ts";
+import { injectPod } from "../../controller/admission/injection.ts";
+import { injectionRecord, isInjected } from "../../controller/policy/injection-record.ts";
 import {
   MSG_CLIENT_CERT_REF,
   MSG_LICENSE,
   MSG_NODESET_REQUIRED,
   MSG_TLS,
-  enterpriseFeaturesEnabled,
   invalidMessage,
   validateElasticsearch,
   validateKibana,
-} from "../../controller/webhooks/validation.ts";
-import { findUninjected } from "../../controller/webhooks/uninjected.ts";
-import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration } from "../../controller/webhooks/configurations.ts";
+} from "../../controller/policy/validation.ts";
+import { enterpriseFeaturesEnabled } from "../../controller/policy/license.ts";
+import { findUninjected } from "../../controller/policy/uninjected.ts";
+import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { applyPatch } from "../support/json-patch.ts";
 import { esMode, esPod, injectionConfig, kibanaMode, kibanaPod } from "./fixtures.ts";
 

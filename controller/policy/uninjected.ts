@@ -4,7 +4,7 @@
 // reports it (Event + condition) and may restart it, rather than leaving it silently unprotected.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ClusterRef } from "../../protocol/intent.ts";
-import { isInjected } from "./injection.ts";
+import { isInjected } from "./injection-record.ts";
 
 export interface UninjectedReport {
   /** Names of the pods without the agent, sorted. */

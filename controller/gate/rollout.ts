@@ -6,6 +6,7 @@
 // controller will re-create (StatefulSet, ReplicaSet) are restarted.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Enforcement, Phase } from "../../protocol/intent.ts";
+import { isActive } from "../policy/phases.ts";
 
 export interface RolloutPod {
   pod: V1Pod;
@@ -13,7 +14,7 @@ export interface RolloutPod {
   injected: boolean;
   /** What its Elasticsearch enforces (fixed at creation). */
   enforcement: Enforcement;
-  /** Its agent proved the current material (see ClusterReconciler.proven). */
+  /** Its agent proved the current material (gate/proofs.ts). */
   proven: boolean;
   /** Kibana: its agent wrote a new identity the running process has not loaded (read at start only). */
   restartRequired?: boolean;
@@ -48,7 +49,7 @@ const nameOf = (p: RolloutPod) => p.pod.metadata!.name!;
  * restarted now presents an identity Elasticsearch already trusts.
  */
 export function nextRestart(phase: Phase, pods: RolloutPod[], pending?: PendingReplacement, bundleEverywhere = true): RolloutStep {
-  if (phase !== "Enabling" && phase !== "Enabled" && phase !== "Disabling") return { done: true };
+  if (!isActive(phase)) return { done: true };
   // Between an eviction and its replacement the pod is simply absent: wait for it.
   if (pending && !replaced(pending, pods.map((p) => p.pod))) return { wait: `waiting for the replacement of pod ${pending.pod}` };
   const terminating = pods.find((p) => p.pod.metadata?.deletionTimestamp);

@@ -1,11 +1,19 @@
 // The admission webhooks as a hono app speaking AdmissionReview v1: sidecar injection on Pod CREATE
-// and ECK's validation of Elasticsearch and Kibana. What the controller knows (cluster mode, license)
-// comes in as lookup functions, so the app holds no state and any replica answers the same.
+// and ECK's validation of Elasticsearch and Kibana (the rules live in policy/, shared with the
+// reconciler). What the controller knows (cluster mode, license) comes in as lookup functions, so
+// the app holds no state and any replica answers the same.
+//
+// Failure idiom of admission/: the decisions are pure and return data (injectPod: a patch or why
+// it skipped; policy/'s field errors); a lookup that throws is turned into the failurePolicy's
+// answer here, and nothing else in this folder throws on bad input.
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { V1Pod } from "@kubernetes/client-node";
-import { injectPod, type ClusterMode, type InjectionConfig, type InjectionResult } from "./injection.ts";
-import { invalidMessage, validateElasticsearch, validateKibana, type License, type ValidationResult } from "./validation.ts";
+import { injectPod, type InjectionResult } from "./injection.ts";
+import type { InjectionConfig } from "./injection-config.ts";
+import type { ClusterMode } from "./cluster-mode.ts";
+import { invalidMessage, requestsClientAuthentication, validateElasticsearch, validateKibana, type ValidationResult } from "../policy/validation.ts";
+import type { License } from "../policy/license.ts";
 import { WEBHOOK_PATHS } from "../names.ts";
 
 export type FailurePolicy = "Fail" | "Ignore";
@@ -15,6 +23,7 @@ export interface WebhookDependencies {
   injection: () => InjectionConfig;
   /** The cluster mode of a new pod (its namespace filled in), or undefined for pods of non-mTLS clusters. */
   clusterMode: (pod: V1Pod) => ClusterMode | undefined | Promise<ClusterMode | undefined>;
+  /** ECK's license (level and expiry), checked by the same rule the reconciler applies. */
   license: () => License | Promise<License>;
   /**
    * What an answer is when a lookup fails (e.g. caches not synced yet): "Fail" refuses, as the
@@ -134,8 +143,4 @@ function answer(request: AdmissionRequest, kind: string, group: string, result: 
 
 function isCreateOrUpdate(request: AdmissionRequest): boolean {
   return request.operation === "CREATE" || request.operation === "UPDATE";
-}
-
-function requestsClientAuthentication(es: unknown): boolean {
-  return (es as { spec?: { http?: { tls?: { client?: { authentication?: unknown } } } } })?.spec?.http?.tls?.client?.authentication === true;
 }

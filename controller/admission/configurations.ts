@@ -25,6 +25,7 @@ import {
   WEBHOOK_CONFIGURATION_NAME,
   WEBHOOK_PATHS,
 } from "../names.ts";
+import { isNotFound } from "../kube/api-error.ts";
 
 export type WebhookClient = { service: { namespace: string; name: string; port: number } } | { url: string };
 
@@ -159,7 +160,7 @@ export async function syncCaBundles(kc: k8s.KubeConfig, caPem: string | string[]
     try {
       current = await read();
     } catch (error) {
-      if ((error as { code?: number }).code === 404) {
+      if (isNotFound(error)) {
         result.missing.push(`${kind}/${name}`);
         continue;
       }

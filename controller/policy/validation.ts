@@ -1,11 +1,10 @@
-// ECK's admission rules for client-certificate authentication, with ECK's exact messages
-// (eck-client-cert-auth.md §6, §8). Pure: the license level is passed in. The reconciler can call the
-// same functions, so a cluster without the webhook (or with it unreachable) gets the same answer.
-
-export interface License {
-  /** `eck_license_level` from ECK's `elastic-licensing` ConfigMap; undefined when absent. */
-  level: string | undefined;
-}
+// ECK's rules for client-certificate authentication, with ECK's exact messages
+// (eck-client-cert-auth.md §6, §8): one home for the admission webhook and the reconciler, so a
+// cluster without the webhook (or with it unreachable) gets the same answer.
+//
+// Failure idiom of policy/: pure functions that return data (a list of field errors, or
+// `{ ok: true } | { ok: false, … }` with the reasons); nothing here throws or does I/O.
+import { enterpriseFeaturesEnabled, type License } from "./license.ts";
 
 /** One field error, as Kubernetes' field.Error prints it. */
 export interface FieldError {
@@ -31,27 +30,21 @@ export const MSG_NODESET_REQUIRED =
 const CLIENT_AUTH_FIELD = "spec.http.tls.client.authentication";
 const CLIENT_AUTH_SETTING = "xpack.security.http.ssl.client_authentication";
 
-/** Enterprise, or a trial (both spellings ECK has written). */
-export function enterpriseFeaturesEnabled(license: License): boolean {
-  return ["enterprise", "enterprise_trial", "enterprise-trial"].includes((license.level ?? "").trim().toLowerCase());
-}
-
 // Loosely typed on purpose: admission requests carry whatever the user sent.
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
-export function validateElasticsearch(es: unknown, license: License): ValidationResult {
+export function validateElasticsearch(es: unknown, license: License, now: Date = new Date()): ValidationResult {
   const errors: FieldError[] = [];
   const warnings: string[] = [];
   const spec = obj(obj(es)?.spec);
-  const tls = obj(obj(spec?.http)?.tls);
-  if (obj(tls?.client)?.authentication === true) {
-    // ECK's TLSOptions.Enabled(): a user-provided certificate keeps TLS on even with self-signed disabled.
-    const selfSignedDisabled = obj(tls?.selfSignedCertificate)?.disabled === true;
-    const userCertificate = str(obj(tls?.certificate)?.secretName) !== "";
-    if (selfSignedDisabled && !userCertificate) errors.push({ type: "Invalid", field: CLIENT_AUTH_FIELD, value: true, detail: MSG_TLS });
-    if (!enterpriseFeaturesEnabled(license)) errors.push({ type: "Forbidden", field: CLIENT_AUTH_FIELD, detail: MSG_LICENSE });
+  const enablement = enablementCheck(es, license, now);
+  if (!enablement.ok) {
+    for (const problem of enablement.problems) {
+      if (problem.reason === "TLSDisabled") errors.push({ type: "Invalid", field: CLIENT_AUTH_FIELD, value: true, detail: MSG_TLS });
+      else errors.push({ type: "Forbidden", field: CLIENT_AUTH_FIELD, detail: MSG_LICENSE });
+    }
   }
   const nodeSets = Array.isArray(spec?.nodeSets) ? spec.nodeSets : [];
   for (const nodeSet of nodeSets) {
@@ -62,6 +55,33 @@ export function validateElasticsearch(es: unknown, license: License): Validation
     }
   }
   return { errors, warnings };
+}
+
+/** `spec.http.tls.client.authentication: true`: the user asks for client-certificate authentication. */
+export function requestsClientAuthentication(es: unknown): boolean {
+  return obj(obj(obj(obj(obj(es)?.spec)?.http)?.tls)?.client)?.authentication === true;
+}
+
+/** ECK's TLSOptions.Enabled(): off only when the self-signed certificate is disabled and no user certificate is set. */
+export function httpTlsEnabled(es: unknown): boolean {
+  const tls = obj(obj(obj(obj(es)?.spec)?.http)?.tls);
+  const selfSignedDisabled = obj(tls?.selfSignedCertificate)?.disabled === true;
+  const userCertificate = str(obj(tls?.certificate)?.secretName) !== "";
+  return !selfSignedDisabled || userCertificate;
+}
+
+export type EnablementProblem = { reason: "TLSDisabled"; message: string } | { reason: "LicenseRequired"; message: string };
+
+/**
+ * Whether client authentication, when requested, may be switched on: TLS on and an Enterprise
+ * license (ECK's order: TLS first). A spec that does not request it has nothing to check.
+ */
+export function enablementCheck(es: unknown, license: License, now: Date = new Date()): { ok: true } | { ok: false; problems: EnablementProblem[] } {
+  if (!requestsClientAuthentication(es)) return { ok: true };
+  const problems: EnablementProblem[] = [];
+  if (!httpTlsEnabled(es)) problems.push({ reason: "TLSDisabled", message: MSG_TLS });
+  if (!enterpriseFeaturesEnabled(license, now)) problems.push({ reason: "LicenseRequired", message: MSG_LICENSE });
+  return problems.length ? { ok: false, problems } : { ok: true };
 }
 
 export function validateKibana(kb: unknown): ValidationResult {

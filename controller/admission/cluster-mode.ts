@@ -1,0 +1,57 @@
+// The injection webhook's context: what the controller knows about a new pod's cluster (its
+// persisted phase, what the workload must enforce, the Kibana's own Secret), read from the caches.
+import type { V1Pod } from "@kubernetes/client-node";
+import type { ClusterRef, Enforcement, Phase, Role } from "../../protocol/intent.ts";
+import { ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, type ClientAuthentication, type Elasticsearch, type Kibana } from "../kube/resources.ts";
+import type { ObjectCache } from "../kube/informers.ts";
+import { clusterOfPod } from "../kube/pod-cluster.ts";
+import { enforcementForNewPods, isActive } from "../policy/phases.ts";
+
+/** What the controller knows about the pod's cluster; `undefined` means "not an mTLS cluster". */
+export interface ClusterMode {
+  /** The Elasticsearch cluster (for a Kibana pod: the one its elasticsearchRef names). */
+  cluster: ClusterRef;
+  role: Role;
+  phase: Phase;
+  enforcement: Enforcement;
+  /** Kibana `elasticsearchRef.clientCertificateSecretName` (in the Kibana namespace). */
+  kibanaUserSecret?: string;
+  /**
+   * Elasticsearch: `xpack.security.http.ssl.certificate_authorities` the user set in the pod's nodeSet
+   * config. As in ECK they replace the HTTP CA default, and the trust bundle is appended.
+   */
+  userCertificateAuthorities?: string[];
+}
+
+export interface ClusterModeSources {
+  elasticsearch: ObjectCache<Elasticsearch>;
+  kibana: ObjectCache<Kibana>;
+  /** The cluster's ClientAuthentication as last written (the writer's read-your-writes view). */
+  clientAuthentication: (namespace: string, name: string) => ClientAuthentication | undefined;
+}
+
+/** The cluster mode of a new pod, or undefined for pods of clusters without an active phase. */
+export function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): ClusterMode | undefined {
+  const cluster = clusterOfPod(pod, sources.kibana);
+  if (!cluster) return undefined;
+  const { namespace, name } = cluster;
+  const phase = sources.clientAuthentication(namespace, name)?.status?.phase as Phase | undefined;
+  if (!phase || !isActive(phase)) return undefined;
+  const labels = pod.metadata?.labels ?? {};
+  if (labels[ES_CLUSTER_LABEL]) {
+    // New Elasticsearch pods start into `required` while enabling or enabled, and without it while disabling.
+    const es = sources.elasticsearch.get(name, namespace);
+    const nodeSet = es?.spec?.nodeSets?.find((n) => labels["elasticsearch.k8s.elastic.co/statefulset-name"] === `${name}-es-${n.name}`);
+    const cas = nodeSet?.config?.["xpack.security.http.ssl.certificate_authorities"];
+    return {
+      cluster: { namespace, name },
+      role: "elasticsearch",
+      phase,
+      enforcement: enforcementForNewPods(phase),
+      ...(cas ? { userCertificateAuthorities: (Array.isArray(cas) ? cas : [cas]).map(String) } : {}),
+    };
+  }
+  const kb = sources.kibana.get(labels[KIBANA_NAME_LABEL] ?? "", pod.metadata?.namespace);
+  const userSecret = kb?.spec?.elasticsearchRef?.clientCertificateSecretName;
+  return { cluster: { namespace, name }, role: "kibana", phase, enforcement: "none", ...(userSecret ? { kibanaUserSecret: userSecret } : {}) };
+}

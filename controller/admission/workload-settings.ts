@@ -1,0 +1,51 @@
+// What the workload container is configured with in an injected pod: environment variables the
+// official images turn into settings that win over elasticsearch.yml / kibana.yml.
+import type { V1EnvVar } from "@kubernetes/client-node";
+import type { Role } from "../../protocol/intent.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_HTTP_CA_FILE, KIBANA_CERT_DIR } from "../names.ts";
+import type { ClusterMode } from "./cluster-mode.ts";
+
+const ES_CLIENT_AUTH = "xpack.security.http.ssl.client_authentication";
+const ES_CERTIFICATE_AUTHORITIES = "xpack.security.http.ssl.certificate_authorities";
+const KIBANA_CERTIFICATE = "ELASTICSEARCH_SSL_CERTIFICATE";
+const KIBANA_KEY = "ELASTICSEARCH_SSL_KEY";
+const KIBANA_ALWAYS_PRESENT = "ELASTICSEARCH_SSL_ALWAYSPRESENTCERTIFICATE";
+
+export function workloadSettings(role: Role, mode: ClusterMode): Record<string, string> {
+  return role === "elasticsearch" ? elasticsearchSettings(mode) : kibanaSettings();
+}
+
+function elasticsearchSettings(mode: ClusterMode): Record<string, string> {
+  // The bundle path is configured in every injected phase (not only under `required`), so a toggle
+  // changes client_authentication alone. The value is comma-separated: ES splits list settings given as
+  // environment variables on commas.
+  const cas = [...(mode.userCertificateAuthorities?.length ? mode.userCertificateAuthorities : [ES_HTTP_CA_FILE]), `${ES_BUNDLE_DIR}/${ES_BUNDLE_FILE}`];
+  return { [ES_CLIENT_AUTH]: mode.enforcement, [ES_CERTIFICATE_AUTHORITIES]: cas.join(",") };
+}
+
+function kibanaSettings(): Record<string, string> {
+  return {
+    [KIBANA_CERTIFICATE]: `${KIBANA_CERT_DIR}/tls.crt`,
+    [KIBANA_KEY]: `${KIBANA_CERT_DIR}/tls.key`,
+    // Without it Kibana omits the certificate on requests it proxies for users, which `required` refuses.
+    [KIBANA_ALWAYS_PRESENT]: "true",
+  };
+}
+
+/**
+ * The workload's env with our settings appended and every user entry naming the same setting dropped
+ * (including ES's `ES_SETTING_…` spelling), so exactly one value reaches the process.
+ */
+export function mergeEnv(current: V1EnvVar[], settings: Record<string, string>, role: Role): { env: V1EnvVar[]; overridden: string[] } {
+  const owned = new Set(Object.keys(settings));
+  const names = (e: V1EnvVar) => (role === "elasticsearch" ? esSettingName(e.name) : e.name);
+  const kept = current.filter((e) => !owned.has(names(e)));
+  const overridden = [...new Set(current.filter((e) => owned.has(names(e))).map((e) => e.name))];
+  return { env: [...kept, ...Object.entries(settings).map(([name, value]) => ({ name, value }))], overridden };
+}
+
+/** The setting an environment variable names in the ES image (es-kibana-tls-behaviour.md §6). */
+function esSettingName(env: string): string {
+  if (!env.startsWith("ES_SETTING_")) return env;
+  return env.slice("ES_SETTING_".length).replace(/__/g, "\0").replace(/_/g, ".").replace(/\0/g, "_").toLowerCase();
+}

@@ -1,0 +1,28 @@
+// What the cluster reconciler works with, as the narrowest interfaces it uses, so a unit test
+// can hand it fakes (test/controller/cluster-pipeline.test.ts) and main.ts the real things.
+import type { CacheViews } from "../kube/informers.ts";
+import type { Writer } from "../kube/writer.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { IntentStore } from "../intent-api/intent-store.ts";
+import type { ReportStore } from "./reports.ts";
+import type { PkiSettings } from "./cluster-pki.ts";
+import type { SecretReader } from "../kube/secret-reader.ts";
+
+export type { SecretReader } from "../kube/secret-reader.ts";
+
+export type ClusterWriter = Pick<Writer, "fresh" | "apply" | "mergePatch" | "applyStatus" | "createSecret" | "replaceSecret" | "evict" | "deleteSecret">;
+export type EventSink = Pick<EventRecorder, "record">;
+export type IntentSink = Pick<IntentStore, "get" | "set" | "remove">;
+export type ReportSource = Pick<ReportStore, "get" | "seed">;
+
+export interface ReconcilerDeps {
+  caches: CacheViews;
+  writer: ClusterWriter;
+  events: EventSink;
+  intents: IntentSink;
+  reports: ReportSource;
+  /** A Kibana's own client certificate Secret (not cached): kube/secret-reader.ts, or a fake. */
+  readUserSecret: SecretReader;
+  pki: PkiSettings;
+  resyncMs: number;
+}

@@ -1,0 +1,98 @@
+// Step: what one reconcile reads, once, from the caches (through the writer's read-your-writes
+// view): the Elasticsearch, its ClientAuthentication, the Kibanas that reference it and the pods
+// of both, in a stable order.
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import type { Phase, Role } from "../../protocol/intent.ts";
+import {
+  CLIENT_AUTH_REQUIRED_ANNOTATION,
+  ES_CLUSTER_LABEL,
+  KIBANA_NAME_LABEL,
+  splitKey,
+  type ClientAuthentication,
+  type ClientAuthenticationStatus,
+  type Elasticsearch,
+  type Kibana,
+} from "../kube/resources.ts";
+import type { CacheViews } from "../kube/informers.ts";
+import { referencesCluster } from "./kibana.ts";
+import type { ClusterWriter } from "./deps.ts";
+
+export interface PodView {
+  pod: V1Pod;
+  role: Role;
+  kibana?: Kibana;
+}
+
+export interface ClusterView {
+  key: string;
+  namespace: string;
+  name: string;
+  es: Elasticsearch;
+  clientAuth: ClientAuthentication | undefined;
+  prevStatus: Partial<ClientAuthenticationStatus>;
+  /** ECK's client-authentication-required annotation is set. */
+  annotated: boolean;
+  /** The persisted phase, or what the annotation implies for a cluster without status. */
+  prevPhase: Phase;
+  /** Kibanas whose elasticsearchRef names this cluster. */
+  kibanas: Kibana[];
+  /** Live (not terminating) pods of the cluster and its Kibanas. */
+  pods: PodView[];
+  /** The Elasticsearch ones among them. */
+  esPods: PodView[];
+  /** A Secret es-mtls manages for this cluster, as last written. */
+  managedSecret(name: string): V1Secret | undefined;
+}
+
+type Sources = { caches: CacheViews; writer: ClusterWriter };
+
+/** The cluster of `key` ("namespace/name"), or undefined when its Elasticsearch is gone. */
+export function loadCluster(key: string, d: Sources): ClusterView | undefined {
+  const { namespace, name } = splitKey(key);
+  const { caches, writer } = d;
+  const es = writer.fresh("Elasticsearch", namespace, name, caches.elasticsearch.get(name, namespace));
+  if (!es) return undefined;
+  const clientAuth = writer.fresh("ClientAuthentication", namespace, name, caches.clientAuth.get(name, namespace));
+  const prevStatus = clientAuth?.status ?? {};
+  const annotated = es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
+  // Sorted: cache order differs between processes, and the content hash must not.
+  const kibanas = caches.kibana
+    .list()
+    .filter((kb) => referencesCluster(kb, es))
+    .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`, "en"));
+  const pods = podsOf(es, kibanas, caches);
+  return {
+    key,
+    namespace,
+    name,
+    es,
+    clientAuth,
+    prevStatus,
+    annotated,
+    prevPhase: (prevStatus.phase as Phase | undefined) ?? (annotated ? "Enabled" : "Disabled"),
+    kibanas,
+    pods,
+    esPods: pods.filter((p) => p.role === "elasticsearch"),
+    managedSecret: (secret) => writer.fresh("Secret", namespace, secret, caches.managedSecrets.get(secret, namespace)),
+  };
+}
+
+function podsOf(es: Elasticsearch, kibanas: Kibana[], caches: CacheViews): PodView[] {
+  const out: PodView[] = [];
+  for (const pod of caches.pods.list(es.metadata.namespace)) {
+    if (pod.metadata?.labels?.[ES_CLUSTER_LABEL] === es.metadata.name && !pod.metadata?.deletionTimestamp) out.push({ pod, role: "elasticsearch" });
+  }
+  for (const kb of kibanas) {
+    for (const pod of caches.pods.list(kb.metadata.namespace)) {
+      if (pod.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name && !pod.metadata?.deletionTimestamp) out.push({ pod, role: "kibana", kibana: kb });
+    }
+  }
+  return out.sort((a, b) => `${a.pod.metadata!.namespace}/${a.pod.metadata!.name}`.localeCompare(`${b.pod.metadata!.namespace}/${b.pod.metadata!.name}`, "en"));
+}
+
+/** The ES pods of a cluster that carry one of its names, for clean-up after the Elasticsearch is gone. */
+export function podsLabelledFor(namespace: string, name: string, caches: CacheViews): V1Pod[] {
+  return caches.pods.list(namespace).filter((pod) => pod.metadata?.labels?.[ES_CLUSTER_LABEL] === name);
+}
+
+export const podRef = (p: PodView) => ({ namespace: p.pod.metadata!.namespace!, name: p.pod.metadata!.name!, uid: p.pod.metadata!.uid! });

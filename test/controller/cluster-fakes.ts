@@ -1,0 +1,179 @@
+// Fakes of the cluster reconciler's collaborators (caches, writer, events) and a harness that
+// builds a ClusterReconciler on them, with the real in-memory intent and report stores. The fake
+// writer feeds what it writes back into the caches at once, as the watch would.
+import type { KubernetesObject, V1ConfigMap, V1Pod, V1Secret } from "@kubernetes/client-node";
+import { ClusterReconciler } from "../../controller/reconcile/cluster.ts";
+import type { ClusterWriter, EventSink } from "../../controller/reconcile/deps.ts";
+import type { CacheViews, ObjectCache } from "../../controller/kube/informers.ts";
+import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/kube/resources.ts";
+import { IntentStore } from "../../controller/intent-api/intent-store.ts";
+import { ReportStore } from "../../controller/reconcile/reports.ts";
+import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
+
+export const NS = "prod";
+export const ES_NAME = "quickstart";
+const KEY = `${NS}/${ES_NAME}`;
+const HOUR = 3_600_000;
+
+export class FakeCache<T extends KubernetesObject> implements ObjectCache<T> {
+  readonly items = new Map<string, T>();
+  put(obj: T) {
+    this.items.set(`${obj.metadata?.namespace ?? ""}/${obj.metadata!.name}`, obj);
+  }
+  delete(namespace: string, name: string) {
+    this.items.delete(`${namespace}/${name}`);
+  }
+  list(namespace?: string): readonly T[] {
+    return [...this.items.values()].filter((o) => namespace === undefined || o.metadata?.namespace === namespace);
+  }
+  get(name: string, namespace?: string): T | undefined {
+    return this.items.get(`${namespace ?? ""}/${name}`);
+  }
+}
+
+type Caches = { [K in keyof CacheViews]: CacheViews[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never };
+
+export function fakeCaches(): Caches {
+  return {
+    elasticsearch: new FakeCache(),
+    kibana: new FakeCache(),
+    clientAuth: new FakeCache(),
+    clientCertSecrets: new FakeCache(),
+    managedSecrets: new FakeCache(),
+    pods: new FakeCache(),
+    license: new FakeCache(),
+  };
+}
+
+/** Records every write and plays it back into the caches. */
+export class FakeWriter implements ClusterWriter {
+  writes: string[] = [];
+  private rv = 0;
+  constructor(private readonly caches: Caches) {}
+  fresh<T extends KubernetesObject>(_kind: string, _namespace: string | undefined, _name: string, cached: T | undefined): T | undefined {
+    return cached;
+  }
+  async apply<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.writes.push(`apply ${obj.kind} ${obj.metadata!.name}`);
+    const ns = obj.metadata!.namespace!;
+    const name = obj.metadata!.name!;
+    if (obj.kind === "Secret") this.caches.managedSecrets.put(this.stamp({ ...(obj as V1Secret) }));
+    else if (obj.kind === "Elasticsearch") {
+      const es = this.caches.elasticsearch.get(name, ns)!;
+      es.metadata.annotations = { ...es.metadata.annotations, ...obj.metadata!.annotations };
+    } else if (obj.kind === "ClientAuthentication") this.caches.clientAuth.put({ ...(obj as unknown as ClientAuthentication) });
+    return obj;
+  }
+  async mergePatch<T extends KubernetesObject>(obj: T): Promise<T> {
+    this.writes.push(`patch ${obj.kind} ${obj.metadata!.name}`);
+    const es = this.caches.elasticsearch.get(obj.metadata!.name!, obj.metadata!.namespace)!;
+    const annotations = { ...es.metadata.annotations };
+    for (const [k, v] of Object.entries(obj.metadata!.annotations ?? {})) if (v === null) delete annotations[k];
+    es.metadata.annotations = annotations;
+    return obj;
+  }
+  async applyStatus(r: CustomResource, namespace: string, name: string, status: unknown): Promise<void> {
+    this.writes.push(`status ${r.kind} ${name}`);
+    const ca = this.caches.clientAuth.get(name, namespace)!;
+    this.caches.clientAuth.put({ ...ca, status: structuredClone(status) as ClientAuthenticationStatus });
+  }
+  async createSecret(secret: V1Secret): Promise<V1Secret> {
+    this.writes.push(`create Secret ${secret.metadata!.name}`);
+    const stored = this.stamp({ ...secret });
+    this.caches.managedSecrets.put(stored);
+    return stored;
+  }
+  async replaceSecret(secret: V1Secret): Promise<V1Secret> {
+    this.writes.push(`replace Secret ${secret.metadata!.name}`);
+    const stored = this.stamp({ ...secret });
+    this.caches.managedSecrets.put(stored);
+    return stored;
+  }
+  async evict(_namespace: string, name: string): Promise<boolean> {
+    this.writes.push(`evict Pod ${name}`);
+    return true;
+  }
+  async deleteSecret(namespace: string, name: string): Promise<void> {
+    this.writes.push(`delete Secret ${name}`);
+    this.caches.managedSecrets.delete(namespace, name);
+  }
+  private stamp(secret: V1Secret): V1Secret {
+    secret.metadata = { ...secret.metadata, resourceVersion: String(++this.rv), uid: `uid-${secret.metadata!.name}` };
+    return secret;
+  }
+}
+
+export class FakeEvents implements EventSink {
+  recorded: string[] = [];
+  async record(_target: unknown, type: "Normal" | "Warning", reason: string, message: string): Promise<boolean> {
+    this.recorded.push(`${type} ${reason}: ${message}`);
+    return true;
+  }
+}
+
+export function elasticsearch(authentication: boolean): Elasticsearch {
+  return {
+    apiVersion: "elasticsearch.k8s.elastic.co/v1",
+    kind: "Elasticsearch",
+    metadata: { name: ES_NAME, namespace: NS, uid: "es-uid", generation: 1 },
+    spec: { http: { tls: { client: { authentication } } } },
+  };
+}
+
+export function license(level: string, expiry?: string): V1ConfigMap {
+  return { metadata: { name: "elastic-licensing", namespace: "elastic-system" }, data: { eck_license_level: level, ...(expiry ? { eck_license_expiry_date: expiry } : {}) } };
+}
+
+/** An Elasticsearch pod the webhook injected with `enforcement`. */
+export function esPod(name: string, enforcement: Enforcement): V1Pod {
+  const record = { version: 1, sidecar: "native", role: "elasticsearch", cluster: KEY, phase: "Enabling", enforcement, settings: {}, overridden: [] };
+  return {
+    metadata: {
+      name,
+      namespace: NS,
+      uid: `uid-${name}`,
+      labels: { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME },
+      annotations: { "mtls.es-mtls.io/injected": JSON.stringify(record) },
+    },
+    spec: { containers: [{ name: "elasticsearch" }] },
+  };
+}
+
+export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods?: V1Pod[] } = {}) {
+  const caches = fakeCaches();
+  caches.elasticsearch.put(elasticsearch(o.authentication ?? true));
+  if (o.license) caches.license.put(o.license);
+  for (const pod of o.pods ?? []) caches.pods.put(pod);
+  const writer = new FakeWriter(caches);
+  const events = new FakeEvents();
+  const intents = new IntentStore();
+  const reports = new ReportStore(() => {});
+  const userSecretReads: string[] = [];
+  const reconciler = new ClusterReconciler({
+    caches,
+    writer,
+    events,
+    intents,
+    reports,
+    readUserSecret: async (namespace, name) => {
+      userSecretReads.push(`${namespace}/${name}`);
+      return undefined;
+    },
+    pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR },
+    resyncMs: 300_000,
+  });
+  const status = () => caches.clientAuth.get(ES_NAME, NS)?.status;
+  /** What the pod's agent reports once it proved `without` for a client presenting no certificate. */
+  const prove = (pod: V1Pod, without: "accepted" | "refused") => {
+    const report: StatusReport = {
+      generation: status()?.intentGeneration ?? 1,
+      bundleSha256: status()?.bundleSha256,
+      proof: { checkedAt: new Date().toISOString(), withCertificate: "accepted", withoutCertificate: without, detail: "test" },
+      ready: true,
+      errors: [],
+    };
+    reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
+  };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, reconcile: () => reconciler.reconcile(KEY) };
+}
+

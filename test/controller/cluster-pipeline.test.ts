@@ -1,0 +1,122 @@
+// The cluster reconciler's pipeline without an apiserver (fakes in cluster-fakes.ts): the phase
+// decisions, the proof gate and "no write when nothing changed".
+import { describe, expect, test } from "bun:test";
+import type { ClientAuthenticationStatus } from "../../controller/kube/resources.ts";
+import { MSG_LICENSE } from "../../controller/policy/validation.ts";
+import { ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
+
+const condition = (s: Partial<ClientAuthenticationStatus> | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
+
+describe("cluster pipeline", () => {
+  test("Disabled → Enabling when the spec asks for client authentication: CA, controller certificate, bundle, annotation, intents", async () => {
+    const pod = esPod("quickstart-es-default-0", "required");
+    const h = setup({ license: license("enterprise"), pods: [pod] });
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabling");
+    expect(h.writer.writes).toContain(`create Secret ${ES_NAME}-es-client-ca`);
+    expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-internal-client-cert`);
+    expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-client-trust-bundle`);
+    expect(h.caches.elasticsearch.get(ES_NAME, NS)!.metadata.annotations?.["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
+    const intent = h.intents.get(NS, pod.metadata!.name!);
+    expect(intent?.phase).toBe("Enabling");
+    expect(intent?.enforcement).toBe("required");
+    expect(intent?.trustBundle?.sha256).toBe(h.status()!.bundleSha256!);
+    expect(h.reconciler.caFor(NS, ES_NAME)).toBeDefined();
+  });
+
+  test("Blocked without an enterprise license: no Secret, no intent, ECK's message", async () => {
+    const h = setup({ license: license("basic"), pods: [esPod("quickstart-es-default-0", "required")] });
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Blocked");
+    expect(condition(h.status(), "Ready")).toMatchObject({ status: "False", reason: "LicenseRequired" });
+    expect(condition(h.status(), "Ready")?.message).toContain(MSG_LICENSE);
+    expect(h.writer.writes.filter((w) => w.includes("Secret"))).toEqual([]);
+    expect(h.intents.get(NS, "quickstart-es-default-0")).toBeUndefined();
+    expect(h.events.recorded).toContain(`Warning LicenseRequired: ${MSG_LICENSE}`);
+  });
+
+  test("Blocked with no license at all, and with an expired enterprise license", async () => {
+    const none = setup();
+    await none.reconcile();
+    expect(none.status()?.phase).toBe("Blocked");
+    const expired = setup({ license: license("enterprise", "2020-01-01T00:00:00Z") });
+    await expired.reconcile();
+    expect(expired.status()?.phase).toBe("Blocked");
+    expect(condition(expired.status(), "LicenseValid")?.message).toContain("expired 2020-01-01T00:00:00Z");
+  });
+
+  test("Enabling → Enabled only once every Elasticsearch pod's report proves `required`", async () => {
+    const pods = [esPod("quickstart-es-default-0", "required"), esPod("quickstart-es-default-1", "required")];
+    const h = setup({ license: license("enterprise"), pods });
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabling");
+
+    h.prove(pods[0]!, "refused");
+    h.prove(pods[1]!, "accepted"); // its Elasticsearch does not refuse a client without a certificate: no proof
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabling");
+    expect(h.status()?.podsProven).toBe("1/2");
+
+    h.prove(pods[1]!, "refused");
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabled");
+    expect(condition(h.status(), "Ready")).toMatchObject({ status: "True", reason: "AllPodsProven" });
+    expect(h.events.recorded.some((e) => e.startsWith("Normal ClientAuthenticationEnabled"))).toBe(true);
+  });
+
+  test("zero writes when nothing changed", async () => {
+    const pods = [esPod("quickstart-es-default-0", "required")];
+    const h = setup({ license: license("enterprise"), pods });
+    await h.reconcile();
+    h.prove(pods[0]!, "refused");
+    await h.reconcile(); // → Enabled
+    expect(h.status()?.phase).toBe("Enabled");
+    h.writer.writes = [];
+    const eventsBefore = h.events.recorded.length;
+    await h.reconcile();
+    await h.reconcile();
+    expect(h.writer.writes).toEqual([]);
+    expect(h.events.recorded.length).toBe(eventsBefore);
+  });
+
+  test("Disabling → Disabled once every pod proves `none`: annotation first, then the Secrets", async () => {
+    const enabled = esPod("quickstart-es-default-0", "required");
+    const h = setup({ license: license("enterprise"), pods: [enabled] });
+    await h.reconcile();
+    h.caches.elasticsearch.put({ ...h.caches.elasticsearch.get(ES_NAME, NS)!, spec: { http: { tls: { client: { authentication: false } } } } });
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Disabling");
+    expect(h.intents.get(NS, enabled.metadata!.name!)?.phase).toBe("Disabling");
+
+    // The pod was restarted into `none` and its agent proved it.
+    h.caches.pods.delete(NS, enabled.metadata!.name!);
+    const restarted = esPod("quickstart-es-default-0b", "none");
+    h.caches.pods.put(restarted);
+    await h.reconcile();
+    h.prove(restarted, "accepted");
+    h.writer.writes = [];
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Disabled");
+    expect(h.writer.writes.slice(0, 4)).toEqual([
+      `patch Elasticsearch ${ES_NAME}`,
+      `delete Secret ${ES_NAME}-es-internal-client-cert`,
+      `delete Secret ${ES_NAME}-es-client-trust-bundle`,
+      `delete Secret ${ES_NAME}-es-client-ca`,
+    ]);
+    expect(h.intents.get(NS, restarted.metadata!.name!)).toBeUndefined();
+  });
+
+  test("a Kibana's own Secret is read through the replaceable reader; a missing one is reported, not published", async () => {
+    const h = setup({ license: license("enterprise") });
+    h.caches.kibana.put({
+      apiVersion: "kibana.k8s.elastic.co/v1",
+      kind: "Kibana",
+      metadata: { name: "kb", namespace: NS, uid: "kb-uid" },
+      spec: { elasticsearchRef: { name: ES_NAME, clientCertificateSecretName: "my-cert" } },
+    });
+    await h.reconcile();
+    expect(h.userSecretReads).toEqual([`${NS}/my-cert`]);
+    expect(condition(h.status(), "KibanaIdentities")).toMatchObject({ status: "False", reason: "ClientCertificateInvalid" });
+    expect(h.events.recorded.some((e) => e.startsWith("Warning ClientCertificateInvalid") && e.includes("my-cert"))).toBe(true);
+  });
+});
