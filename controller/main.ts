@@ -8,6 +8,7 @@ import { metrics } from "./metrics.ts";
 import { Caches, type Kind } from "./kube/informers.ts";
 import { Writer } from "./kube/writer.ts";
 import { EventRecorder } from "./kube/events.ts";
+import { kubeOwnerLookup } from "./trust/owner-lookup.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
 import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
@@ -99,6 +100,7 @@ reconciler = new ClusterReconciler({
   intents,
   reports,
   readUserSecret: secretReader(core),
+  ownerLookup: kubeOwnerLookup(kc),
   pki: {
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,

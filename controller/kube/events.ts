@@ -120,7 +120,7 @@ interface Group {
 export class EventBatch {
   private readonly groups = new Map<string, Group>();
 
-  constructor(private readonly recorder: EventRecorder) {}
+  constructor(private readonly recorder: Pick<EventRecorder, "record">) {}
 
   add(target: EventTarget, type: EventType, reason: string, cause: string, item: string): this {
     const key = `${target.uid ?? `${target.namespace}/${target.kind}/${target.name}`}|${type}|${reason}|${cause}`;

@@ -7,6 +7,7 @@ import type { IntentStore } from "../intent-api/intent-store.ts";
 import type { ReportStore } from "./reports.ts";
 import type { PkiSettings } from "./cluster-pki.ts";
 import type { SecretReader } from "../kube/secret-reader.ts";
+import type { OwnerLookup } from "../trust/owner-lookup.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
@@ -23,6 +24,8 @@ export interface ReconcilerDeps {
   reports: ReportSource;
   /** A Kibana's own client certificate Secret (not cached): kube/secret-reader.ts, or a fake. */
   readUserSecret: SecretReader;
+  /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): trust/owner-lookup.ts, or a fake. */
+  ownerLookup: OwnerLookup;
   pki: PkiSettings;
   resyncMs: number;
 }

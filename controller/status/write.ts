@@ -25,6 +25,7 @@ export async function writeStatus(writer: StatusWriter, es: Elasticsearch, exist
       spec: {},
     } as KubernetesObject);
   }
-  if (existing?.status && sameStatus(existing.status, status)) return;
+  // observedGeneration counts too: a spec change that changes nothing else must still be acknowledged.
+  if (existing?.status && existing.status.observedGeneration === es.metadata.generation && sameStatus(existing.status, status)) return;
   await writer.applyStatus(CLIENT_AUTHENTICATION, namespace, name, { ...status, observedGeneration: es.metadata.generation });
 }

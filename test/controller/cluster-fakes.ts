@@ -105,8 +105,11 @@ export class FakeWriter implements ClusterWriter {
 
 export class FakeEvents implements EventSink {
   recorded: string[] = [];
-  async record(_target: unknown, type: "Normal" | "Warning", reason: string, message: string): Promise<boolean> {
+  /** The same Events with the kind of object they were recorded on. */
+  byKind: Array<{ kind: string; type: string; reason: string; message: string }> = [];
+  async record(target: { kind: string }, type: "Normal" | "Warning", reason: string, message: string): Promise<boolean> {
     this.recorded.push(`${type} ${reason}: ${message}`);
+    this.byKind.push({ kind: target.kind, type, reason, message });
     return true;
   }
 }
@@ -159,6 +162,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
       userSecretReads.push(`${namespace}/${name}`);
       return undefined;
     },
+    ownerLookup: async () => ({ notFound: true }),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR },
     resyncMs: 300_000,
   });

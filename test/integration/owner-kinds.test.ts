@@ -114,10 +114,8 @@ describe.skipIf(!present)("owners of every ECK kind (real ECK 3.5 CRDs)", () => 
   });
 });
 
-// The running controller: needs the reconciler to verify owners through the lookup
-// (controller/reconcile/cluster.ts buildBundle → verifyClientCertificateSecrets with
-// kubeOwnerLookup), which is outside this change; run with `bun test --todo` once it is in.
-test.todo("the running controller trusts a client certificate owned by an Agent, a Beat and a Logstash", async () => {
+// The running controller verifies owners of uncached kinds through kubeOwnerLookup.
+test("the running controller trusts a client certificate owned by an Agent, a Beat and a Logstash", async () => {
   controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller-a", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
   await controller.waitReady();
   const custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
