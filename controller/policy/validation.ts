@@ -23,7 +23,13 @@ export interface ValidationResult {
 
 export const MSG_LICENSE = "client certificate authentication requires an enterprise license";
 export const MSG_TLS = "client certificate authentication requires TLS to be enabled";
-export const MSG_CLIENT_CERT_REF = "Invalid association reference: clientCertificateSecretName can only be used in combination with name";
+const INVALID_REF = "Invalid association reference: ";
+export const MSG_CLIENT_CERT_REF = `${INVALID_REF}clientCertificateSecretName can only be used in combination with name`;
+/** ECK's ObjectSelector rules (pkg/apis/common/v1/common.go, IsValid), checked in ECK's order: the first that fails is reported. */
+export const MSG_NAME_AND_SECRET_NAME = `${INVALID_REF}specify name or secretName, not both`;
+export const MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE = `${INVALID_REF}serviceName or namespace can only be used in combination with name, not with secretName`;
+export const MSG_SERVICE_NAME_WITHOUT_NAME = `${INVALID_REF}serviceName can only be used in combination with name`;
+export const MSG_NAMESPACE_WITHOUT_NAME = `${INVALID_REF}namespace can only be used in combination with name`;
 export const MSG_NODESET_REQUIRED =
   'HTTP client authentication mode "required" is not supported when set via nodeSet configuration; use spec.http.tls.client.authentication (enterprise license) instead';
 
@@ -87,10 +93,20 @@ export function enablementCheck(es: unknown, license: License, now: Date = new D
 export function validateKibana(kb: unknown): ValidationResult {
   const errors: FieldError[] = [];
   const ref = obj(obj(obj(kb)?.spec)?.elasticsearchRef);
-  if (ref && str(ref.clientCertificateSecretName) !== "" && (str(ref.name) === "" || str(ref.secretName) !== "")) {
-    errors.push({ type: "Forbidden", field: "spec.elasticsearchRef", detail: MSG_CLIENT_CERT_REF });
-  }
+  const detail = ref ? selectorProblem(ref) : undefined;
+  if (detail) errors.push({ type: "Forbidden", field: "spec.elasticsearchRef", detail });
   return { errors, warnings: [] };
+}
+
+/** ECK's ElasticsearchSelector.IsValid: the ObjectSelector rules first, then clientCertificateSecretName. */
+function selectorProblem(ref: Obj): string | undefined {
+  const [name, secretName, serviceName, namespace] = [str(ref.name), str(ref.secretName), str(ref.serviceName), str(ref.namespace)];
+  if (name && secretName) return MSG_NAME_AND_SECRET_NAME;
+  if (secretName && (serviceName || namespace)) return MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE;
+  if (!name && serviceName) return MSG_SERVICE_NAME_WITHOUT_NAME;
+  if (!name && namespace) return MSG_NAMESPACE_WITHOUT_NAME;
+  if (!name && str(ref.clientCertificateSecretName)) return MSG_CLIENT_CERT_REF;
+  return undefined;
 }
 
 /** One error as Kubernetes prints it: `<field>: Forbidden: <detail>` / `<field>: Invalid value: <v>: <detail>`. */
@@ -104,6 +120,21 @@ export function invalidMessage(kind: string, group: string, name: string, errors
   const list = errors.map(formatFieldError);
   const aggregate = list.length === 1 ? list[0]! : `[${list.join(", ")}]`;
   return `${kind}.${group} ${JSON.stringify(name)} is invalid: ${aggregate}`;
+}
+
+/**
+ * nodeSet `config` values of client_authentication that the injected environment overrides (the
+ * image's environment wins over elasticsearch.yml): ineffective while es-mtls is on, and said so, as
+ * ECK says "spec.http.tls.client.authentication is ineffective due to …" the other way round.
+ */
+export function ineffectiveNodeSetSettings(es: unknown, injected: string): Array<{ nodeSet: string; setting: string; value: string }> {
+  const nodeSets = obj(obj(es)?.spec)?.nodeSets;
+  const out: Array<{ nodeSet: string; setting: string; value: string }> = [];
+  for (const nodeSet of Array.isArray(nodeSets) ? nodeSets : []) {
+    const value = flatten(obj(obj(nodeSet)?.config))[CLIENT_AUTH_SETTING];
+    if (value !== undefined && String(value).trim().toLowerCase() !== injected) out.push({ nodeSet: str(obj(nodeSet)?.name), setting: CLIENT_AUTH_SETTING, value: String(value) });
+  }
+  return out;
 }
 
 /** `{a: {b: 1}, "c.d": 2}` → `{"a.b": 1, "c.d": 2}`: ES config may be nested or dotted. */

@@ -119,4 +119,33 @@ describe("cluster pipeline", () => {
     expect(condition(h.status(), "KibanaIdentities")).toMatchObject({ status: "False", reason: "ClientCertificateInvalid" });
     expect(h.events.recorded.some((e) => e.startsWith("Warning ClientCertificateInvalid") && e.includes("my-cert"))).toBe(true);
   });
+
+  test("HTTP TLS: self-signed disabled but the user's own certificate (ECK's rule) is not Blocked; disabled without one is", async () => {
+    const own = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    own.caches.elasticsearch.get(ES_NAME, NS)!.spec!.http!.tls = { client: { authentication: true }, selfSignedCertificate: { disabled: true }, certificate: { secretName: "my-http-cert" } } as never;
+    await own.reconcile();
+    expect(own.status()?.phase).toBe("Enabling");
+    const none = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    none.caches.elasticsearch.get(ES_NAME, NS)!.spec!.http!.tls = { client: { authentication: true }, selfSignedCertificate: { disabled: true } } as never;
+    await none.reconcile();
+    expect(none.status()?.phase).toBe("Blocked");
+    expect(condition(none.status(), "Ready")?.reason).toBe("TLSDisabled");
+  });
+
+  test("a nodeSet's own client_authentication is reported as ineffective (the injected environment overrides it), once per cause", async () => {
+    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    (h.caches.elasticsearch.get(ES_NAME, NS)!.spec as Record<string, unknown>).nodeSets = [
+      { name: "hot", config: { "xpack.security.http.ssl.client_authentication": "optional" } },
+      { name: "warm", config: { xpack: { security: { http: { ssl: { client_authentication: "none" } } } } } },
+      { name: "cold", config: { "xpack.security.http.ssl.client_authentication": "required" } },
+    ];
+    await h.reconcile();
+    const ineffective = h.events.byKind.filter((e) => e.reason === "SettingIneffective");
+    expect(ineffective).toHaveLength(1);
+    expect(ineffective[0]!.kind).toBe("Elasticsearch");
+    expect(ineffective[0]!.message).toMatch(/^2 nodeSet setting\(s\) ineffective: es-mtls sets xpack.security.http.ssl.client_authentication=required/);
+    expect(ineffective[0]!.message).toContain("nodeSet hot: xpack.security.http.ssl.client_authentication=optional");
+    expect(ineffective[0]!.message).toContain("nodeSet warm: xpack.security.http.ssl.client_authentication=none");
+    expect(ineffective[0]!.message).not.toContain("nodeSet cold");
+  });
 });

@@ -6,6 +6,10 @@ import { injectPod } from "../../controller/admission/injection.ts";
 import { injectionRecord, isInjected } from "../../controller/policy/injection-record.ts";
 import {
   MSG_CLIENT_CERT_REF,
+  MSG_NAME_AND_SECRET_NAME,
+  MSG_NAMESPACE_WITHOUT_NAME,
+  MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE,
+  MSG_SERVICE_NAME_WITHOUT_NAME,
   MSG_LICENSE,
   MSG_NODESET_REQUIRED,
   MSG_TLS,
@@ -173,6 +177,19 @@ describe("validation (ECK's rules and messages)", () => {
     expect(validateKibana(kb({ clientCertificateSecretName: "c" })).errors).toHaveLength(1);
     expect(validateKibana(kb({ name: "q", clientCertificateSecretName: "c" })).errors).toEqual([]);
     expect(validateKibana(kb({ secretName: "ext" })).errors).toEqual([]);
+  });
+
+  test("Kibana elasticsearchRef: ECK's ObjectSelector rules, in ECK's order, with ECK's words", () => {
+    const kb = (ref: Record<string, string>) => ({ spec: { elasticsearchRef: ref } });
+    const detail = (ref: Record<string, string>) => validateKibana(kb(ref)).errors.map((e) => e.detail);
+    expect(detail({ name: "q", secretName: "ext", clientCertificateSecretName: "c" })).toEqual([MSG_NAME_AND_SECRET_NAME]);
+    expect(detail({ name: "q", secretName: "ext" })).toEqual([MSG_NAME_AND_SECRET_NAME]);
+    expect(detail({ secretName: "ext", namespace: "other" })).toEqual([MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE]);
+    expect(detail({ secretName: "ext", serviceName: "svc" })).toEqual([MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE]);
+    expect(detail({ serviceName: "svc" })).toEqual([MSG_SERVICE_NAME_WITHOUT_NAME]);
+    expect(detail({ namespace: "other" })).toEqual([MSG_NAMESPACE_WITHOUT_NAME]);
+    expect(detail({ name: "q", namespace: "other", serviceName: "svc" })).toEqual([]);
+    expect(MSG_NAME_AND_SECRET_NAME).toBe("Invalid association reference: specify name or secretName, not both");
   });
 });
 
