@@ -273,7 +273,7 @@ export class Orchestrator {
   private scheduleRenewal(): void {
     clearTimeout(this.renewTimer);
     const at = this.material.identity?.renewAt;
-    if (!at || this.intent?.identity?.source !== "managed") return;
+    if (!at || this.intent?.identity?.source === "userProvided" || !this.intent?.identity) return;
     const d = Math.max(0, at.getTime() - Date.now());
     // setTimeout caps at ~24.8 days; wake up earlier and re-check.
     this.renewTimer = setTimeout(() => this.kick(), Math.min(d, 2 ** 31 - 1));

@@ -13,6 +13,7 @@ import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
 import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
 import { secretReader } from "./kube/secret-reader.ts";
+import { replicaReader } from "./kube/replica-reader.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
@@ -101,6 +102,7 @@ reconciler = new ClusterReconciler({
   reports,
   readUserSecret: secretReader(core),
   ownerLookup: kubeOwnerLookup(kc),
+  readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
   pki: {
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,

@@ -54,7 +54,19 @@ export interface UserProvidedIdentity {
   mountPath: string;
 }
 
-export type Identity = ManagedIdentity | UserProvidedIdentity;
+/**
+ * A certificate the agent makes and signs itself, in the pod: trusted by nobody. For a pod whose
+ * cluster no longer uses client authentication, so a workload configured to present a
+ * certificate (Kibana reads its files at start) still finds one and starts.
+ */
+export interface SelfSignedIdentity {
+  source: "selfSigned";
+  subject: { commonName: string; organizationalUnit: string };
+  keyAlgorithm: "ECDSA-P256" | "RSA-2048";
+  validitySeconds: number;
+}
+
+export type Identity = ManagedIdentity | UserProvidedIdentity | SelfSignedIdentity;
 
 export interface FileLayout {
   /** Directory the agent owns; files appear in it through a `..data` link. */

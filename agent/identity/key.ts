@@ -51,6 +51,24 @@ export async function createCsr(key: GeneratedKey, subject: ManagedIdentity["sub
   return csr.toString("pem");
 }
 
+/** A certificate for `key` signed by itself: presented by a pod whose cluster trusts nobody any more. */
+export async function selfSign(key: GeneratedKey, subject: ManagedIdentity["subject"], validitySeconds: number): Promise<x509.X509Certificate> {
+  const now = Date.now();
+  return x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("").replace(/^[89a-f]/, "7"),
+    name: subjectName(subject),
+    notBefore: new Date(now - 10 * 60_000),
+    notAfter: new Date(now + validitySeconds * 1000),
+    keys: key.keys,
+    signingAlgorithm: SIGNING[key.algorithm],
+    extensions: [
+      new x509.ExtendedKeyUsageExtension([CLIENT_AUTH_OID], false),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.BasicConstraintsExtension(false, undefined, true),
+    ],
+  });
+}
+
 /** Does `cert` carry exactly the subject the intent asks for? */
 export function subjectMatches(cert: x509.X509Certificate, subject: ManagedIdentity["subject"]): boolean {
   const n = cert.subjectName;

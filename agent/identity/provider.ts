@@ -6,14 +6,14 @@ import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Hex } from "../../common/digest.ts";
 import { x509 } from "../../common/x509.ts";
-import { PATHS, type CertificateResponse, type Intent, type ManagedIdentity } from "../../protocol/intent.ts";
+import { PATHS, type CertificateResponse, type Intent, type ManagedIdentity, type SelfSignedIdentity } from "../../protocol/intent.ts";
 import type { ControllerClient } from "../controller-client.ts";
 import { IdentityError, PemError } from "../errors.ts";
 import { errorMessage, logger } from "../log.ts";
 import type { PodIdentity } from "../material/material.ts";
 import { validateBundle, validateCertificate, validateKeyPair } from "../material/pem.ts";
 import type { Metrics } from "../report/metrics.ts";
-import { CLIENT_AUTH_OID, createCsr, generateKey, keyAlgorithmOf, subjectMatches } from "./key.ts";
+import { CLIENT_AUTH_OID, createCsr, generateKey, keyAlgorithmOf, selfSign, subjectMatches } from "./key.ts";
 import { renewalTime } from "./schedule.ts";
 
 export interface IdentitySource {
@@ -38,6 +38,7 @@ export class ControllerIdentity implements IdentitySource {
     const id = i.identity;
     if (!id) return undefined;
     if (id.source === "userProvided") return this.userProvided(this.opts.local(id.mountPath), current);
+    if (id.source === "selfSigned") return selfSigned(id, current);
     if (id.source !== "managed") throw new IdentityError(`identity source "${(id as { source: string }).source}" is unknown`);
     if (current && reusable(current, id)) {
       current.renewAt ??= renewalTime(current.leaf.notBefore, current.leaf.notAfter, id.renewAtFraction);
@@ -102,4 +103,19 @@ export class ControllerIdentity implements IdentitySource {
 
 function reusable(cur: PodIdentity, id: ManagedIdentity): boolean {
   return subjectMatches(cur.leaf, id.subject) && keyAlgorithmOf(cur.leaf) === id.keyAlgorithm && cur.leaf.notAfter.getTime() > Date.now();
+}
+
+/** Made in the pod, trusted by nobody; kept while it fits the intent and has a third of its life left. */
+async function selfSigned(id: SelfSignedIdentity, current: PodIdentity | undefined): Promise<PodIdentity> {
+  if (current && subjectMatches(current.leaf, id.subject) && keyAlgorithmOf(current.leaf) === id.keyAlgorithm && current.leaf.issuer === current.leaf.subject) {
+    const life = current.leaf.notAfter.getTime() - current.leaf.notBefore.getTime();
+    current.renewAt ??= new Date(current.leaf.notBefore.getTime() + (life * 2) / 3);
+    if (current.renewAt.getTime() > Date.now()) return current;
+  }
+  const key = await generateKey(id.keyAlgorithm);
+  const leaf = await selfSign(key, id.subject, id.validitySeconds);
+  const certPem = leaf.toString("pem") + "\n";
+  logger.info("self-signed identity made", { subject: leaf.subject, notAfter: leaf.notAfter.toISOString() });
+  const renewAt = new Date(leaf.notBefore.getTime() + ((leaf.notAfter.getTime() - leaf.notBefore.getTime()) * 2) / 3);
+  return { certPem, keyPem: key.pkcs8Pem, leaf, sha256: sha256Hex(certPem), renewAt, writtenAt: Date.now() };
 }

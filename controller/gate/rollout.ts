@@ -25,6 +25,8 @@ export type RolloutStep = { evict: V1Pod; why: string } | { wait: string } | { d
 /** The last restart: its controller (owner UID) and the pod UIDs it had then. */
 export interface PendingReplacement {
   pod: string;
+  /** UID of the pod restarted. */
+  uid?: string;
   ownerUid: string;
   knownUids: string[];
 }

@@ -71,6 +71,8 @@ export interface ClientAuthenticationStatus {
   bundleHash?: string;
   bundleSha256?: string;
   earliestExpiry?: string;
+  /** gate/rollout.ts PendingReplacement: the last restart, until its replacement appears. */
+  pendingRestart?: { pod: string; uid?: string; ownerUid: string; knownUids: string[] };
   pods: PodStatusEntry[];
   conditions: Condition[];
 }

@@ -29,8 +29,10 @@ import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCa
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
 import { publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration } from "./generation.ts";
-import { publishIntents, withdrawIntents } from "./publish.ts";
+import { publishIntents, retireIntents } from "./publish.ts";
+import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
+import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
@@ -66,7 +68,8 @@ export class ClusterReconciler {
     conditions.push(await this.checkInjected(c));
     await this.reportIneffectiveSettings(c, phase);
     const signing = await this.ensureSigner(c, cas, trust.bundle.sha256, conditions);
-    const gate = this.gate(c, phase, trust.bundle.sha256, conditions);
+    const outstanding = this.restarts.outstanding(key, c.pods, c.prevStatus.pendingRestart);
+    const gate = await this.gate(c, phase, trust.bundle.sha256, conditions, outstanding);
     // Hashed with the phase the intents will carry: a phase change is a content change, so a
     // transition bumps the generation in the same reconcile that publishes it.
     const hash = contentHash(gate.next, trust.bundle.sha256, kibanas.identities);
@@ -78,7 +81,8 @@ export class ClusterReconciler {
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.
     const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
-    await writeStatus(this.d.writer, c.es, c.clientAuth, this.activeStatus(c, { phase, next: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions }));
+    const status = this.activeStatus(c, { phase, next: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions });
+    await writeStatus(this.d.writer, c.es, c.clientAuth, restart.pending ? { ...status, pendingRestart: restart.pending } : status);
     const cluster = { namespace: c.namespace, name: c.name };
     publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
@@ -136,12 +140,41 @@ export class ClusterReconciler {
   }
 
   /** The proof gate: which pods proved the current material, and the phase that allows. */
-  private gate(c: ClusterView, phase: Phase, bundleSha256: string, conditions: Condition[]): { next: Phase; proven: (p: PodView) => boolean; provenCount: number } {
+  private async gate(
+    c: ClusterView,
+    phase: Phase,
+    bundleSha256: string,
+    conditions: Condition[],
+    outstanding: PendingReplacement | undefined,
+  ): Promise<{ next: Phase; proven: (p: PodView) => boolean; provenCount: number }> {
     const proven = (p: PodView) => proves(this.reportOf(p), p.role, podEnforcement(p.pod, phase), bundleSha256);
-    const next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
+    let next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
-    conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundleSha256));
+    // Proven pods are not enough: every pod the workload controllers will (re)create must be there.
+    const missing = next !== phase ? await this.missingPods(c, outstanding) : undefined;
+    if (missing) {
+      next = phase;
+      conditions.push(cond("Ready", "False", "WaitingForPods", `${provenCount}/${c.pods.length} pod(s) proven for phase ${phase}; ${missing}`));
+    } else conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundleSha256));
     return { next, proven, provenCount };
+  }
+
+  /** Why not every Elasticsearch pod is accounted for (a restart awaiting its replacement, fewer pods than replicas), if so. */
+  private async missingPods(c: ClusterView, outstanding: PendingReplacement | undefined): Promise<string | undefined> {
+    if (outstanding) return `waiting for the replacement of pod ${outstanding.pod}`;
+    const owners = new Map<string, { kind: string; name: string; count: number }>();
+    for (const p of c.esPods) {
+      const ref = p.pod.metadata?.ownerReferences?.find((o) => o.controller);
+      if (!ref) continue;
+      const o = owners.get(ref.uid) ?? { kind: ref.kind, name: ref.name, count: 0 };
+      o.count++;
+      owners.set(ref.uid, o);
+    }
+    for (const o of owners.values()) {
+      const wanted = await this.d.readReplicas(c.namespace, o.kind, o.name);
+      if (wanted !== undefined && o.count < wanted) return `${o.kind} ${o.name} wants ${wanted} pod(s), ${o.count} exist`;
+    }
+    return undefined;
   }
 
   private activeStatus(
@@ -167,7 +200,7 @@ export class ClusterReconciler {
 
   /** Disabled or Blocked: no intents, nothing in memory; say so in status if the cluster ever had one. */
   private async standDown(c: ClusterView, phase: Phase, conditions: Condition[]): Promise<{ requeueAfterMs: number }> {
-    withdrawIntents(this.d.intents, c.pods);
+    await this.retire(c, phase, Math.max(1, c.prevStatus.intentGeneration ?? 0));
     this.forget(c.key);
     // A cluster that never used client authentication gets no status object: nothing to say.
     if (!c.clientAuth && phase === "Disabled" && !c.annotated) return { requeueAfterMs: this.d.resyncMs };
@@ -211,11 +244,16 @@ export class ClusterReconciler {
     return cond("PodsInjected", "False", uninjected.reason, uninjected.message);
   }
 
+  /** Pods still carrying the agent get an intent that lets them start and stay out of the way (never a refusal). */
+  private async retire(c: ClusterView, phase: Phase, generation: number): Promise<void> {
+    retireIntents(this.d.intents, c.pods, { generation, cluster: { namespace: c.namespace, name: c.name }, phase, inertBundle: await inertBundle() });
+  }
+
   /** Every ES pod proved it accepts clients without a certificate: annotation first (an orphaned one misleads), then the secrets. */
   private async finishDisabling(c: ClusterView, conditions: Condition[], generation: number, hash: string): Promise<{ requeueAfterMs: number }> {
     await this.removeAnnotation(c);
     for (const secret of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), clientCaSecretName(c.name)]) await this.d.writer.deleteSecret(c.namespace, secret);
-    withdrawIntents(this.d.intents, c.pods);
+    await this.retire(c, "Disabled", generation);
     this.forget(c.key);
     await this.d.events.record(esTarget(c.es), "Normal", "ClientAuthenticationDisabled", "every Elasticsearch pod accepts clients without a certificate; client certificate resources removed");
     await writeStatus(this.d.writer, c.es, c.clientAuth, {

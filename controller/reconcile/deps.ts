@@ -8,6 +8,7 @@ import type { ReportStore } from "./reports.ts";
 import type { PkiSettings } from "./cluster-pki.ts";
 import type { SecretReader } from "../kube/secret-reader.ts";
 import type { OwnerLookup } from "../trust/owner-lookup.ts";
+import type { ReplicaReader } from "../kube/replica-reader.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
@@ -26,6 +27,8 @@ export interface ReconcilerDeps {
   readUserSecret: SecretReader;
   /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): trust/owner-lookup.ts, or a fake. */
   ownerLookup: OwnerLookup;
+  /** Desired replicas of a pod's controller (kube/replica-reader.ts), or a fake. */
+  readReplicas: ReplicaReader;
   pki: PkiSettings;
   resyncMs: number;
 }

@@ -2,7 +2,7 @@
 // round. Paths are ECK's mount points, so the workload reads the same files as
 // under ECK.
 import type { V1Pod } from "@kubernetes/client-node";
-import type { FileLayout, Identity, Intent, ManagedIdentity, Phase, TrustBundle } from "../../protocol/intent.ts";
+import type { FileLayout, Identity, Intent, ManagedIdentity, Phase, SelfSignedIdentity, TrustBundle } from "../../protocol/intent.ts";
 import { MATERIAL_FILE_MODE } from "../../protocol/agent-env.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../names.ts";
 import { podEnforcement } from "../policy/injection-record.ts";
@@ -66,5 +66,28 @@ export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
 
 export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {
   // Kibana enforces nothing; it presents its identity while any ES pod may require one.
+  return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER } });
+}
+
+/** How a pod whose cluster no longer uses client authentication is told to start and stay out of the way. */
+export interface RetiredInput {
+  generation: number;
+  cluster: { namespace: string; name: string };
+  phase: Phase;
+  /** A non-empty bundle that trusts nobody (pki/inert.ts): Elasticsearch refuses an empty CA file. */
+  inertBundle: TrustBundle;
+}
+
+/**
+ * The intent of an injected pod of an inactive cluster (Disabled, Blocked): never a refusal, which
+ * would keep the pod from starting (issue 13). Elasticsearch gets the inert bundle and no identity;
+ * Kibana an identity made in the pod and trusted by nobody, so its configured files exist.
+ */
+export function retiredIntent(pod: V1Pod, role: Intent["role"], r: RetiredInput): Intent {
+  const c = { generation: r.generation, cluster: r.cluster, phase: r.phase, bundle: r.inertBundle, certValiditySeconds: 0 };
+  if (role === "elasticsearch") {
+    return podIntent(pod, c, "elasticsearch", { enforcement: podEnforcement(pod, r.phase), trustBundle: r.inertBundle, files: { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER } });
+  }
+  const identity: SelfSignedIdentity = { source: "selfSigned", subject: { commonName: "es-mtls-retired", organizationalUnit: r.cluster.name }, keyAlgorithm: "ECDSA-P256", validitySeconds: 365 * 24 * 3600 };
   return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER } });
 }

@@ -1,7 +1,8 @@
 // Step: every pod's intent into the intent store (pushed to its agent's stream), or withdrawn.
 import type { Identity } from "../../protocol/intent.ts";
 import { log } from "../log.ts";
-import { elasticsearchIntent, kibanaIntent, type ClusterIntentInput } from "./intents.ts";
+import { elasticsearchIntent, kibanaIntent, retiredIntent, type ClusterIntentInput, type RetiredInput } from "./intents.ts";
+import { isInjected } from "../policy/injection-record.ts";
 import type { KibanaIdentity } from "./kibana.ts";
 import type { PodView } from "./view.ts";
 import type { IntentSink } from "./deps.ts";
@@ -20,6 +21,26 @@ export function publishIntents(intents: IntentSink, pods: PodView[], cluster: Cl
   }
 }
 
-export function withdrawIntents(intents: IntentSink, pods: PodView[]): void {
-  for (const { pod } of pods) intents.remove(pod.metadata!.namespace!, pod.metadata!.name!);
+
+/**
+ * An inactive cluster: pods that carry the agent get a retired intent (start, stay out of the
+ * way); the others have nothing to hold. The generation is the cluster's persisted one, above
+ * every intent published before the cluster stood down.
+ */
+export function retireIntents(intents: IntentSink, pods: PodView[], input: RetiredInput): void {
+  for (const p of pods) {
+    const { namespace, name } = p.pod.metadata!;
+    if (!isInjected(p.pod)) {
+      intents.remove(namespace!, name!);
+      continue;
+    }
+    try {
+      intents.set(retiredIntent(p.pod, p.role, input));
+    } catch (e) {
+      // Only a changed retired intent at the same generation (a new inert anchor) can land here:
+      // the pod keeps the one it has, which works as well.
+      if (!(e instanceof RangeError)) throw e;
+      log.debug("retired intent unchanged", { namespace, name, reason: e.message });
+    }
+  }
 }

@@ -1,6 +1,7 @@
 // Step: restart running pods, one at a time, so they pick up the phase's settings. gate/rollout.ts
 // decides which pod; this keeps, per cluster, the last restart whose replacement has not appeared
 // yet, and evicts through the Eviction API (PodDisruptionBudgets are honoured).
+import type { V1Pod } from "@kubernetes/client-node";
 import type { Phase } from "../../protocol/intent.ts";
 import type { Condition, Elasticsearch } from "../kube/resources.ts";
 import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
@@ -17,6 +18,8 @@ export interface RestartPlan {
   step: RolloutStep;
   condition: Condition;
   requeueMs?: number;
+  /** What to persist in status: the restart about to be made, or the one still awaiting its replacement. */
+  pending?: PendingReplacement;
 }
 
 export class Restarts {
@@ -26,9 +29,22 @@ export class Restarts {
     this.pending.delete(key);
   }
 
-  plan(key: string, next: Phase, phase: Phase, pods: PodView[], d: { reports: ReportSource; proven: (p: PodView) => boolean; bundleEverywhere: boolean }): RestartPlan {
+  /**
+   * The restart whose replacement has not appeared yet, if any. Held in memory and persisted in
+   * status (pendingRestart), so a restarted controller picks it up. A persisted one whose pod still
+   * runs untouched was never evicted (refused by a PDB, or the controller died first): dropped.
+   */
+  outstanding(key: string, pods: PodView[], persisted: PendingReplacement | undefined): PendingReplacement | undefined {
+    if (!this.pending.has(key) && persisted?.ownerUid) {
+      const untouched = persisted.uid && pods.some((p) => p.pod.metadata!.uid === persisted.uid && !p.pod.metadata?.deletionTimestamp);
+      if (!untouched) this.pending.set(key, persisted);
+    }
     const pending = this.pending.get(key);
     if (pending && replaced(pending, pods.map((p) => p.pod))) this.pending.delete(key);
+    return this.pending.get(key);
+  }
+
+  plan(key: string, next: Phase, phase: Phase, pods: PodView[], d: { reports: ReportSource; proven: (p: PodView) => boolean; bundleEverywhere: boolean }): RestartPlan {
     const step = nextRestart(
       next,
       pods.map((p) => ({
@@ -42,9 +58,13 @@ export class Restarts {
       this.pending.get(key),
       d.bundleEverywhere,
     );
-    if ("evict" in step) return { step, condition: cond("PodsUpToDate", "False", "Restarting", `restarting pod ${step.evict.metadata!.name} ${step.why}`), requeueMs: ROLLOUT_REQUEUE_MS };
-    if ("wait" in step) return { step, condition: cond("PodsUpToDate", "False", "Waiting", step.wait), requeueMs: ROLLOUT_REQUEUE_MS };
-    return { step, condition: cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings") };
+    const pending = this.pending.get(key);
+    const keep = pending ? { pending } : {};
+    if ("evict" in step) {
+      return { step, condition: cond("PodsUpToDate", "False", "Restarting", `restarting pod ${step.evict.metadata!.name} ${step.why}`), requeueMs: ROLLOUT_REQUEUE_MS, pending: pendingFor(step.evict, pods) ?? pending };
+    }
+    if ("wait" in step) return { step, condition: cond("PodsUpToDate", "False", "Waiting", step.wait), requeueMs: ROLLOUT_REQUEUE_MS, ...keep };
+    return { step, condition: cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings"), ...keep };
   }
 
   /** Evicts the planned pod, if any, and remembers it until its owner has created the replacement. */
@@ -52,11 +72,8 @@ export class Restarts {
     if (!("evict" in step)) return;
     const podName = step.evict.metadata!.name!;
     const evicted = await d.writer.evict(step.evict.metadata!.namespace!, podName);
-    const ownerUid = controllerUid(step.evict);
-    if (evicted && ownerUid) {
-      const siblings = pods.filter((p) => controllerUid(p.pod) === ownerUid).map((p) => p.pod.metadata!.uid!);
-      this.pending.set(key, { pod: podName, ownerUid, knownUids: siblings });
-    }
+    const pending = pendingFor(step.evict, pods);
+    if (evicted && pending) this.pending.set(key, pending);
     await d.events.record(
       esTarget(es),
       "Normal",
@@ -66,3 +83,10 @@ export class Restarts {
   }
 }
 
+/** The replacement to wait for once `pod` is evicted: a pod of the same controller with a UID not seen now. */
+function pendingFor(pod: V1Pod, pods: PodView[]): PendingReplacement | undefined {
+  const ownerUid = controllerUid(pod);
+  if (!ownerUid) return undefined;
+  const knownUids = pods.filter((p) => controllerUid(p.pod) === ownerUid).map((p) => p.pod.metadata!.uid!);
+  return { pod: pod.metadata!.name!, uid: pod.metadata!.uid!, ownerUid, knownUids };
+}

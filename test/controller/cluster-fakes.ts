@@ -152,6 +152,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const intents = new IntentStore();
   const reports = new ReportStore(() => {});
   const userSecretReads: string[] = [];
+  /** Desired replicas per "Kind/name" of a pod's controller, as the fake apps API answers. */
+  const replicas = new Map<string, number>();
   const reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -163,6 +165,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
       return undefined;
     },
     ownerLookup: async () => ({ notFound: true }),
+    readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR },
     resyncMs: 300_000,
   });
@@ -178,6 +181,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, reconcile: () => reconciler.reconcile(KEY) };
 }
 

@@ -31,7 +31,11 @@ describe("cluster pipeline", () => {
     expect(condition(h.status(), "Ready")).toMatchObject({ status: "False", reason: "LicenseRequired" });
     expect(condition(h.status(), "Ready")?.message).toContain(MSG_LICENSE);
     expect(h.writer.writes.filter((w) => w.includes("Secret"))).toEqual([]);
-    expect(h.intents.get(NS, "quickstart-es-default-0")).toBeUndefined();
+    // A pod that carries the agent is never refused: it gets a retired intent (inert bundle, no identity).
+    const retired = h.intents.get(NS, "quickstart-es-default-0");
+    expect(retired?.phase).toBe("Blocked");
+    expect(retired?.identity).toBeUndefined();
+    expect(retired?.trustBundle?.pem).toContain("BEGIN CERTIFICATE");
     expect(h.events.recorded).toContain(`Warning LicenseRequired: ${MSG_LICENSE}`);
   });
 
@@ -103,7 +107,11 @@ describe("cluster pipeline", () => {
       `delete Secret ${ES_NAME}-es-client-trust-bundle`,
       `delete Secret ${ES_NAME}-es-client-ca`,
     ]);
-    expect(h.intents.get(NS, restarted.metadata!.name!)).toBeUndefined();
+    // Its agent is told to start and stay out of the way, at a generation above all it saw (issue 13 item 1).
+    const retired = h.intents.get(NS, restarted.metadata!.name!);
+    expect(retired).toMatchObject({ phase: "Disabled", enforcement: "none" });
+    expect(retired?.generation).toBe(h.status()!.intentGeneration);
+    expect(retired?.identity).toBeUndefined();
   });
 
   test("a Kibana's own Secret is read through the replaceable reader; a missing one is reported, not published", async () => {
@@ -147,5 +155,75 @@ describe("cluster pipeline", () => {
     expect(ineffective[0]!.message).toContain("nodeSet hot: xpack.security.http.ssl.client_authentication=optional");
     expect(ineffective[0]!.message).toContain("nodeSet warm: xpack.security.http.ssl.client_authentication=none");
     expect(ineffective[0]!.message).not.toContain("nodeSet cold");
+  });
+
+  describe("a transition finishes only when every pod the workload controller will (re)create is there (issue 13 item 1)", () => {
+    const owned = (pod: ReturnType<typeof esPod>, uid = "sts-uid") => {
+      pod.metadata!.ownerReferences = [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "quickstart-es-default", uid, controller: true }];
+      return pod;
+    };
+    const disabling = async (pods: ReturnType<typeof esPod>[]) => {
+      const h = setup({ license: license("enterprise"), pods });
+      h.replicas.set("StatefulSet/quickstart-es-default", 3);
+      await h.reconcile();
+      h.caches.elasticsearch.put({ ...h.caches.elasticsearch.get(ES_NAME, NS)!, spec: { http: { tls: { client: { authentication: false } } } } });
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabling");
+      return h;
+    };
+
+    test("the last pod evicted is absent: proven pods are not enough, the StatefulSet's replicas count", async () => {
+      const pods = ["0", "1"].map((i) => owned(esPod(`quickstart-es-default-${i}`, "none")));
+      const h = await disabling(pods);
+      for (const p of pods) h.prove(p, "accepted");
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabling");
+      expect(condition(h.status(), "Ready")?.message).toContain("StatefulSet quickstart-es-default wants 3 pod(s), 2 exist");
+      expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
+
+      // The replacement, created while Disabling (so injected with `none`), comes up and proves it.
+      const third = owned(esPod("quickstart-es-default-2", "none"));
+      h.caches.pods.put(third);
+      await h.reconcile();
+      h.prove(third, "accepted");
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabled");
+      expect(h.intents.get(NS, third.metadata!.name!)).toMatchObject({ phase: "Disabled", enforcement: "none" });
+    });
+
+    test("a restart persisted in status (the reconciler holds none in memory, as after a controller restart) blocks the finish until its replacement appears", async () => {
+      const pods = ["0", "1", "2"].map((i) => owned(esPod(`quickstart-es-default-${i}`, "none")));
+      const h = await disabling(pods);
+      for (const p of pods) h.prove(p, "accepted");
+      // What a controller that died right after evicting pod 2 left in status; a new reconciler sees it.
+      h.caches.pods.delete(NS, pods[2]!.metadata!.name!);
+      const ca = h.caches.clientAuth.get(ES_NAME, NS)!;
+      const knownUids = pods.map((p) => p.metadata!.uid!);
+      h.caches.clientAuth.put({ ...ca, status: { ...ca.status!, pendingRestart: { pod: pods[2]!.metadata!.name!, uid: knownUids[2]!, ownerUid: "sts-uid", knownUids } } });
+      h.replicas.set("StatefulSet/quickstart-es-default", 2); // even if the replica count alone looks complete
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabling");
+      expect(condition(h.status(), "Ready")?.message).toContain(`waiting for the replacement of pod ${pods[2]!.metadata!.name}`);
+      expect(h.status()?.pendingRestart?.pod).toBe(pods[2]!.metadata!.name);
+
+      const replacement = owned(esPod("quickstart-es-default-2", "none"));
+      replacement.metadata!.uid = "uid-replacement";
+      h.caches.pods.put(replacement);
+      h.replicas.set("StatefulSet/quickstart-es-default", 3);
+      h.prove(replacement, "accepted");
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabled");
+    });
+
+    test("a persisted restart whose pod still runs untouched was never evicted (PDB, crash before the call): dropped, not waited on", async () => {
+      const pods = ["0", "1", "2"].map((i) => owned(esPod(`quickstart-es-default-${i}`, "none")));
+      const h = await disabling(pods);
+      for (const p of pods) h.prove(p, "accepted");
+      const ca = h.caches.clientAuth.get(ES_NAME, NS)!;
+      const knownUids = pods.map((p) => p.metadata!.uid!);
+      h.caches.clientAuth.put({ ...ca, status: { ...ca.status!, pendingRestart: { pod: pods[1]!.metadata!.name!, uid: knownUids[1]!, ownerUid: "sts-uid", knownUids } } });
+      await h.reconcile();
+      expect(h.status()?.phase).toBe("Disabled");
+    });
   });
 });
