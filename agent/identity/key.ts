@@ -37,16 +37,21 @@ export function subjectName(subject: ManagedIdentity["subject"]): x509.JsonName 
   return [{ CN: [subject.commonName] }, { OU: [subject.organizationalUnit] }];
 }
 
+/** What every client leaf the agent asks for or makes carries: clientAuth only, digitalSignature, not a CA. */
+function clientLeafExtensions(): x509.Extension[] {
+  return [
+    new x509.ExtendedKeyUsageExtension([CLIENT_AUTH_OID], false),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.BasicConstraintsExtension(false, undefined, true),
+  ];
+}
+
 export async function createCsr(key: GeneratedKey, subject: ManagedIdentity["subject"]): Promise<string> {
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: subjectName(subject),
     keys: key.keys,
     signingAlgorithm: SIGNING[key.algorithm],
-    extensions: [
-      new x509.ExtendedKeyUsageExtension([CLIENT_AUTH_OID], false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.BasicConstraintsExtension(false, undefined, true),
-    ],
+    extensions: clientLeafExtensions(),
   });
   return csr.toString("pem");
 }
@@ -61,11 +66,7 @@ export async function selfSign(key: GeneratedKey, subject: ManagedIdentity["subj
     notAfter: new Date(now + validitySeconds * 1000),
     keys: key.keys,
     signingAlgorithm: SIGNING[key.algorithm],
-    extensions: [
-      new x509.ExtendedKeyUsageExtension([CLIENT_AUTH_OID], false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.BasicConstraintsExtension(false, undefined, true),
-    ],
+    extensions: clientLeafExtensions(),
   });
 }
 

@@ -2,43 +2,31 @@
 // over to the standby within 15 s, which carries on without writing anything twice.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
-import { ControlPlane } from "../controlplane/controlplane.ts";
+import type { ControlPlane } from "../controlplane/controlplane.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
-import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { ControllerProcess } from "../support/controller-process.ts";
-import { prepareCluster } from "../support/cluster-setup.ts";
+import type { ControllerProcess } from "../support/controller-process.ts";
+import { startHaControllers, type HaControllers } from "../support/ha-controllers.ts";
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../support/test-ca.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 
 const ns = "ha";
+let ha: HaControllers;
 let cp: ControlPlane;
-let replicas: ControllerProcess[] = [];
+let replicas: ControllerProcess[];
 let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
-let coordination: k8s.CoordinationV1Api;
-
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, controllerManager: false });
-  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
-  custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  coordination = cp.kubeConfig().makeApiClient(k8s.CoordinationV1Api);
-  await prepareCluster(core, [ns]);
-  for (const name of ["replica-a", "replica-b"]) {
-    const kubeconfig = await cp.kubeconfigFor(`es-mtls-${name}`, ["system:masters"]);
-    replicas.push(await ControllerProcess.start({ kubeconfig, name, namespace: "es-mtls-system", extraArgs: ["--resync=2s"] }));
-  }
+  ha = await startHaControllers(ns);
+  ({ cp, replicas, core, custom } = ha);
 }, 900_000);
 
 afterAll(async () => {
-  for (const r of replicas) await r.stop();
-  await cp?.stop();
+  await ha?.stop();
 });
 
-async function holder(): Promise<string | undefined> {
-  return (await coordination.readNamespacedLease({ name: "es-mtls-controller", namespace: "es-mtls-system" })).spec?.holderIdentity;
-}
+const holder = () => ha.holder();
 
 function writesBy(user: string) {
   return cp.auditEvents().filter((e) => e.user.username === user && e.stage === "ResponseComplete" && !["leases", "events"].includes(e.objectRef?.resource ?? ""));
