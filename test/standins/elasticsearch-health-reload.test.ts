@@ -76,7 +76,7 @@ describe("reload at the default poll (5 s)", () => {
       fs.symlinkSync(`next/${n}`, f.host(`${CONFIG}/certs/${n}.tmp`));
       fs.renameSync(f.host(`${CONFIG}/certs/${n}.tmp`), f.host(`${CONFIG}/certs/${n}`));
     }
-    const after = await eventually(truthy(async () => { const s = await servedCert(f.es.port); return s !== before && s; }), { timeoutMs: 8000, intervalMs: 200, what: "new certificate served" });
+    const after = await eventually(truthy(async () => { const s = await servedCert(f.es.port); return s !== before ? s : undefined; }), { timeoutMs: 8000, intervalMs: 200, what: "new certificate served" });
     expect(after.toLowerCase()).toBe(next.certificate.serialNumber.toLowerCase());
     expect(Date.now() - t0).toBeLessThan(7000);
     expect(f.logs.some((l) => String(l.message).startsWith("updated 1 ssl contexts"))).toBe(true);
