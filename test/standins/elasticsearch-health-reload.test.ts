@@ -43,10 +43,16 @@ describe("cluster health from peers", () => {
 
   test("an unresolvable seed counts as a node that is down; cluster.initial_master_nodes sets the expected count", async () => {
     const a = await esFromEnv("none", { "discovery.seed_hosts": "es-1.nowhere.invalid" });
-    const ca = { ca: a.httpCa.pem, password: PASSWORD };
-    expect(await officialClient(a.url, ca).cluster.health()).toMatchObject({ status: "red", number_of_nodes: 1 });
     const b = await esFromEnv("none", { "discovery.seed_hosts": "es-1.nowhere.invalid", "cluster.initial_master_nodes": "es-0" });
-    expect(await officialClient(b.url, { ...ca, ca: b.httpCa.pem }).cluster.health()).toMatchObject({ status: "green", number_of_nodes: 1 });
+    const ca = officialClient(a.url, { ca: a.httpCa.pem, password: PASSWORD });
+    const cb = officialClient(b.url, { ca: b.httpCa.pem, password: PASSWORD });
+    try {
+      expect(await ca.cluster.health()).toMatchObject({ status: "red", number_of_nodes: 1 });
+      expect(await cb.cluster.health()).toMatchObject({ status: "green", number_of_nodes: 1 });
+    } finally {
+      await ca.close();
+      await cb.close();
+    }
   });
 });
 
