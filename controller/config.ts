@@ -25,6 +25,7 @@
  * | --lease-duration | 10s | a leader that has not renewed for this long is replaced |
  * | --lease-retry | 2s | how often candidates try and the leader renews |
  * | --resync | 5m | period of a full re-reconcile of every cluster |
+ * | --enforce-rbac-on-refs | true | a Kibana or labelled Secret of another namespace counts only if its ServiceAccount may get the Elasticsearch (SubjectAccessReview); false: as ECK's default, any |
  * | --token-audience | mtls.es-mtls.io/intent-api | audience agents' projected tokens must carry |
  * | --log-level | info | debug, info, warn, error |
  */
@@ -54,6 +55,7 @@ export interface ControllerConfig {
   leaseDurationMs: number;
   leaseRetryMs: number;
   resyncMs: number;
+  enforceRbacOnRefs: boolean;
   tokenAudience: string;
   logLevel: Level;
 }
@@ -116,6 +118,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     leaseDurationMs: dur("lease-duration", "10s"),
     leaseRetryMs: dur("lease-retry", "2s"),
     resyncMs: dur("resync", "5m"),
+    enforceRbacOnRefs: oneOf("enforce-rbac-on-refs", ["true", "false"] as const, "true") === "true",
     tokenAudience: get("token-audience", INTENT_API_AUDIENCE),
     logLevel: level as Level,
   };

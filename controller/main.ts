@@ -14,6 +14,7 @@ import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
 import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
 import { secretReader } from "./kube/secret-reader.ts";
 import { replicaReader } from "./kube/replica-reader.ts";
+import { referenceAuthorizer, subjectAccessCheck } from "./kube/reference-authorizer.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
@@ -94,6 +95,7 @@ const reports = new ReportStore((pod) => {
   if (c) queue.add(key(c.namespace, c.name));
 });
 
+const references = referenceAuthorizer({ enforce: config.enforceRbacOnRefs, check: subjectAccessCheck(kc) });
 reconciler = new ClusterReconciler({
   caches,
   writer,
@@ -103,6 +105,7 @@ reconciler = new ClusterReconciler({
   readUserSecret: secretReader(core),
   ownerLookup: kubeOwnerLookup(kc),
   readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
+  references,
   pki: {
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,
@@ -133,6 +136,7 @@ function startWebhooks(material: ServingMaterial) {
         elasticsearch: caches.elasticsearch,
         kibana: caches.kibana,
         clientAuthentication: (namespace, name) => writer.fresh("ClientAuthentication", namespace, name, caches.clientAuth.get(name, namespace)),
+        references,
       });
     },
     license: () => licenseFromConfigMap(caches.license.list()[0]),

@@ -6,6 +6,7 @@ import { ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, type ClientAuthentication, type El
 import type { ObjectCache } from "../kube/informers.ts";
 import { clusterOfPod } from "../kube/pod-cluster.ts";
 import { enforcementForNewPods, isActive } from "../policy/phases.ts";
+import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 
 /** What the controller knows about the pod's cluster; `undefined` means "not an mTLS cluster". */
 export interface ClusterMode {
@@ -28,6 +29,8 @@ export interface ClusterModeSources {
   kibana: ObjectCache<Kibana>;
   /** The cluster's ClientAuthentication as last written (the writer's read-your-writes view). */
   clientAuthentication: (namespace: string, name: string) => ClientAuthentication | undefined;
+  /** Cross-namespace references as the reconciler last judged them; not judged yet counts as not allowed. */
+  references?: Pick<ReferenceAuthorizer, "cached">;
 }
 
 /** The cluster mode of a new pod, or undefined for pods of clusters without an active phase. */
@@ -52,6 +55,10 @@ export function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): ClusterM
     };
   }
   const kb = sources.kibana.get(labels[KIBANA_NAME_LABEL] ?? "", pod.metadata?.namespace);
+  // A Kibana of another namespace is configured for this cluster only once its reference is
+  // authorized; until then its pods are left alone (the reconciler restarts them once it is).
+  const from = { namespace: pod.metadata?.namespace ?? "", serviceAccount: kb?.spec?.serviceAccountName || "default" };
+  if (sources.references && sources.references.cached(from, { namespace, name })?.allowed !== true) return undefined;
   const userSecret = kb?.spec?.elasticsearchRef?.clientCertificateSecretName;
   return { cluster: { namespace, name }, role: "kibana", phase, enforcement: "none", ...(userSecret ? { kibanaUserSecret: userSecret } : {}) };
 }

@@ -35,6 +35,8 @@ export interface Kibana extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
   spec?: {
     count?: number;
+    /** ECK's field: the ServiceAccount whose RBAC a cross-namespace reference is checked against. */
+    serviceAccountName?: string;
     elasticsearchRef?: { name?: string; namespace?: string; secretName?: string; serviceName?: string; clientCertificateSecretName?: string };
   };
 }

@@ -34,6 +34,7 @@ import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
+import { authorizeKibanas } from "./references.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
@@ -51,16 +52,18 @@ export class ClusterReconciler {
   }
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const c = loadCluster(key, this.d);
-    if (!c) return this.gone(key);
+    const loaded = loadCluster(key, this.d);
+    if (!loaded) return this.gone(key);
+    const refs = await authorizeKibanas(loaded, this.d);
+    const c = refs.view;
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
     this.seedReports(c);
-    const conditions: Condition[] = [];
+    const conditions: Condition[] = [refs.condition];
 
     const phase = await this.decidePhase(c, conditions);
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
     const cas = await this.ensureClientCas(c);
-    const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds() });
+    const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
     const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
     conditions.push(trust.condition);

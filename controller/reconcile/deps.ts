@@ -9,6 +9,7 @@ import type { PkiSettings } from "./cluster-pki.ts";
 import type { SecretReader } from "../kube/secret-reader.ts";
 import type { OwnerLookup } from "../trust/owner-lookup.ts";
 import type { ReplicaReader } from "../kube/replica-reader.ts";
+import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
@@ -27,6 +28,8 @@ export interface ReconcilerDeps {
   readUserSecret: SecretReader;
   /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): trust/owner-lookup.ts, or a fake. */
   ownerLookup: OwnerLookup;
+  /** Whether a reference from another namespace counts (kube/reference-authorizer.ts), or a fake. */
+  references: ReferenceAuthorizer;
   /** Desired replicas of a pod's controller (kube/replica-reader.ts), or a fake. */
   readReplicas: ReplicaReader;
   pki: PkiSettings;

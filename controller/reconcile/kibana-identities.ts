@@ -9,13 +9,13 @@ import type { EventSink, SecretReader } from "./deps.ts";
 
 export async function resolveKibanaIdentities(
   kibanas: Kibana[],
-  d: { readUserSecret: SecretReader; events: EventSink; certValiditySeconds: number },
+  d: { readUserSecret: SecretReader; events: EventSink; certValiditySeconds: number; clusterNamespace: string },
 ): Promise<{ identities: KibanaIdentity[]; condition: Condition }> {
   const identities: KibanaIdentity[] = [];
   for (const kb of kibanas) {
     const secretName = kb.spec?.elasticsearchRef?.clientCertificateSecretName;
     const secret: V1Secret | undefined = secretName ? await d.readUserSecret(kb.metadata.namespace, secretName) : undefined;
-    identities.push(kibanaIdentity(kb, secret, { certValiditySeconds: d.certValiditySeconds }));
+    identities.push(kibanaIdentity(kb, secret, { certValiditySeconds: d.certValiditySeconds, clusterNamespace: d.clusterNamespace }));
   }
   const bad: string[] = [];
   for (const k of identities) {

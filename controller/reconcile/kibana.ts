@@ -51,7 +51,7 @@ function userSecretProblem(secret: V1Secret, name: string, now: Date): string | 
 export function kibanaIdentity(
   kb: Kibana,
   userSecret: V1Secret | undefined,
-  settings: { certValiditySeconds: number },
+  settings: { certValiditySeconds: number; clusterNamespace?: string },
 ): KibanaIdentity {
   const userSecretName = kb.spec?.elasticsearchRef?.clientCertificateSecretName;
   if (userSecretName) {
@@ -59,5 +59,8 @@ export function kibanaIdentity(
     if (!checked.ok) return { kibana: kb, ok: false, reason: checked.reason };
     return { kibana: kb, ok: true, identity: { source: "userProvided", mountPath: USER_CERT_MOUNT_PATH }, pinned: checked.secret };
   }
-  return { kibana: kb, ok: true, identity: managedIdentity(kb.metadata.name, kb.metadata.name, settings.certValiditySeconds) };
+  // ECK's subject (CN = OU = Kibana name) in the cluster's namespace; across namespaces the OU
+  // carries the Kibana's namespace, so two Kibanas of one name in two namespaces differ.
+  const ou = settings.clusterNamespace === undefined || settings.clusterNamespace === kb.metadata.namespace ? kb.metadata.name : `${kb.metadata.namespace}/${kb.metadata.name}`;
+  return { kibana: kb, ok: true, identity: managedIdentity(kb.metadata.name, ou, settings.certValiditySeconds) };
 }

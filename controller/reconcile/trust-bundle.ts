@@ -9,6 +9,8 @@ import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from 
 import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
 import type { OwnerLookup } from "../trust/owner-lookup.ts";
 import { EventBatch } from "../kube/events.ts";
+import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
+import { sortSecrets } from "../trust/secret-order.ts";
 import { TRUST_BUNDLE_LIMITS, formatSize } from "../trust/limits.ts";
 import { desiredTrustBundleSecret, isUpToDate, trustBundleSecretName } from "../trust/target.ts";
 import { cond } from "../status/conditions.ts";
@@ -22,7 +24,7 @@ export async function publishTrustBundle(
   es: Elasticsearch,
   cas: ClientCas,
   identities: KibanaIdentity[],
-  d: { caches: CacheViews; writer: ClusterWriter; events: EventSink; ownerLookup: OwnerLookup },
+  d: { caches: CacheViews; writer: ClusterWriter; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer },
 ): Promise<{ bundle: TrustBundleResult; condition: Condition }> {
   const { namespace, name } = es.metadata;
   const bundle = await buildBundle(es, cas, identities, d);
@@ -51,7 +53,7 @@ async function buildBundle(
   es: Elasticsearch,
   cas: ClientCas,
   identities: KibanaIdentity[],
-  d: { caches: CacheViews; events: EventSink; ownerLookup: OwnerLookup },
+  d: { caches: CacheViews; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer },
 ): Promise<TrustBundleResult> {
   const cluster = { namespace: es.metadata.namespace, name: es.metadata.name };
   const owners: OwnerCandidate[] = [
@@ -62,16 +64,23 @@ async function buildBundle(
   const onCluster = new EventBatch(d.events);
   for (const r of selection.rejected) {
     await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
-    onCluster.add(esTarget(es), "Warning", "UntrustedClientCertificate", "labelled Secret(s) not trusted, see each Secret's Events", r.where);
+    const foreign = r.secret.metadata?.namespace !== cluster.namespace;
+    onCluster.add(esTarget(es), "Warning", "UntrustedClientCertificate", "labelled Secret(s) not trusted, see each Secret's Events", foreign ? `a Secret in namespace ${r.secret.metadata?.namespace}` : r.where);
   }
   const pinnedUserSecrets = identities.flatMap((k) => (k.ok && k.pinned ? [k.pinned] : []));
+  const sources = await tenancyOrder(selection.selected, pinnedUserSecrets, cluster, d);
+  for (const r of sources.refused) {
+    await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
+    // Names of another namespace's objects stay out of this namespace's Events: a count only.
+    onCluster.add(esTarget(es), "Warning", "UntrustedClientCertificate", "labelled Secret(s) of other namespaces not trusted (not authorized or over their namespace's budget)", r.secret.metadata!.namespace!);
+  }
   const caCertificates = [
     { label: "client CA (current)", pem: cas.current.certificate.toString("pem") },
     ...(cas.previous ? [{ label: "client CA (previous)", pem: cas.previous.certificate.toString("pem") }] : []),
   ];
   let bundle: TrustBundleResult;
   try {
-    bundle = await buildTrustBundle({ caCertificates, secrets: [...selection.selected, ...pinnedUserSecrets] });
+    bundle = await buildTrustBundle({ caCertificates, secrets: sources.ordered, presorted: true });
   } catch (e) {
     // Cannot happen while the CA is valid; never publish an empty bundle.
     if (e instanceof EmptyTrustBundleError) throw new Error(`trust bundle of ${cluster.namespace}/${cluster.name} would be empty`);
@@ -92,3 +101,56 @@ async function buildBundle(
   return bundle;
 }
 
+/** How much of the bundle (decoded tls.crt bytes) the Secrets of one other namespace may take. */
+export const FOREIGN_NAMESPACE_BUDGET_BYTES = 64 * 1024;
+
+/**
+ * The order and the gate of a namespace boundary: the cluster's own namespace first (its Secrets,
+ * then the pinned Kibana certificates), then other namespaces' Secrets that are authorized
+ * (the owner's ServiceAccount may get the Elasticsearch), each namespace within its budget, so
+ * no namespace can crowd the cluster's own clients out of the bundle.
+ */
+async function tenancyOrder(
+  selected: V1Secret[],
+  pinned: V1Secret[],
+  cluster: { namespace: string; name: string },
+  d: { caches: CacheViews; references: ReferenceAuthorizer },
+): Promise<{ ordered: V1Secret[]; refused: Array<{ secret: V1Secret; reason: string }> }> {
+  const own = selected.filter((s) => s.metadata?.namespace === cluster.namespace);
+  const ownPinned = pinned.filter((s) => s.metadata?.namespace === cluster.namespace);
+  const others = [...selected, ...pinned].filter((s) => s.metadata?.namespace !== cluster.namespace);
+  const refused: Array<{ secret: V1Secret; reason: string }> = [];
+  const used = new Map<string, number>();
+  const admitted: V1Secret[] = [];
+  for (const secret of sortSecrets(others)) {
+    const namespace = secret.metadata!.namespace!;
+    // Pinned Kibana certificates come from Kibanas already authorized (reconcile/references.ts).
+    if (!pinned.includes(secret)) {
+      const decision = await d.references.authorize({ namespace, serviceAccount: ownerServiceAccount(secret, d.caches) }, cluster);
+      if (!decision.allowed) {
+        refused.push({ secret, reason: `a trust source in another namespace: ${decision.reason}` });
+        continue;
+      }
+    }
+    const size = Math.floor(((secret.data?.["tls.crt"] ?? "").length * 3) / 4);
+    const total = (used.get(namespace) ?? 0) + size;
+    if (total > FOREIGN_NAMESPACE_BUDGET_BYTES) {
+      refused.push({ secret, reason: `namespace ${namespace} is over its ${formatSize(FOREIGN_NAMESPACE_BUDGET_BYTES)} share of the trust bundle of ${cluster.namespace}/${cluster.name}` });
+      continue;
+    }
+    used.set(namespace, total);
+    admitted.push(secret);
+  }
+  return { ordered: [...sortSecrets(own), ...sortSecrets(ownPinned), ...admitted], refused };
+}
+
+/** The ServiceAccount a labelled Secret speaks for: its owning Kibana's or Elasticsearch's, else "default". */
+function ownerServiceAccount(secret: V1Secret, caches: CacheViews): string {
+  for (const ref of secret.metadata?.ownerReferences ?? []) {
+    if (ref.kind === "Kibana") {
+      const kb = caches.kibana.get(ref.name, secret.metadata?.namespace);
+      if (kb?.metadata.uid === ref.uid && kb.spec?.serviceAccountName) return kb.spec.serviceAccountName;
+    }
+  }
+  return "default";
+}

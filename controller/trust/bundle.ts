@@ -26,6 +26,8 @@ export interface BuildTrustBundleInput {
   caCertificates: readonly CaCertificateSource[];
   /** Secrets already selected by sources.ts; their `tls.crt` is read. */
   secrets: readonly V1Secret[];
+  /** Keep `secrets` in the given order (the caller puts the cluster's own namespace first); default: namespace/name. */
+  presorted?: boolean;
   now?: Date;
   limits?: Partial<BundleLimits>;
 }
@@ -102,7 +104,7 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
   const pemParts: string[] = [];
   let bundleBytes = 0;
 
-  for (const source of [...input.caCertificates.map(caSource), ...sortSecrets(input.secrets).map(secretSource)]) {
+  for (const source of [...input.caCertificates.map(caSource), ...(input.presorted ? input.secrets : sortSecrets(input.secrets)).map(secretSource)]) {
     if (source.problem !== undefined || source.text === undefined) {
       rejected.push({ source: source.name, block: null, code: "SourceUnreadable", reason: source.problem ?? "no data" });
       continue;
@@ -135,8 +137,10 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
         reject("InvalidCertificate", parsed.reason);
         continue;
       }
-      if (source.pinsLeafOnly && block.index !== leafIndex && isCa(parsed.certificate)) {
-        reject("CaInChain", "CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
+      // Only the cluster's own CAs are anchors: a CA from a user source, first block included,
+      // would let whoever holds its key mint any client certificate the cluster accepts.
+      if (source.pinsLeafOnly && isCa(parsed.certificate)) {
+        reject("CaInChain", block.index === leafIndex ? "is a CA certificate (CA:TRUE): a client-certificate Secret contributes leaf certificates only; only the cluster's own CAs are trust anchors" : "CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
         continue;
       }
       accepted.push({ ...parsed, block: block.index, digest: await sha256Hex(parsed.der) });

@@ -8,6 +8,7 @@ import type { CacheViews, ObjectCache } from "../../controller/kube/informers.ts
 import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/kube/resources.ts";
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
+import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";
 import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
 
 export const NS = "prod";
@@ -154,6 +155,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const userSecretReads: string[] = [];
   /** Desired replicas per "Kind/name" of a pod's controller, as the fake apps API answers. */
   const replicas = new Map<string, number>();
+  /** "system:serviceaccount:ns:sa->ns/es" pairs the fake SubjectAccessReview allows. */
+  const allowedRefs = new Set<string>();
   const reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -166,6 +169,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     },
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
+    references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR },
     resyncMs: 300_000,
   });
@@ -181,6 +185,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, reconcile: () => reconciler.reconcile(KEY) };
 }
 
