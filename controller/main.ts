@@ -103,6 +103,7 @@ reconciler = new ClusterReconciler({
   intents,
   reports,
   readUserSecret: secretReader(core),
+  readSecret: secretReader(core),
   ownerLookup: kubeOwnerLookup(kc),
   readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
   references,

@@ -11,6 +11,7 @@ import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
 import { ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
+import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
 
 type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
@@ -75,6 +76,8 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     const body: V1Secret = { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: secretMeta(es, clientCaSecretName(es.metadata.name)), data };
     if (!caSecret) {
       caSecret = await writer.createSecret(body);
+      // A create that lost a race returns what exists: use it only if it is ours.
+      if (!isOwnSecret(caSecret, es)) throw new Error(foreignReason(caSecret, es));
     } else {
       body.metadata!.resourceVersion = caSecret.metadata?.resourceVersion; // compare-and-swap
       caSecret = await writer.replaceSecret(body);

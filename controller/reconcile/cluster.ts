@@ -17,6 +17,7 @@ import { enablementCheck, ineffectiveNodeSetSettings } from "../policy/validatio
 import { enforcementForNewPods, isActive } from "../policy/phases.ts";
 import { hasInjectionRecord, injectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { findUninjected } from "../policy/uninjected.ts";
+import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
 import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
 import { proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
@@ -62,6 +63,8 @@ export class ClusterReconciler {
 
     const phase = await this.decidePhase(c, conditions);
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
+    const foreign = await this.foreignSecret(c);
+    if (foreign) return this.holdOff(c, conditions, foreign);
     const cas = await this.ensureClientCas(c);
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
@@ -252,10 +255,44 @@ export class ClusterReconciler {
     retireIntents(this.d.intents, c.pods, { generation, cluster: { namespace: c.namespace, name: c.name }, phase, inertBundle: await inertBundle() });
   }
 
+  /** The first of the cluster's managed Secret names taken by an object es-mtls did not create, if any. */
+  private async foreignSecret(c: ClusterView): Promise<string | undefined> {
+    for (const name of [clientCaSecretName(c.name), internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
+      // The cache holds only labelled Secrets; one missing there may still exist unlabelled: look.
+      const secret = c.managedSecret(name) ?? (await this.d.readSecret(c.namespace, name));
+      if (secret && !isOwnSecret(secret, c.es)) return foreignReason(secret, c.es);
+    }
+    return undefined;
+  }
+
+  /**
+   * A name es-mtls needs is taken: no write, no takeover. A cluster not yet active is Blocked; an
+   * active one is frozen as it is (agents keep their material, nothing is published or deleted).
+   */
+  private async holdOff(c: ClusterView, conditions: Condition[], reason: string): Promise<{ requeueAfterMs: number }> {
+    await this.d.events.record(esTarget(c.es), "Warning", "ForeignObject", reason);
+    const held: Phase = isActive(c.prevPhase) ? c.prevPhase : "Blocked";
+    conditions.push(cond("Ready", "False", "ForeignObject", reason));
+    await writeStatus(this.d.writer, c.es, c.clientAuth, {
+      ...baseStatus(c.prevStatus),
+      ...c.prevStatus,
+      phase: held,
+      enforcement: c.prevStatus.enforcement ?? "none",
+      podsProven: c.prevStatus.podsProven ?? `0/${c.pods.length}`,
+      pods: c.prevStatus.pods ?? [],
+      conditions: mergeConditions(c.prevStatus.conditions, conditions),
+    });
+    return { requeueAfterMs: this.d.resyncMs };
+  }
+
   /** Every ES pod proved it accepts clients without a certificate: annotation first (an orphaned one misleads), then the secrets. */
   private async finishDisabling(c: ClusterView, conditions: Condition[], generation: number, hash: string): Promise<{ requeueAfterMs: number }> {
     await this.removeAnnotation(c);
-    for (const secret of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), clientCaSecretName(c.name)]) await this.d.writer.deleteSecret(c.namespace, secret);
+    for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), clientCaSecretName(c.name)]) {
+      // Only what es-mtls created (its label and an ownerReference to this Elasticsearch) is deleted.
+      const secret = c.managedSecret(name);
+      if (secret && isOwnSecret(secret, c.es)) await this.d.writer.deleteSecret(c.namespace, name);
+    }
     await this.retire(c, "Disabled", generation);
     this.forget(c.key);
     await this.d.events.record(esTarget(c.es), "Normal", "ClientAuthenticationDisabled", "every Elasticsearch pod accepts clients without a certificate; client certificate resources removed");

@@ -26,6 +26,8 @@ export interface ReconcilerDeps {
   reports: ReportSource;
   /** A Kibana's own client certificate Secret (not cached): kube/secret-reader.ts, or a fake. */
   readUserSecret: SecretReader;
+  /** Any Secret by name, uncached (a managed name taken by an unlabelled object is invisible to the caches). */
+  readSecret: SecretReader;
   /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): trust/owner-lookup.ts, or a fake. */
   ownerLookup: OwnerLookup;
   /** Whether a reference from another namespace counts (kube/reference-authorizer.ts), or a fake. */

@@ -157,6 +157,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const replicas = new Map<string, number>();
   /** "system:serviceaccount:ns:sa->ns/es" pairs the fake SubjectAccessReview allows. */
   const allowedRefs = new Set<string>();
+  /** Secrets that exist in the apiserver without es-mtls's label (invisible to the caches), by "namespace/name". */
+  const planted = new Map<string, V1Secret>();
   const reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -167,6 +169,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
       userSecretReads.push(`${namespace}/${name}`);
       return undefined;
     },
+    readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`),
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
@@ -185,6 +188,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, reconcile: () => reconciler.reconcile(KEY) };
 }
 
