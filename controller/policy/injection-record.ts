@@ -36,16 +36,19 @@ export function injectionRecord(pod: V1Pod): InjectionRecord | undefined {
 }
 
 /**
- * True when the webhook configured this pod (its annotation is set). Narrower than isInjected: a pod
- * given an agent by hand was not configured by us, so the rollout still restarts it.
+ * True when the webhook configured this pod: its record AND the agent it adds are there. Narrower
+ * than isInjected: a pod given an agent by hand was not configured by us, so the rollout still
+ * restarts it; a record without the agent (copied into a pod template by hand) counts for nothing.
  */
 export function hasInjectionRecord(pod: V1Pod): boolean {
-  return !!pod.metadata?.annotations?.[INJECTED_ANNOTATION];
+  return !!pod.metadata?.annotations?.[INJECTED_ANNOTATION] && isInjected(pod);
 }
 
-/** True when the pod carries the injection annotation or an agent container (e.g. added by hand). */
+/**
+ * True when the pod really carries the agent (a container of that name), whatever its annotations
+ * say: an annotation is text anyone who writes a pod template can set (issue 9 item 5).
+ */
 export function isInjected(pod: V1Pod): boolean {
-  if (pod.metadata?.annotations?.[INJECTED_ANNOTATION] !== undefined) return true;
   const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map((c) => c.name);
   return names.includes(AGENT_CONTAINER) || names.includes(AGENT_INIT_CONTAINER);
 }
@@ -55,7 +58,7 @@ export function isInjected(pod: V1Pod): boolean {
  * the pod's own record says it; a pod without one enforces what the phase prescribes for new pods.
  */
 export function podEnforcement(pod: V1Pod, phase: Phase): Enforcement {
-  const e = injectionRecord(pod)?.enforcement;
+  const e = hasInjectionRecord(pod) ? injectionRecord(pod)?.enforcement : undefined;
   if (e === "none" || e === "optional" || e === "required") return e;
   return enforcementForNewPods(phase);
 }

@@ -7,7 +7,7 @@
 // return data: a value, or `{ ok: true, … } | { ok: false, reason }`; I/O (kube/, the steps here)
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
-import type { Phase } from "../../protocol/intent.ts";
+import type { Enforcement, Phase, StatusReport } from "../../protocol/intent.ts";
 import { CLIENT_AUTH_REQUIRED_ANNOTATION, clientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
@@ -17,7 +17,7 @@ import { enablementCheck, ineffectiveNodeSetSettings } from "../policy/validatio
 import { enforcementForNewPods, isActive } from "../policy/phases.ts";
 import { hasInjectionRecord, injectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { findUninjected } from "../policy/uninjected.ts";
-import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
+import { isOwnSecret } from "../policy/ownership.ts";
 import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
 import { proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
@@ -36,6 +36,8 @@ import { Restarts } from "./restart.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
+import { foreignSecret, holdOff } from "./ownership.ts";
+import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
@@ -63,8 +65,8 @@ export class ClusterReconciler {
 
     const phase = await this.decidePhase(c, conditions);
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
-    const foreign = await this.foreignSecret(c);
-    if (foreign) return this.holdOff(c, conditions, foreign);
+    const foreign = await foreignSecret(c, this.d);
+    if (foreign) return holdOff(c, conditions, foreign, this.d);
     const cas = await this.ensureClientCas(c);
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
@@ -157,30 +159,16 @@ export class ClusterReconciler {
     let next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
     // Proven pods are not enough: every pod the workload controllers will (re)create must be there.
-    const missing = next !== phase ? await this.missingPods(c, outstanding) : undefined;
+    const missing = next !== phase ? await missingPods(c, outstanding, this.d) : undefined;
     if (missing) {
       next = phase;
       conditions.push(cond("Ready", "False", "WaitingForPods", `${provenCount}/${c.pods.length} pod(s) proven for phase ${phase}; ${missing}`));
+    } else if (next === "Enabled" && !c.esPods.every(proven)) {
+      // Enabled is a phase reached once; Ready is this reconcile's proofs, never a remembered claim.
+      const unproven = c.esPods.filter((p) => !proven(p)).map((p) => p.pod.metadata!.name);
+      conditions.push(cond("Ready", "False", "NotProven", `Elasticsearch pod(s) ${unproven.join(", ")} have not proven they require client certificates on the current bundle`));
     } else conditions.push(readyCondition(phase, next, provenCount, c.pods.length, bundleSha256));
     return { next, proven, provenCount };
-  }
-
-  /** Why not every Elasticsearch pod is accounted for (a restart awaiting its replacement, fewer pods than replicas), if so. */
-  private async missingPods(c: ClusterView, outstanding: PendingReplacement | undefined): Promise<string | undefined> {
-    if (outstanding) return `waiting for the replacement of pod ${outstanding.pod}`;
-    const owners = new Map<string, { kind: string; name: string; count: number }>();
-    for (const p of c.esPods) {
-      const ref = p.pod.metadata?.ownerReferences?.find((o) => o.controller);
-      if (!ref) continue;
-      const o = owners.get(ref.uid) ?? { kind: ref.kind, name: ref.name, count: 0 };
-      o.count++;
-      owners.set(ref.uid, o);
-    }
-    for (const o of owners.values()) {
-      const wanted = await this.d.readReplicas(c.namespace, o.kind, o.name);
-      if (wanted !== undefined && o.count < wanted) return `${o.kind} ${o.name} wants ${wanted} pod(s), ${o.count} exist`;
-    }
-    return undefined;
   }
 
   private activeStatus(
@@ -192,7 +180,8 @@ export class ClusterReconciler {
     return {
       ...baseStatus(c.prevStatus),
       phase: s.next,
-      enforcement: clusterEnforcement(c.esPods.map((p) => podEnforcement(p.pod, s.phase))),
+      // What the pods' agents proved, not what an annotation says they were configured with.
+      enforcement: clusterEnforcement(c.esPods.map((p) => provenEnforcement(this.reportOf(p)))),
       intentGeneration: s.generation,
       intentHash: s.hash,
       podsProven: `${s.provenCount}/${c.pods.length}`,
@@ -255,36 +244,6 @@ export class ClusterReconciler {
     retireIntents(this.d.intents, c.pods, { generation, cluster: { namespace: c.namespace, name: c.name }, phase, inertBundle: await inertBundle() });
   }
 
-  /** The first of the cluster's managed Secret names taken by an object es-mtls did not create, if any. */
-  private async foreignSecret(c: ClusterView): Promise<string | undefined> {
-    for (const name of [clientCaSecretName(c.name), internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
-      // The cache holds only labelled Secrets; one missing there may still exist unlabelled: look.
-      const secret = c.managedSecret(name) ?? (await this.d.readSecret(c.namespace, name));
-      if (secret && !isOwnSecret(secret, c.es)) return foreignReason(secret, c.es);
-    }
-    return undefined;
-  }
-
-  /**
-   * A name es-mtls needs is taken: no write, no takeover. A cluster not yet active is Blocked; an
-   * active one is frozen as it is (agents keep their material, nothing is published or deleted).
-   */
-  private async holdOff(c: ClusterView, conditions: Condition[], reason: string): Promise<{ requeueAfterMs: number }> {
-    await this.d.events.record(esTarget(c.es), "Warning", "ForeignObject", reason);
-    const held: Phase = isActive(c.prevPhase) ? c.prevPhase : "Blocked";
-    conditions.push(cond("Ready", "False", "ForeignObject", reason));
-    await writeStatus(this.d.writer, c.es, c.clientAuth, {
-      ...baseStatus(c.prevStatus),
-      ...c.prevStatus,
-      phase: held,
-      enforcement: c.prevStatus.enforcement ?? "none",
-      podsProven: c.prevStatus.podsProven ?? `0/${c.pods.length}`,
-      pods: c.prevStatus.pods ?? [],
-      conditions: mergeConditions(c.prevStatus.conditions, conditions),
-    });
-    return { requeueAfterMs: this.d.resyncMs };
-  }
-
   /** Every ES pod proved it accepts clients without a certificate: annotation first (an orphaned one misleads), then the secrets. */
   private async finishDisabling(c: ClusterView, conditions: Condition[], generation: number, hash: string): Promise<{ requeueAfterMs: number }> {
     await this.removeAnnotation(c);
@@ -328,4 +287,9 @@ export class ClusterReconciler {
   private certValiditySeconds(): number {
     return Math.floor(this.d.pki.certValidityMs / 1000);
   }
+}
+
+/** What an Elasticsearch pod's last proof showed it enforces: refused without a certificate = required. */
+function provenEnforcement(r: StatusReport | undefined): Enforcement {
+  return r?.ready && r.proof?.withCertificate === "accepted" && r.proof.withoutCertificate === "refused" ? "required" : "none";
 }

@@ -139,7 +139,7 @@ export function esPod(name: string, enforcement: Enforcement): V1Pod {
       labels: { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME },
       annotations: { "mtls.es-mtls.io/injected": JSON.stringify(record) },
     },
-    spec: { containers: [{ name: "elasticsearch" }] },
+    spec: { initContainers: [{ name: "es-mtls-agent", restartPolicy: "Always" }], containers: [{ name: "elasticsearch" }] },
   };
 }
 

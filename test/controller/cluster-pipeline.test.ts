@@ -226,4 +226,25 @@ describe("cluster pipeline", () => {
       expect(h.status()?.phase).toBe("Disabled");
     });
   });
+
+  test("status from fresh proofs (issue 9 item 5): a spoofed record is no enforcement, and Ready drops when a pod stops proving", async () => {
+    const pods = [esPod("quickstart-es-default-0", "required"), esPod("quickstart-es-default-1", "required")];
+    const h = setup({ license: license("enterprise"), pods });
+    await h.reconcile();
+    for (const p of pods) h.prove(p, "refused");
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabled");
+    expect(h.status()?.enforcement).toBe("required");
+
+    // A pod whose template carries the record but not the agent (copied by hand): it enforces nothing we know of.
+    const spoofed = esPod("quickstart-es-default-2", "required");
+    spoofed.spec!.initContainers = [];
+    h.caches.pods.put(spoofed);
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabled"); // a phase once reached
+    expect(h.status()?.enforcement).toBe("optional"); // what the proofs show: two of three
+    expect(condition(h.status(), "Ready")).toMatchObject({ status: "False", reason: "NotProven" });
+    expect(condition(h.status(), "Ready")?.message).toContain("quickstart-es-default-2");
+    expect(h.status()?.pods?.find((p) => p.name === "quickstart-es-default-2")?.injected).toBe(false);
+  });
 });

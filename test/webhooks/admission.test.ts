@@ -274,8 +274,10 @@ describe("injection", () => {
     expect(decisions).toEqual([`${NS}/other-cluster-es-default-0: not a pod of a cluster with client authentication`]);
     const own = await untouched(CONTROLLER_NS, esPod(CONTROLLER_NS, "quickstart", "quickstart-es-default-0"));
     expect(own.metadata!.annotations ?? {}).toEqual({});
-    const marked = await untouched(NS, esPod(NS, "quickstart", "quickstart-es-default-1", { annotations: { "mtls.es-mtls.io/injected": '{"version":1}' } }));
-    expect(marked.metadata!.annotations).toEqual({ "mtls.es-mtls.io/injected": '{"version":1}' });
+    const withAgent = esPod(NS, "quickstart", "quickstart-es-default-1");
+    withAgent.spec!.initContainers = [{ name: "es-mtls-agent", image: "es-mtls-agent:test" }];
+    const marked = await untouched(NS, withAgent);
+    expect(marked.spec!.initContainers!.map((c) => c.name)).toEqual(["es-mtls-agent"]);
     // The controller's namespace is excluded by the namespaceSelector: the webhook was not even called for it.
     expect(decisions).toEqual([`${NS}/other-cluster-es-default-0: not a pod of a cluster with client authentication`, `${NS}/quickstart-es-default-1: already injected`]);
     // A pod without ECK's labels never reaches the webhook (objectSelector).

@@ -34,7 +34,11 @@ describe("injection decisions", () => {
     expect(injectPod(esPod("es-mtls-system", "quickstart", "x"), esMode("es-mtls-system", "quickstart"), config).skipped).toContain("controller's namespace");
     const plain: V1Pod = { metadata: { name: "p", namespace: "prod", labels: { app: "x" } }, spec: { containers: [{ name: "c" }] } };
     expect(injectPod(plain, esMode("prod", "quickstart"), config).skipped).toContain("not an Elasticsearch or Kibana pod");
-    expect(injectPod(esPod("prod", "quickstart", "p", { annotations: { "mtls.es-mtls.io/injected": "{}" } }), esMode("prod", "quickstart"), config).skipped).toBe("already injected");
+    // "Already injected" is what the pod holds (the agent container), never an annotation anyone can copy into a template (issue 9 item 5).
+    const withAgent: V1Pod = { ...pod, spec: { ...pod.spec!, initContainers: [{ name: "es-mtls-agent" }] } };
+    expect(injectPod(withAgent, esMode("prod", "quickstart"), config).skipped).toBe("already injected");
+    const spoofed = esPod("prod", "quickstart", "p", { annotations: { "mtls.es-mtls.io/injected": '{"version":1,"enforcement":"required"}' } });
+    expect(injectPod(spoofed, esMode("prod", "quickstart"), config).skipped).toBeUndefined();
     expect(injectPod(pod, esMode("prod", "other"), config).skipped).toContain("not prod/other");
     expect(injectPod(pod, kibanaMode("prod", "quickstart"), config).skipped).toContain("cluster mode is for kibana");
     for (const phase of ["Disabled", "Blocked"] as const) {

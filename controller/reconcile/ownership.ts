@@ -1,0 +1,44 @@
+// Step: the names es-mtls writes for a cluster must be its own (policy/ownership.ts). A name taken
+// by an object it did not create is reported and held off: no write, no takeover, no delete.
+import { clientCaSecretName, type Condition } from "../kube/resources.ts";
+import { internalClientCertSecretName } from "../pki/leaf.ts";
+import { trustBundleSecretName } from "../trust/target.ts";
+import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
+import { isActive } from "../policy/phases.ts";
+import { baseStatus } from "../status/build.ts";
+import { cond, mergeConditions } from "../status/conditions.ts";
+import { writeStatus } from "../status/write.ts";
+import type { Phase } from "../../protocol/intent.ts";
+import { esTarget } from "./event-targets.ts";
+import type { ClusterView } from "./view.ts";
+import type { ReconcilerDeps } from "./deps.ts";
+
+/** Why the first of the cluster's managed Secret names is taken by an object es-mtls did not create, if one is. */
+export async function foreignSecret(c: ClusterView, d: Pick<ReconcilerDeps, "readSecret">): Promise<string | undefined> {
+  for (const name of [clientCaSecretName(c.name), internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
+    // The cache holds only labelled Secrets; one missing there may still exist unlabelled: look.
+    const secret = c.managedSecret(name) ?? (await d.readSecret(c.namespace, name));
+    if (secret && !isOwnSecret(secret, c.es)) return foreignReason(secret, c.es);
+  }
+  return undefined;
+}
+
+/**
+ * A name es-mtls needs is taken. A cluster not yet active is Blocked; an active one is frozen as it
+ * is (agents keep their material, nothing is published or deleted). Only the status is written.
+ */
+export async function holdOff(c: ClusterView, conditions: Condition[], reason: string, d: Pick<ReconcilerDeps, "events" | "writer" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
+  await d.events.record(esTarget(c.es), "Warning", "ForeignObject", reason);
+  const held: Phase = isActive(c.prevPhase) ? c.prevPhase : "Blocked";
+  conditions.push(cond("Ready", "False", "ForeignObject", reason));
+  await writeStatus(d.writer, c.es, c.clientAuth, {
+    ...baseStatus(c.prevStatus),
+    ...c.prevStatus,
+    phase: held,
+    enforcement: c.prevStatus.enforcement ?? "none",
+    podsProven: c.prevStatus.podsProven ?? `0/${c.pods.length}`,
+    pods: c.prevStatus.pods ?? [],
+    conditions: mergeConditions(c.prevStatus.conditions, conditions),
+  });
+  return { requeueAfterMs: d.resyncMs };
+}
