@@ -15,7 +15,7 @@
  * | --root                   | ES_MTLS_ROOT                          | /                          | prefix for every path the agent opens (output dir, token, CAs, user certificate mount) when it runs outside a container |
  * | --file-mode              | ES_MTLS_FILE_MODE                     | (from the intent)          | octal mode override for written files, e.g. 0440 |
  * | --uid / --gid            | ES_MTLS_UID / ES_MTLS_GID             | (from the intent)          | owner override for written files; -1 = leave as created |
- * | --health-addr            | ES_MTLS_HEALTH_ADDR                   | 0.0.0.0                    | listen address of /healthz /readyz /startupz /status /metrics |
+ * | --health-addr            | ES_MTLS_HEALTH_ADDR                   | 0.0.0.0                    | listen address of /healthz /readyz /startupz /status /metrics; the kubelet probes the pod IP, so not 127.0.0.1 in a pod |
  * | --health-port            | ES_MTLS_HEALTH_PORT                   | 8099                       | listen port (0 = any free port, logged at start) |
  * | --probe-url              | ES_MTLS_PROBE_URL                     | ES: https://127.0.0.1:9200, Kibana: http://127.0.0.1:5601 | the local workload to prove against |
  * | --probe-ca               | ES_MTLS_PROBE_CA                      | (none)                     | PEM file to verify the workload's serving cert; unset = do not verify (loopback only) |

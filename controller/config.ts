@@ -12,6 +12,7 @@
  * | --intent-api-port | 8443 | HTTPS port of the intent API (agents) |
  * | --webhook-port | 9443 | HTTPS port of the admission webhooks (kube-apiserver); 0 = off |
  * | --intent-api-address | 0.0.0.0 | listen address of both HTTPS servers and the health server |
+ * | --max-streams-per-pod | 4 | open intent streams one pod UID may hold; the next gets 429 too_many_streams |
  * | --intent-api-url | https://<service>.<namespace>.svc:8443 | the intent API's URL as agents reach it (injected into pods) |
  * | --agent-image | ghcr.io/es-mtls/agent:0.1.0 | image of the injected agent |
  * | --sidecar-mode | native | native (init container with restartPolicy Always) or classic (init + sidecar) |
@@ -43,6 +44,7 @@ export interface ControllerConfig {
   webhookPort: number;
   intentApiAddress: string;
   intentApiUrl: string;
+  maxStreamsPerPod: number;
   agentImage: string;
   sidecarMode: "native" | "classic";
   webhookFailurePolicy: "Fail" | "Ignore";
@@ -88,6 +90,11 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`--${name} must be a port number`);
     return v;
   };
+  const count = (name: string, fallback: number) => {
+    const v = Number(get(name, String(fallback)));
+    if (!Number.isInteger(v) || v < 1 || v > 1000) throw new Error(`--${name} must be an integer from 1 to 1000`);
+    return v;
+  };
   const dur = (name: string, fallback: string) => parseDuration(get(name, fallback), name);
   function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const v = get(name, fallback);
@@ -106,6 +113,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     webhookPort: int("webhook-port", 9443),
     intentApiAddress: get("intent-api-address", "0.0.0.0"),
     intentApiUrl: "",
+    maxStreamsPerPod: count("max-streams-per-pod", 4),
     agentImage: get("agent-image", "ghcr.io/es-mtls/agent:0.1.0"),
     sidecarMode: oneOf("sidecar-mode", ["native", "classic"] as const, "native"),
     webhookFailurePolicy: oneOf("webhook-failure-policy", ["Fail", "Ignore"] as const, "Fail"),

@@ -171,6 +171,7 @@ async function startIntentApi(material: ServingMaterial) {
       },
     }),
     onStatus: (pod, report) => reports.put(pod, report),
+    maxStreamsPerPod: config.maxStreamsPerPod,
   });
   intentServer = serveIntentApi({ fetch: app.fetch, tls: { cert: material.cert, key: material.key }, port: config.intentApiPort, hostname: config.intentApiAddress, idleTimeoutSeconds: 60 });
   log.info("intent API listening", { port: intentServer.port, issuer });

@@ -147,10 +147,11 @@ export interface StatusReport {
 /**
  * The machine word of an error answer: 400 bad_request / csr_refused, 401 unauthorized (no,
  * invalid, expired or wrong-audience token), 403 forbidden (valid token, but the pod is gone, its
- * UID differs, or it has no intent), 404 not_found, 413 too_large, 500 internal, 503 unavailable
+ * UID differs, or it has no intent), 404 not_found, 413 too_large, 429 too_many_streams (the pod
+ * already holds the most intent streams allowed: retry with backoff), 500 internal, 503 unavailable
  * (the controller cannot verify tokens right now: retry).
  */
-export type ApiErrorWord = "bad_request" | "csr_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "internal" | "unavailable";
+export type ApiErrorWord = "bad_request" | "csr_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "too_many_streams" | "internal" | "unavailable";
 
 export interface ApiError {
   error: ApiErrorWord;

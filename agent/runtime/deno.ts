@@ -1,13 +1,16 @@
 // Deno adapter: Deno.serve for health (plain HTTP; Deno.serve's mTLS options are
-// ignored, denoland/deno#26825, but the health port needs none), and a per-request
-// HttpClient holding only the controller CA.
+// ignored, denoland/deno#26825, but the health port needs none), and node:https for
+// calls to the controller. Not fetch with Deno.createHttpClient({ caCerts }): those CAs
+// are added to Deno's default roots (Mozilla's, the system's with DENO_TLS_CA_STORE, any
+// DENO_CERT file), so a server certified by any of them was accepted (issue 9 item 10).
+// node:https's `ca` replaces the default store, as Bun's fetch `tls.ca` does (tested on
+// Deno 2.9.6 in test/agent/trust-root.test.ts).
+import * as https from "node:https";
+import { Readable } from "node:stream";
 import type { RuntimeAdapter } from "./contract.ts";
 
 // The minimal slice of the Deno namespace used here, declared locally so the
 // project type-checks with Bun/Node types only.
-interface DenoHttpClient {
-  close(): void;
-}
 interface DenoServer {
   finished: Promise<void>;
   addr: { port: number };
@@ -18,10 +21,33 @@ interface DenoNamespace {
     opts: { hostname: string; port: number; onListen?: (a: { port: number }) => void },
     handler: (req: Request) => Response | Promise<Response>,
   ): DenoServer;
-  createHttpClient(opts: { caCerts: string[] }): DenoHttpClient;
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
 }
 const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
+
+/** A fetch-shaped request over node:https that trusts `caPem` alone; the body streams (the intent stream is endless). */
+function requestTrusting(url: string, init: RequestInit, caPem: string): Promise<Response> {
+  const body = init.body;
+  if (body != null && typeof body !== "string" && !(body instanceof Uint8Array)) {
+    return Promise.reject(new TypeError("the Deno adapter sends string or Uint8Array bodies only"));
+  }
+  return new Promise<Response>((resolve, reject) => {
+    const req = https.request(
+      url,
+      { method: init.method ?? "GET", headers: Object.fromEntries(new Headers(init.headers)), ca: caPem, ...(init.signal ? { signal: init.signal } : {}) },
+      (res) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) headers.append(name, v);
+        const status = res.statusCode ?? 502;
+        const empty = status === 204 || status === 304 || init.method === "HEAD";
+        if (empty) res.resume();
+        resolve(new Response(empty ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>), { status, statusText: res.statusMessage ?? "", headers }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body ?? undefined);
+  });
+}
 
 export const denoAdapter: RuntimeAdapter = {
   name: "deno",
@@ -29,40 +55,7 @@ export const denoAdapter: RuntimeAdapter = {
     const server = Deno.serve({ hostname, port, onListen: () => {} }, fetch);
     return { port: server.addr.port, close: () => server.shutdown() };
   },
-  async fetchTrusting(url, init, caPem) {
-    const client = Deno.createHttpClient({ caCerts: [caPem] });
-    try {
-      const res = await fetch(url, { ...init, client } as RequestInit);
-      if (!res.body) {
-        client.close();
-        return res;
-      }
-      // The client must outlive the (possibly endless) body stream, so close it when the body ends or is cancelled.
-      const reader = res.body.getReader();
-      const body = new ReadableStream<Uint8Array>({
-        async pull(ctrl) {
-          try {
-            const { done, value } = await reader.read();
-            if (done) {
-              ctrl.close();
-              client.close();
-            } else ctrl.enqueue(value);
-          } catch (e) {
-            client.close();
-            ctrl.error(e);
-          }
-        },
-        cancel(reason) {
-          client.close();
-          return reader.cancel(reason);
-        },
-      });
-      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-    } catch (e) {
-      client.close();
-      throw e;
-    }
-  },
+  fetchTrusting: requestTrusting,
   onSignal(signal, handler) {
     Deno.addSignalListener(signal, handler);
   },

@@ -3,6 +3,7 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { stream } from "hono/streaming";
+import type { StreamingApi } from "hono/utils/stream";
 import {
   HEARTBEAT_INTERVAL_MS,
   MAX_BODY_BYTES,
@@ -18,6 +19,7 @@ import type { TokenVerifier } from "./token-verifier.ts";
 import type { IntentStore } from "./intent-store.ts";
 import type { CertificateIssuer } from "./certificate-issuer.ts";
 import { parseStatusReport } from "./status-report.ts";
+import type { ServerEnv } from "./server.ts";
 
 export interface IntentApiDependencies {
   verifier: TokenVerifier;
@@ -25,10 +27,15 @@ export interface IntentApiDependencies {
   issueCertificate: CertificateIssuer;
   onStatus: (pod: PodRef, report: StatusReport) => void | Promise<void>;
   heartbeatIntervalMs?: number;
+  /** Open intent streams one pod UID may hold; the next is a 429 (an agent needs one). */
+  maxStreamsPerPod?: number;
 }
 
-type Env = { Variables: { pod: PodRef; expiresAt: Date } };
-type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 500 | 503;
+export const DEFAULT_MAX_STREAMS_PER_POD = 4;
+
+// `holdOpen` comes from the server (server.ts); absent when the app runs without one (tests' app.request).
+type Env = { Bindings: Partial<ServerEnv>; Variables: { pod: PodRef; expiresAt: Date } };
+type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503;
 
 function fail(c: Context, status: ErrorStatus, error: ApiErrorWord, reason: string) {
   return c.json<ApiError>({ error, reason }, status);
@@ -37,13 +44,20 @@ function fail(c: Context, status: ErrorStatus, error: ApiErrorWord, reason: stri
 export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
   const app = new Hono<Env>();
   const heartbeatMs = deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
+  const maxStreams = deps.maxStreamsPerPod ?? DEFAULT_MAX_STREAMS_PER_POD;
+  /** Open streams by pod UID. */
+  const openStreams = new Map<string, number>();
 
   app.onError((_error, c) => fail(c, 500, "internal", "internal error in the intent API"));
   app.notFound((c) => fail(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
 
   app.use("*", async (c, next) => {
     const auth = await deps.verifier.authenticate(c.req.header("authorization"));
-    if (!auth.ok) return fail(c, auth.status, auth.error, auth.reason);
+    if (!auth.ok) {
+      // An unauthenticated caller gets no kept-alive connection to park.
+      c.header("connection", "close");
+      return fail(c, auth.status, auth.error, auth.reason);
+    }
     c.set("pod", auth.pod);
     c.set("expiresAt", auth.expiresAt);
     await next();
@@ -70,41 +84,62 @@ export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
     const afterParam = c.req.query("after") ?? "0";
     if (!/^\d{1,15}$/.test(afterParam)) return fail(c, 400, "bad_request", `query parameter after=${JSON.stringify(afterParam)} is not a non-negative integer`);
     if (!intentOf(pod)) return noIntent(c, pod);
+    const open = openStreams.get(pod.uid) ?? 0;
+    if (open >= maxStreams) {
+      c.header("connection", "close");
+      return fail(c, 429, "too_many_streams", `pod ${pod.namespace}/${pod.name} already holds ${open} intent streams (at most ${maxStreams})`);
+    }
+    openStreams.set(pod.uid, open + 1);
+    // Verified and counted: only now may this connection outlive the idle timeout.
+    c.env?.holdOpen?.();
     const expiresInMs = Math.min(c.get("expiresAt").getTime() - Date.now(), 2 ** 31 - 1);
     c.header("content-type", "application/x-ndjson");
     c.header("cache-control", "no-store");
+    const release = () => {
+      const left = (openStreams.get(pod.uid) ?? 1) - 1;
+      if (left > 0) openStreams.set(pod.uid, left);
+      else openStreams.delete(pod.uid);
+    };
     return stream(c, async (out) => {
-      let lastSent = Number(afterParam);
-      let finish: () => void = () => {};
-      const finished = new Promise<void>((resolve) => (finish = resolve));
-      const send = (line: StreamLine) => void out.writeln(JSON.stringify(line)).catch(finish);
-      const sendIfNewer = (intent: Intent) => {
-        if (intent.generation <= lastSent) return false;
-        lastSent = intent.generation;
-        send(intent);
-        return true;
-      };
-      // Subscribe before reading the current intent so no change can fall between the two.
-      const unsubscribe = deps.intents.subscribe(pod.namespace, pod.name, (event) => {
-        if (event.type === "removed" || event.intent.pod.uid !== pod.uid) finish();
-        else sendIfNewer(event.intent);
-      });
-      const heartbeat = setInterval(() => {
-        if (!deps.verifier.isPodCurrent(pod)) finish();
-        else send({ type: "heartbeat", at: new Date().toISOString() });
-      }, heartbeatMs);
-      // The stream ends with the token so the agent comes back with its rotated one.
-      const expiry = setTimeout(finish, Math.max(0, expiresInMs));
-      out.onAbort(finish);
-      const current = intentOf(pod);
-      if (!current) finish();
-      else if (!sendIfNewer(current)) send({ type: "heartbeat", at: new Date().toISOString() });
-      await finished;
-      clearInterval(heartbeat);
-      clearTimeout(expiry);
-      unsubscribe();
+      try {
+        await serveStream(out, pod, Number(afterParam), expiresInMs);
+      } finally {
+        release();
+      }
     });
   });
+
+  async function serveStream(out: StreamingApi, pod: PodRef, after: number, expiresInMs: number): Promise<void> {
+    let lastSent = after;
+    let finish: () => void = () => {};
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const send = (line: StreamLine) => void out.writeln(JSON.stringify(line)).catch(finish);
+    const sendIfNewer = (intent: Intent) => {
+      if (intent.generation <= lastSent) return false;
+      lastSent = intent.generation;
+      send(intent);
+      return true;
+    };
+    // Subscribe before reading the current intent so no change can fall between the two.
+    const unsubscribe = deps.intents.subscribe(pod.namespace, pod.name, (event) => {
+      if (event.type === "removed" || event.intent.pod.uid !== pod.uid) finish();
+      else sendIfNewer(event.intent);
+    });
+    const heartbeat = setInterval(() => {
+      if (!deps.verifier.isPodCurrent(pod)) finish();
+      else send({ type: "heartbeat", at: new Date().toISOString() });
+    }, heartbeatMs);
+    // The stream ends with the token so the agent comes back with its rotated one.
+    const expiry = setTimeout(finish, Math.max(0, expiresInMs));
+    out.onAbort(finish);
+    const current = intentOf(pod);
+    if (!current) finish();
+    else if (!sendIfNewer(current)) send({ type: "heartbeat", at: new Date().toISOString() });
+    await finished;
+    clearInterval(heartbeat);
+    clearTimeout(expiry);
+    unsubscribe();
+  }
 
   app.post(PATHS.certificate, async (c) => {
     const pod = c.get("pod");

@@ -1,8 +1,13 @@
 // Serves the intent API over HTTPS on Bun. Bun cannot swap the certificate of a listening
 // server (server.reload keeps the TLS context), so a rotation rebinds the port with the new
 // certificate while connections already open (long-lived intent streams) finish on the old one.
+//
+// Timeouts (issue 9 item 4): every connection starts with the idle timeout; only the app can
+// lift it, through `holdOpen` in its env, and the intent app does so only for a stream whose
+// token it verified. A connection that never completes its TLS handshake or request headers is
+// closed by Bun's HTTP layer (uWebSockets) after its fixed 10 s (measured ≤ 12 s: 4 s timer
+// ticks), whatever idleTimeout says; Bun.serve offers no option to shorten it.
 import type { Server } from "bun";
-import { PATHS } from "../../protocol/intent.ts";
 
 export interface ServingMaterial {
   /** PEM certificate chain. */
@@ -11,13 +16,19 @@ export interface ServingMaterial {
   key: string;
 }
 
+/** What the server hands the app with each request (hono: `c.env`). */
+export interface ServerEnv {
+  /** Exempts this request's connection from the idle timeout (an authenticated long-lived stream). */
+  holdOpen: () => void;
+}
+
 export interface IntentServerOptions {
-  fetch: (request: Request) => Response | Promise<Response>;
+  fetch: (request: Request, env: ServerEnv) => Response | Promise<Response>;
   tls: ServingMaterial;
   /** 0 picks a free port. */
   port?: number;
   hostname?: string;
-  /** Seconds an ordinary request may idle; intent streams are exempt (they carry heartbeats). */
+  /** Seconds a connection may idle; only what the app holds open (verified streams) is exempt. */
   idleTimeoutSeconds?: number;
 }
 
@@ -39,8 +50,7 @@ export function serveIntentApi(options: IntentServerOptions): IntentServer {
       tls,
       idleTimeout: options.idleTimeoutSeconds ?? 30,
       fetch(request, server) {
-        if (new URL(request.url).pathname === PATHS.intent) server.timeout(request, 0);
-        return options.fetch(request);
+        return options.fetch(request, { holdOpen: () => server.timeout(request, 0) });
       },
     });
 

@@ -45,7 +45,7 @@ describe("manifests", () => {
   test("the kustomization lists every manifest in deploy/ and deploy/crds/", () => {
     const listed = resources();
     const onDisk = [
-      ...["namespace", "serviceaccount", "rbac", "service", "deployment", "pdb", "webhooks"].map((n) => `${n}.yaml`),
+      ...["namespace", "serviceaccount", "rbac", "service", "deployment", "pdb", "webhooks", "networkpolicy"].map((n) => `${n}.yaml`),
       "crds/mtls.es-mtls.io_clientauthentications.yaml",
     ];
     expect([...listed].sort()).toEqual(onDisk.sort());
