@@ -19,6 +19,7 @@
  * | --webhook-failure-policy | Fail | what the pod webhook answers when it cannot decide (match deploy/webhooks.yaml) |
  * | --health-port | 8080 | HTTP port of /healthz, /readyz, /metrics |
  * | --cert-validity | 8760h | lifetime of client certificates (controller's own, Kibana's) |
+ * | --agent-cert-validity | 168h | lifetime of certificates signed for agents (a pod's identity dies with it; agents renew at 2/3, Kibana restarts to load it) |
  * | --cert-rotate-before | 24h | reissue a client certificate this long before it expires |
  * | --ca-cert-validity | 8760h | lifetime of a cluster's client CA |
  * | --ca-cert-rotate-before | 24h | rotate a client CA this long before it expires |
@@ -51,6 +52,7 @@ export interface ControllerConfig {
   healthPort: number;
   certValidityMs: number;
   certRotateBeforeMs: number;
+  agentCertValidityMs: number;
   caCertValidityMs: number;
   caCertRotateBeforeMs: number;
   leaseName: string;
@@ -120,6 +122,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     healthPort: int("health-port", 8080),
     certValidityMs: dur("cert-validity", "8760h"),
     certRotateBeforeMs: dur("cert-rotate-before", "24h"),
+    agentCertValidityMs: dur("agent-cert-validity", "168h"),
     caCertValidityMs: dur("ca-cert-validity", "8760h"),
     caCertRotateBeforeMs: dur("ca-cert-rotate-before", "24h"),
     leaseName: get("lease-name", "es-mtls-controller"),

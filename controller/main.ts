@@ -111,6 +111,7 @@ reconciler = new ClusterReconciler({
     caValidityMs: config.caCertValidityMs,
     caRotateBeforeMs: config.caCertRotateBeforeMs,
     certValidityMs: config.certValidityMs,
+    agentCertValidityMs: config.agentCertValidityMs,
     certRotateBeforeMs: config.certRotateBeforeMs,
   },
   resyncMs: config.resyncMs,

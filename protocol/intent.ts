@@ -151,7 +151,7 @@ export interface StatusReport {
  * already holds the most intent streams allowed: retry with backoff), 500 internal, 503 unavailable
  * (the controller cannot verify tokens right now: retry).
  */
-export type ApiErrorWord = "bad_request" | "csr_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "too_many_streams" | "internal" | "unavailable";
+export type ApiErrorWord = "bad_request" | "csr_refused" | "unauthorized" | "forbidden" | "not_found" | "too_large" | "too_many_streams" | "rate_limited" | "internal" | "unavailable";
 
 export interface ApiError {
   error: ApiErrorWord;

@@ -19,6 +19,7 @@ import type { TokenVerifier } from "./token-verifier.ts";
 import type { IntentStore } from "./intent-store.ts";
 import type { CertificateIssuer } from "./certificate-issuer.ts";
 import { parseStatusReport } from "./status-report.ts";
+import { SigningLimit } from "./signing-limit.ts";
 import type { ServerEnv } from "./server.ts";
 
 export interface IntentApiDependencies {
@@ -29,6 +30,8 @@ export interface IntentApiDependencies {
   heartbeatIntervalMs?: number;
   /** Open intent streams one pod UID may hold; the next is a 429 (an agent needs one). */
   maxStreamsPerPod?: number;
+  /** Certificates one pod UID may have signed (a token bucket); past it a 429 rate_limited. */
+  signingLimit?: SigningLimit;
 }
 
 export const DEFAULT_MAX_STREAMS_PER_POD = 4;
@@ -47,6 +50,7 @@ export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
   const maxStreams = deps.maxStreamsPerPod ?? DEFAULT_MAX_STREAMS_PER_POD;
   /** Open streams by pod UID. */
   const openStreams = new Map<string, number>();
+  const signing = deps.signingLimit ?? new SigningLimit();
 
   app.onError((_error, c) => fail(c, 500, "internal", "internal error in the intent API"));
   app.notFound((c) => fail(c, 404, "not_found", `no route ${c.req.method} ${c.req.path}`));
@@ -153,6 +157,11 @@ export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
     if (!intent) return noIntent(c, pod);
     if ((generation as number) > intent.generation) {
       return fail(c, 400, "bad_request", `generation ${generation} is newer than the pod's intent (${intent.generation})`);
+    }
+    const allowance = signing.take(pod.uid);
+    if (!allowance.ok) {
+      c.header("retry-after", String(Math.ceil(allowance.retryAfterMs / 1000)));
+      return fail(c, 429, "rate_limited", `pod ${pod.namespace}/${pod.name} asked for too many certificates; the next one in ${Math.ceil(allowance.retryAfterMs / 1000)} s`);
     }
     if (intent.identity?.source !== "managed") {
       return fail(c, 403, "forbidden", `the intent of pod ${pod.namespace}/${pod.name} has no managed identity to certify`);

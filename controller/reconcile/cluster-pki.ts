@@ -28,6 +28,8 @@ export interface PkiSettings {
   caValidityMs: number;
   caRotateBeforeMs: number;
   certValidityMs: number;
+  /** Lifetime of certificates signed for agents' CSRs (Kibana identities, ES proof identities); short, renewed by the agent. */
+  agentCertValidityMs?: number;
   certRotateBeforeMs: number;
 }
 

@@ -285,7 +285,7 @@ export class ClusterReconciler {
   }
 
   private certValiditySeconds(): number {
-    return Math.floor(this.d.pki.certValidityMs / 1000);
+    return Math.floor((this.d.pki.agentCertValidityMs ?? this.d.pki.certValidityMs) / 1000);
   }
 }
 

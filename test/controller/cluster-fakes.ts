@@ -173,7 +173,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
-    pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR },
+    pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR },
     resyncMs: 300_000,
   });
   const status = () => caches.clientAuth.get(ES_NAME, NS)?.status;

@@ -11,6 +11,7 @@ import { apiserverJwks, createTokenVerifier } from "../../controller/intent-api/
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { createCertificateIssuer } from "../../controller/intent-api/certificate-issuer.ts";
 import { createIntentApp } from "../../controller/intent-api/app.ts";
+import { SigningLimit } from "../../controller/intent-api/signing-limit.ts";
 import { serveIntentApi, type IntentServer, type ServingMaterial } from "../../controller/intent-api/server.ts";
 import { INTENT_API_AUDIENCE, MAX_BODY_BYTES, PATHS, type Intent, type PodRef, type StatusReport } from "../../protocol/intent.ts";
 import { makeCsr } from "./fixtures.ts";
@@ -52,6 +53,7 @@ let jwksRequests = 0;
 let jwks: { keys: JWK[] } = { keys: [] };
 let signingKey: CryptoKey;
 let server: IntentServer;
+let verifier: ReturnType<typeof createTokenVerifier>;
 const intents = new IntentStore();
 const statusReports: { pod: PodRef; report: StatusReport }[] = [];
 
@@ -129,7 +131,7 @@ beforeAll(async () => {
       return Response.json(jwks);
     },
   });
-  const verifier = createTokenVerifier({
+  verifier = createTokenVerifier({
     jwks: apiserverJwks({
       url: `https://localhost:${jwksServer.port}/openid/v1/jwks`,
       caPem: apiserverCa.certificate.toString("pem"),
@@ -273,6 +275,25 @@ describe("intent stream", () => {
 });
 
 describe("certificate endpoint", () => {
+  test("signing is rate-limited per pod UID (issue 9 item 7): past its burst a pod gets 429 rate_limited with Retry-After", async () => {
+    const limited = createIntentApp({
+      verifier,
+      intents,
+      issueCertificate: createCertificateIssuer({ caFor: () => clientCa }),
+      onStatus: () => {},
+      signingLimit: new SigningLimit({ burst: 2, refillMs: 3_600_000 }),
+    });
+    const post = async () =>
+      limited.request(PATHS.certificate, { method: "POST", headers: { authorization: `Bearer ${await mint()}` }, body: JSON.stringify({ generation: 1, csr: (await makeCsr({ subject: "CN=kb, OU=kb" })).pem }) });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await post()).status);
+    expect(statuses).toEqual([200, 200, 429]);
+    const refused = await post();
+    expect(refused.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(((await refused.json()) as { error: string }).error).toBe("rate_limited");
+  });
+
+
   test("a CSR matching the intent is signed by the cluster's client CA", async () => {
     const { pem } = await makeCsr({ subject: "CN=kb, OU=kb" });
     const response = await call(PATHS.certificate, { method: "POST", token: await mint(), body: JSON.stringify({ generation: 3, csr: pem }) });
