@@ -25,7 +25,8 @@ export type Phase =
   | "Enabling" // trust distributed, ES pods rolling into `required`
   | "Enabled"
   | "Disabling" // ES pods rolling out of `required`, clients still present certs
-  | "Blocked"; // e.g. no enterprise license: nothing is enabled
+  | "Blocked" // e.g. no enterprise license: nothing is enabled
+  | "ManagedByECK"; // ECK ≥ 3.4 implements the feature for this cluster: es-mtls stands aside
 
 export interface PodRef {
   namespace: string;

@@ -76,7 +76,7 @@ export function httpTlsEnabled(es: unknown): boolean {
   return !selfSignedDisabled || userCertificate;
 }
 
-export type EnablementProblem = { reason: "TLSDisabled"; message: string } | { reason: "LicenseRequired"; message: string };
+export type EnablementProblem = { reason: "TLSDisabled"; message: string } | { reason: "LicenseRequired"; message: string } | { reason: "ECKTooOld"; message: string };
 
 /**
  * Whether client authentication, when requested, may be switched on: TLS on and an Enterprise

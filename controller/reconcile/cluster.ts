@@ -36,6 +36,8 @@ import { Restarts } from "./restart.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
+import { standAsideForEck } from "./eck.ts";
+import { managerOf } from "../policy/manager.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
@@ -57,9 +59,14 @@ export class ClusterReconciler {
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const loaded = loadCluster(key, this.d);
     if (!loaded) return this.gone(key);
+    metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
+    const manager = managerOf(loaded.es);
+    if (manager.by === "eck" && manager.implementsFeature) {
+      this.forget(key);
+      return standAsideForEck(loaded, manager.version, this.d);
+    }
     const refs = await authorizeKibanas(loaded, this.d);
     const c = refs.view;
-    metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
     this.seedReports(c);
     const conditions: Condition[] = [refs.condition];
 
@@ -120,9 +127,10 @@ export class ClusterReconciler {
   private async decidePhase(c: ClusterView, conditions: Condition[]): Promise<Phase> {
     const license = licenseFromConfigMap(this.d.caches.license.list()[0]);
     const enablement = enablementCheck(c.es, license);
+    const manager = managerOf(c.es);
     const decision = decidePhase({
       wanted: c.es.spec?.http?.tls?.client?.authentication === true,
-      problems: enablement.ok ? [] : enablement.problems,
+      problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems)],
       license: licenseState(license),
       previous: c.prevPhase,
     });

@@ -1,0 +1,28 @@
+// Step: a cluster ECK ≥ 3.4 manages. ECK implements the feature itself, at the same names and
+// paths, so es-mtls stands aside completely: no Secret, no annotation, no injection, no intents,
+// no evictions. It only says so, in its own status object and in one Event, when the feature is
+// in use on that cluster (the spec asks for it, or ECK's annotation is set).
+import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../kube/resources.ts";
+import { cond, mergeConditions } from "../status/conditions.ts";
+import { baseStatus } from "../status/build.ts";
+import { writeStatus } from "../status/write.ts";
+import { esTarget } from "./event-targets.ts";
+import type { ClusterView } from "./view.ts";
+import type { ReconcilerDeps } from "./deps.ts";
+
+export async function standAsideForEck(c: ClusterView, version: string, d: Pick<ReconcilerDeps, "events" | "writer" | "intents" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
+  for (const p of c.pods) d.intents.remove(p.pod.metadata!.namespace!, p.pod.metadata!.name!);
+  const inUse = c.es.spec?.http?.tls?.client?.authentication === true || c.es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
+  if (!inUse && !c.clientAuth) return { requeueAfterMs: d.resyncMs };
+  const message = `client certificate authentication of this cluster is implemented by ECK ${version} (≥ 3.4); es-mtls stands aside: no Secrets, no annotation, no injection, no restarts`;
+  await d.events.record(esTarget(c.es), "Normal", "ManagedByECK", message);
+  await writeStatus(d.writer, c.es, c.clientAuth, {
+    ...baseStatus(c.prevStatus),
+    phase: "ManagedByECK",
+    enforcement: "none",
+    podsProven: `0/${c.esPods.length}`,
+    pods: [],
+    conditions: mergeConditions(c.prevStatus.conditions, [cond("Ready", "False", "ManagedByECK", message)]),
+  });
+  return { requeueAfterMs: d.resyncMs };
+}
