@@ -6,7 +6,9 @@
 // Baseline in the same run: the same change with one agent connected and nothing else.
 // Agents: time = the agent's own "material written" log line for the new bundle (its clock is
 // this machine's); streams: time the line carrying the new bundle was read.
-// Run: npx bun bench/propagation.ts [--agents=100] [--streams=1000] [--rounds=3]
+// Run: npx bun bench/propagation.ts [--agents=100] [--streams=1000] [--rounds=3] [--profile-dir=DIR]
+// (--profile-dir: the controller writes a CPU profile there on exit; summarise it with
+//  npx bun bench/support/cpuprofile-summary.ts DIR/*.cpuprofile)
 // Exits 1 only when a result is invalid: some agent or stream never got the new bundle.
 import { spawn } from "bun";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -33,6 +35,7 @@ const AGENTS = arg("agents", 100);
 const STREAMS = arg("streams", 1000);
 const ROUNDS = arg("rounds", 3);
 const ROUND_TIMEOUT_MS = 60_000;
+const PROFILE_DIR = process.argv.find((a) => a.startsWith("--profile-dir="))?.split("=")[1];
 const ns = "bench";
 const started = Date.now();
 const phaseTimes: Record<string, number> = {};
@@ -58,7 +61,9 @@ try {
   const custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   await prepareCluster(core, [ns]);
   const kubeconfig = await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]);
+  if (PROFILE_DIR) process.env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${PROFILE_DIR}`;
   controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: ["--resync=10m", "--agent-image=es-mtls-agent:bench"] });
+  delete process.env.BUN_OPTIONS;
   await controller.waitReady();
   const mwc = desiredMutatingWebhookConfiguration({ client: { url: `https://127.0.0.1:${controller.webhookPort}` }, caPem: await servingCa(core, "es-mtls-system") });
   await cp.kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: mwc });
