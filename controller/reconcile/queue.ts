@@ -3,6 +3,9 @@
 // up the others), a key is never processed by two workers at once (added while it runs, it runs
 // again afterwards, as client-go's workqueue), and it is re-queued with capped exponential
 // backoff (common/backoff.ts) when its reconcile fails (or at a requested time, e.g. a rotation).
+// Keys added by a change (`add`) go before keys added by the periodic resync (`addResync`), so a
+// resync of every cluster never delays one cluster's change (measured: 3.7–4.8 s behind a
+// resync of 1,000 clusters in one FIFO; bench/controller-scale.ts).
 import { log } from "../log.ts";
 import { backoffDelay } from "../../common/backoff.ts";
 import { apiErrorMessage } from "../kube/api-error.ts";
@@ -11,7 +14,9 @@ import { apiErrorMessage } from "../kube/api-error.ts";
 export const DEFAULT_QUEUE_CONCURRENCY = 4;
 
 export class WorkQueue {
-  private readonly queued = new Set<string>();
+  /** Keys waiting, changes first: `urgent` is always drained before `background`. */
+  private readonly urgent = new Set<string>();
+  private readonly background = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Keys being processed now; never two workers on one key. */
@@ -29,8 +34,19 @@ export class WorkQueue {
   }
 
   add(key: string) {
-    this.queued.add(key);
+    this.background.delete(key);
+    this.urgent.add(key);
     this.pump();
+  }
+
+  /** A periodic re-check: runs after every key queued by a change. */
+  addResync(key: string) {
+    if (!this.urgent.has(key)) this.background.add(key);
+    this.pump();
+  }
+
+  private get queuedCount(): number {
+    return this.urgent.size + this.background.size;
   }
 
   addAfter(key: string, ms: number) {
@@ -58,19 +74,21 @@ export class WorkQueue {
 
   /** Resolves when nothing is queued or being processed (tests, shutdown). */
   idle(): Promise<void> {
-    if (this.processing.size === 0 && this.queued.size === 0) return Promise.resolve();
+    if (this.processing.size === 0 && this.queuedCount === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
   /** Starts workers for queued keys that no worker holds, up to the concurrency. */
   private pump() {
     if (!this.running) return;
-    for (const key of this.queued) {
-      if (this.processing.size >= this.concurrency) break;
-      if (this.processing.has(key)) continue;
-      this.queued.delete(key);
-      this.processing.add(key);
-      void this.work(key);
+    for (const lane of [this.urgent, this.background]) {
+      for (const key of lane) {
+        if (this.processing.size >= this.concurrency) return;
+        if (this.processing.has(key)) continue;
+        lane.delete(key);
+        this.processing.add(key);
+        void this.work(key);
+      }
     }
   }
 
@@ -88,7 +106,7 @@ export class WorkQueue {
     } finally {
       this.processing.delete(key);
       this.pump();
-      if (this.processing.size === 0 && (this.queued.size === 0 || !this.running)) {
+      if (this.processing.size === 0 && (this.queuedCount === 0 || !this.running)) {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const w of waiters) w();

@@ -98,3 +98,29 @@ describe("work queue concurrency", () => {
     expect(() => new WorkQueue(async () => {}, 10, 100, 0)).toThrow("positive integer");
   });
 });
+
+describe("work queue lanes", () => {
+  test("a change queued behind a whole resync runs before the resync's remaining keys", async () => {
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 1);
+    queue.start();
+    for (let i = 0; i < 50; i++) queue.addResync(`ns/r${i}`);
+    await tick();
+    expect(h.calls).toEqual(["ns/r0"]);
+    queue.add("ns/changed");
+    queue.addResync("ns/changed"); // a resync does not demote a queued change
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls).toEqual(["ns/r0", "ns/changed"]);
+    // A change to a key already waiting in the resync lane promotes it.
+    queue.add("ns/r40");
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls).toEqual(["ns/r0", "ns/changed", "ns/r40"]);
+    await h.releaseAll();
+    await queue.idle();
+    expect(h.calls.length).toBe(51);
+    expect(new Set(h.calls).size).toBe(51);
+    queue.stop();
+  });
+});
