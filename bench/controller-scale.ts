@@ -11,7 +11,8 @@
 //     CPU seconds per resync (--resync period; the window holds two of them).
 // The growth from the smallest to the largest N is the same-run baseline (per-cluster cost
 // constant = linear total; growing per-cluster cost = worse than linear).
-// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20]
+// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR]
+// (--heap-prof-dir: the controller writes a heap profile (and its markdown summary) there on exit)
 // Exits 1 only when a result is invalid (a cluster never synced, a change never reached its bundle).
 import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
@@ -33,6 +34,7 @@ const SECRETS_PER_CLUSTER = 10;
 const PODS_PER_CLUSTER = 3;
 const NAMESPACES = 10;
 const CONTROLLER_USER = "es-mtls-controller";
+const HEAP_PROF_DIR = argOf("heap-prof-dir");
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))] ?? NaN;
 const procStatus = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
@@ -117,7 +119,9 @@ async function runSize(n: number) {
     // Initial sync.
     const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
     const syncStart = Date.now();
+    if (HEAP_PROF_DIR) process.env.BUN_OPTIONS = `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}`;
     controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`] });
+    delete process.env.BUN_OPTIONS;
     const pid = controller.child.pid!;
     await controller.waitReady(120_000);
     let synced = 0;
