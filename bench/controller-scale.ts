@@ -12,7 +12,8 @@
 // The growth from the smallest to the largest N is the same-run baseline (per-cluster cost
 // constant = linear total; growing per-cluster cost = worse than linear).
 // Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR]
-// (--heap-prof-dir: the controller writes a heap profile (and its markdown summary) there on exit)
+// (--heap-prof-dir: the controller writes a heap profile (and its markdown summary) there on exit;
+//  --controller-bun-options="--smol": extra Bun flags for the controller process)
 // Exits 1 only when a result is invalid (a cluster never synced, a change never reached its bundle).
 import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
@@ -35,6 +36,7 @@ const PODS_PER_CLUSTER = 3;
 const NAMESPACES = 10;
 const CONTROLLER_USER = "es-mtls-controller";
 const HEAP_PROF_DIR = argOf("heap-prof-dir");
+const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))] ?? NaN;
 const procStatus = (pid: number, field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;
@@ -119,7 +121,8 @@ async function runSize(n: number) {
     // Initial sync.
     const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
     const syncStart = Date.now();
-    if (HEAP_PROF_DIR) process.env.BUN_OPTIONS = `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}`;
+    const bunOptions = [CONTROLLER_BUN_OPTIONS, HEAP_PROF_DIR ? `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}` : ""].filter(Boolean).join(" ");
+    if (bunOptions) process.env.BUN_OPTIONS = bunOptions;
     controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`] });
     delete process.env.BUN_OPTIONS;
     const pid = controller.child.pid!;
@@ -210,7 +213,7 @@ const targets = last && {
   changeToBundleP99Under100ms: last.changeToBundleMs.p99 < 100,
   zeroWritesPerNoOpResync: last.noOpResync.writes === 0,
 };
-console.log(JSON.stringify({ bench: "controller-scale", date: new Date().toISOString(), machine: "2 cores, 24 GiB (shared)", rows, growth, targets, invalid }, null, 2));
+console.log(JSON.stringify({ bench: "controller-scale", date: new Date().toISOString(), machine: "2 cores, 24 GiB (shared)", controllerBunOptions: CONTROLLER_BUN_OPTIONS, rows, growth, targets, invalid }, null, 2));
 console.log(
   rows.map((r) => `${r.clusters} clusters: sync ${r.initialSync.seconds} s, RSS ${r.controllerRssMiB.afterSync} MiB (peak ${r.controllerRssMiB.peak}), change → bundle p50 ${r.changeToBundleMs.p50} / p99 ${r.changeToBundleMs.p99} ms, ${r.noOpResync.writesPerResync} writes and ${r.noOpResync.cpuSecondsPerResync} CPU-s per no-op resync`).join("; ") +
     (growth ? `; ×${growth.clustersRatio} clusters → sync ×${growth.initialSync}, RSS ×${growth.rssAfterSync}, change p99 ×${growth.changeToBundleP99}, resync CPU ×${growth.cpuPerResync}` : "") +
