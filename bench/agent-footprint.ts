@@ -1,6 +1,9 @@
-// Footprint of the agent at idle, on Bun (the compiled binary, as shipped) and on
-// Deno, each against a bare hello-world HTTP server of the same runtime measured in
-// the same run. Prints JSON. Usage:
+// Footprint of the agent at idle, on Bun (the compiled binary, as shipped; and a candidate build
+// with --bytecode) and on Deno, each against a bare hello-world HTTP server of the same runtime
+// measured in the same run: RSS and CPU over the window, start → /startupz (hello: start → first
+// response), binary size, and the memory each module adds when imported alone (a fresh process
+// per module; "where the memory goes"). Prints JSON and a one-line summary; exits 1 only when an
+// agent never became ready. Usage:
 //   bun bench/agent-footprint.ts [--window-s=60] [--settle-s=5]
 // The agent runs against the fixture intent server and an ES stand-in (required) with
 // one applied intent and a proven workload, so "idle" includes heartbeats and timers.
@@ -31,13 +34,13 @@ function cpuTicks(pid: number): number {
   const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
   return Number(rest[11]) + Number(rest[12]); // utime + stime
 }
-async function waitHttp(url: string, timeoutMs = 20_000): Promise<void> {
+async function waitHttp(url: string, timeoutMs = 20_000, pollMs = 100): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {
       if ((await fetch(url)).status < 500) return;
     } catch {}
-    await Bun.sleep(100);
+    await Bun.sleep(pollMs);
   }
   throw new Error(`${url} not up`);
 }
@@ -54,8 +57,9 @@ try {
   const helloDeno = join(work, "hello-deno.ts");
   fs.writeFileSync(helloBun, `Bun.serve({ hostname: "127.0.0.1", port: Number(process.argv[2]), fetch: () => new Response("ok") });\n`);
   fs.writeFileSync(helloDeno, `Deno.serve({ hostname: "127.0.0.1", port: Number(Deno.args[0]), onListen() {} }, () => new Response("ok"));\n`);
-  for (const [src, out] of [[join(REPO, "agent/main.ts"), bin], [helloBun, join(work, "hello-bun")]] as const) {
-    const b = spawn([process.execPath, "build", "--compile", "--minify", src, "--outfile", out], { cwd: REPO, stdout: "ignore", stderr: "pipe" });
+  const binBytecode = join(work, "es-mtls-agent-bytecode");
+  for (const [src, out, extra] of [[join(REPO, "agent/main.ts"), bin, []], [join(REPO, "agent/main.ts"), binBytecode, ["--bytecode"]], [helloBun, join(work, "hello-bun"), []]] as const) {
+    const b = spawn([process.execPath, "build", "--compile", "--minify", ...extra, src, "--outfile", out], { cwd: REPO, stdout: "ignore", stderr: "pipe" });
     if ((await b.exited) !== 0) throw new Error(`build of ${src} failed: ${await new Response(b.stderr).text()}`);
   }
 
@@ -68,9 +72,9 @@ try {
   fs.writeFileSync(join(work, "http.crt"), leaf.certPem);
   fs.writeFileSync(join(work, "http.key"), leaf.keyPem!);
 
-  const agents: Record<string, { pid: number; health: number }> = {};
+  const agents: Record<string, { pid: number; health: number; startupMs: number }> = {};
   const standins: ElasticsearchStandin[] = [];
-  for (const rt of ["bun", "deno"] as const) {
+  for (const rt of ["bun", "bun_bytecode", "deno"] as const) {
     const out = join(work, `out-${rt}`);
     const esPort = freePort();
     const health = freePort();
@@ -86,25 +90,38 @@ try {
       files: { dir: out, bundle: "client-trust-bundle.crt", certificate: "tls.crt", key: "tls.key", mode: 0o440, uid: process.getuid!(), gid: process.getgid!() },
     });
     const args = [`--controller-url=${server.url}`, `--controller-ca=${join(work, "controller-ca.crt")}`, `--token-file=${join(work, "token")}`, "--role=elasticsearch", `--dir=${out}`, "--health-addr=127.0.0.1", `--health-port=${health}`, `--probe-url=https://127.0.0.1:${esPort}`, "--proof-interval-ms=300"];
-    const p = rt === "bun" ? run([bin, ...args]) : run([DENO, "run", "-A", "--quiet", join(REPO, "agent/main.ts"), ...args]);
-    agents[rt] = { pid: p.pid, health };
-    await waitHttp(`http://127.0.0.1:${health}/healthz`);
+    const started = performance.now();
+    const p = rt === "bun" ? run([bin, ...args]) : rt === "bun_bytecode" ? run([binBytecode, ...args]) : run([DENO, "run", "-A", "--quiet", join(REPO, "agent/main.ts"), ...args]);
+    // Start → /startupz 200 (a complete set on disk: key generated, CSR signed, files written).
     const deadline = Date.now() + 20_000;
-    while (!fs.existsSync(join(out, "client-trust-bundle.crt")) && Date.now() < deadline) await Bun.sleep(100);
+    let startupMs = NaN;
+    while (Date.now() < deadline) {
+      const ok = await fetch(`http://127.0.0.1:${health}/startupz`).then((r) => r.status === 200, () => false);
+      if (ok) {
+        startupMs = Math.round(performance.now() - started);
+        break;
+      }
+      await Bun.sleep(10);
+    }
+    agents[rt] = { pid: p.pid, health, startupMs };
     standins.push(await new ElasticsearchStandin({ keyFile: join(work, "http.key"), certFile: join(work, "http.crt"), caFiles: [join(out, "client-trust-bundle.crt")], clientAuthentication: "required", port: esPort }).start());
     const d2 = Date.now() + 20_000;
     while ((await fetch(`http://127.0.0.1:${health}/readyz`)).status !== 200 && Date.now() < d2) await Bun.sleep(200);
   }
   const hb = freePort();
   const hd = freePort();
+  const helloStart = performance.now();
   const helloB = run([join(work, "hello-bun"), String(hb)]);
+  await waitHttp(`http://127.0.0.1:${hb}/`, 20_000, 10);
+  const helloBunStartupMs = Math.round(performance.now() - helloStart);
+  const helloDStart = performance.now();
   const helloD = run([DENO, "run", "-A", "--quiet", helloDeno, String(hd)]);
-  await waitHttp(`http://127.0.0.1:${hb}/`);
-  await waitHttp(`http://127.0.0.1:${hd}/`);
+  await waitHttp(`http://127.0.0.1:${hd}/`, 20_000, 10);
+  const helloDenoStartupMs = Math.round(performance.now() - helloDStart);
   // One request each, so the hello servers have touched their HTTP path as the agents have.
   await Bun.sleep(SETTLE_S * 1000);
 
-  const subjects: Record<string, number> = { agent_bun_binary: agents.bun!.pid, agent_deno: agents.deno!.pid, hello_bun_binary: helloB.pid, hello_deno: helloD.pid };
+  const subjects: Record<string, number> = { agent_bun_binary: agents.bun!.pid, agent_bun_binary_bytecode: agents.bun_bytecode!.pid, agent_deno: agents.deno!.pid, hello_bun_binary: helloB.pid, hello_deno: helloD.pid };
   const t0 = Object.fromEntries(Object.entries(subjects).map(([k, pid]) => [k, cpuTicks(pid)]));
   const s0 = performance.now();
   const rssSamples: Record<string, number[]> = Object.fromEntries(Object.keys(subjects).map((k) => [k, []]));
@@ -124,28 +141,41 @@ try {
       cpu_seconds: +(ticks / CLK_TCK).toFixed(2),
     };
   }
-  const agentReady = {
-    bun: (await fetch(`http://127.0.0.1:${agents.bun!.health}/readyz`)).status === 200,
-    deno: (await fetch(`http://127.0.0.1:${agents.deno!.health}/readyz`)).status === 200,
-  };
-  const r = result as Record<string, { rss_mib_end: number }>;
-  console.log(
-    JSON.stringify(
-      {
+  const agentReady = Object.fromEntries(await Promise.all(Object.entries(agents).map(async ([rt, a]) => [rt, await fetch(`http://127.0.0.1:${a.health}/readyz`).then((x) => x.status === 200, () => false)] as const)));
+  const r = result as Record<string, { rss_mib_end: number; cpu_millicores_avg: number }>;
+  for (const s of standins) await s.stop();
+  await server.stop();
+  for (const p of procs) {
+    try {
+      p.kill(9);
+    } catch {}
+  }
+  const modules = await moduleCosts();
+  const summary = {
+        bench: "agent-footprint",
+        date: new Date().toISOString(),
         window_s: +secs.toFixed(1),
         settle_s: SETTLE_S,
         agents_ready: agentReady,
         ...result,
-        rss_overhead_mib: { bun: +(r.agent_bun_binary!.rss_mib_end - r.hello_bun_binary!.rss_mib_end).toFixed(1), deno: +(r.agent_deno!.rss_mib_end - r.hello_deno!.rss_mib_end).toFixed(1) },
-        binary_size_mib: { agent_bun_binary: +(fs.statSync(bin).size / 2 ** 20).toFixed(1), hello_bun_binary: +(fs.statSync(join(work, "hello-bun")).size / 2 ** 20).toFixed(1) },
+        rss_overhead_mib: {
+          bun: +(r.agent_bun_binary!.rss_mib_end - r.hello_bun_binary!.rss_mib_end).toFixed(1),
+          bun_bytecode: +(r.agent_bun_binary_bytecode!.rss_mib_end - r.hello_bun_binary!.rss_mib_end).toFixed(1),
+          deno: +(r.agent_deno!.rss_mib_end - r.hello_deno!.rss_mib_end).toFixed(1),
+        },
+        startup_ms: { agent_bun_binary: agents.bun!.startupMs, agent_bun_binary_bytecode: agents.bun_bytecode!.startupMs, agent_deno: agents.deno!.startupMs, hello_bun_binary: helloBunStartupMs, hello_deno: helloDenoStartupMs },
+        binary_size_mib: { agent_bun_binary: +(fs.statSync(bin).size / 2 ** 20).toFixed(1), agent_bun_binary_bytecode: +(fs.statSync(binBytecode).size / 2 ** 20).toFixed(1), hello_bun_binary: +(fs.statSync(join(work, "hello-bun")).size / 2 ** 20).toFixed(1) },
+        module_costs_bun: modules,
         versions: { bun: Bun.version, deno: (await new Response(spawn([DENO, "--version"], { stdout: "pipe" }).stdout).text()).split("\n")[0] },
-      },
-      null,
-      2,
-    ),
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  const o = summary.rss_overhead_mib;
+  console.log(
+    `idle RSS over the hello-world floor: Bun binary +${o.bun} MiB (bytecode +${o.bun_bytecode}), Deno +${o.deno} MiB (target ≤ 5); CPU ${r.agent_bun_binary!.cpu_millicores_avg} / ${r.agent_bun_binary_bytecode!.cpu_millicores_avg} / ${r.agent_deno!.cpu_millicores_avg} mcores (target < 1); ` +
+      `startupz ${agents.bun!.startupMs} / ${agents.bun_bytecode!.startupMs} / ${agents.deno!.startupMs} ms (hello ${helloBunStartupMs} / ${helloDenoStartupMs} ms)` +
+      (Object.values(agentReady).every(Boolean) ? "" : ` — INVALID: agent not ready ${JSON.stringify(agentReady)}`),
   );
-  for (const s of standins) await s.stop();
-  await server.stop();
+  if (!Object.values(agentReady).every(Boolean)) process.exitCode = 1;
 } finally {
   for (const p of procs) {
     try {
@@ -154,4 +184,44 @@ try {
   }
   fs.rmSync(work, { recursive: true, force: true });
 }
-process.exit(0);
+process.exit(process.exitCode ?? 0);
+
+/**
+ * RSS and JS heap a module adds when imported alone into a fresh Bun process (after a full GC),
+ * against the same process importing nothing. Shared dependencies count in each row that uses them.
+ */
+async function moduleCosts(): Promise<Record<string, { rss_mib: number; heap_mib: number; objects_k: number }>> {
+  const targets: Record<string, string | undefined> = {
+    "(nothing)": undefined,
+    "reflect-metadata + @peculiar/x509 (common/x509.ts)": join(REPO, "common/x509.ts"),
+    "hono": "hono",
+    "jose": "jose",
+    "agent/identity/key.ts (CSR)": join(REPO, "agent/identity/key.ts"),
+    "agent/material/material.ts (PEM checks)": join(REPO, "agent/material/material.ts"),
+    "agent/report/health-server.ts": join(REPO, "agent/report/health-server.ts"),
+    "agent/assemble.ts (everything)": join(REPO, "agent/assemble.ts"),
+  };
+  const probe = (spec: string | undefined) => `
+    ${spec ? `await import(${JSON.stringify(spec)});` : ""}
+    Bun.gc(true); await Bun.sleep(50); Bun.gc(true);
+    const { heapStats } = await import("bun:jsc");
+    const h = heapStats();
+    console.log(JSON.stringify({ rss: process.memoryUsage().rss, heap: h.heapSize, objects: h.objectCount }));`;
+  const measureOne = async (spec: string | undefined) => {
+    const samples = [];
+    for (let i = 0; i < 3; i++) {
+      const p = spawn([process.execPath, "-e", probe(spec)], { cwd: REPO, stdout: "pipe", stderr: "ignore" });
+      samples.push(JSON.parse((await new Response(p.stdout).text()).trim().split("\n").pop()!) as { rss: number; heap: number; objects: number });
+    }
+    samples.sort((a, b) => a.rss - b.rss);
+    return samples[1]!;
+  };
+  const base = await measureOne(undefined);
+  const out: Record<string, { rss_mib: number; heap_mib: number; objects_k: number }> = {};
+  for (const [name, spec] of Object.entries(targets)) {
+    const m = spec === undefined ? base : await measureOne(spec);
+    const d = spec === undefined ? { rss: m.rss, heap: m.heap, objects: m.objects } : { rss: m.rss - base.rss, heap: m.heap - base.heap, objects: m.objects - base.objects };
+    out[name] = { rss_mib: +(d.rss / 2 ** 20).toFixed(1), heap_mib: +(d.heap / 2 ** 20).toFixed(1), objects_k: +(d.objects / 1000).toFixed(1) };
+  }
+  return out;
+}

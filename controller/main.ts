@@ -205,7 +205,7 @@ const elector = new LeaderElector(kc, {
     void markLeaderPod(core, config.namespace, config.podName, true);
     void refreshServing(true).catch((e) => log.error("serving certificate", { error: String(e) }));
     queue.start();
-    for (const key of allClusters()) queue.add(key);
+    for (const key of allClusters()) queue.addResync(key);
   },
   onStoppedLeading: () => {
     // Another replica leads now; stop writing at once and restart as a candidate.
@@ -234,7 +234,7 @@ elector.start();
 const servingTimer = setInterval(() => void refreshServing(elector.leading).catch((e) => log.warn("serving certificate refresh failed", { error: String(e) })), 5000);
 void refreshServing(false).catch(() => {});
 const resyncTimer = setInterval(() => {
-  if (elector.leading) for (const key of allClusters()) queue.add(key);
+  if (elector.leading) for (const key of allClusters()) queue.addResync(key);
 }, config.resyncMs);
 
 async function shutdown(signal: string) {

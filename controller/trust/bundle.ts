@@ -4,8 +4,8 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { TrustBundle } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
-import { sha256Hex } from "../pki/digest.ts";
-import { scanPemBlocks } from "./pem-blocks.ts";
+import { sha256Hex } from "../../common/digest.ts";
+import { ParseCache } from "./pem-blocks.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
 
@@ -79,6 +79,12 @@ export interface TrustBundleResult extends TrustBundle {
   ignoredText: IgnoredText[];
 }
 
+/**
+ * Parsed sources by SHA-256 of their text, shared by every build in this process (bounded LRU;
+ * `stats()` counts parses, `clear()` empties it). Exported for tests and benchmarks.
+ */
+export const trustParseCache = new ParseCache<ParsedBlock>(parseCertificateBlock);
+
 export class EmptyTrustBundleError extends Error {
   constructor(readonly rejected: RejectedInput[]) {
     super(`trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`);
@@ -113,7 +119,10 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
       rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(source.text.length)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
       continue;
     }
-    const { blocks, problems, strayText } = scanPemBlocks(source.text);
+    // Parsing depends only on the text, so it is cached by content; validity in time does not,
+    // so it is checked below on every build.
+    const scanned = trustParseCache.get(source.text);
+    const { blocks, problems, strayText } = scanned;
     for (const problem of problems) {
       rejected.push({ source: source.name, block: problem.index, code: "MalformedBlock", reason: `${problem.reason} (line ${problem.line})` });
     }
@@ -124,7 +133,7 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
     } else {
       for (const text of strayText) ignoredText.push({ source: source.name, line: text.line, reason: `${text.reason}, ignored` });
     }
-    const accepted: { der: ArrayBuffer; certificate: x509.X509Certificate; block: number; digest: string }[] = [];
+    const accepted: (ParsedCertificate & { block: number })[] = [];
     const leafIndex = blocks.find((block) => block.label === "CERTIFICATE")?.index;
     for (const block of blocks) {
       const reject = (code: RejectionCode, reason: string) => rejected.push({ source: source.name, block: block.index, code, reason: `${reason} (line ${block.line})` });
@@ -132,22 +141,27 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
         reject("TooManyBlocks", `block ${block.index} is over the limit of ${limits.maxBlocksPerSource} PEM blocks per source`);
         continue;
       }
-      const parsed = parseCertificateBlock(block.label, block.text, now);
+      const parsed = trustParseCache.block(scanned, block);
       if ("reason" in parsed) {
         reject("InvalidCertificate", parsed.reason);
         continue;
       }
+      const timeProblem = validityProblem(parsed, now);
+      if (timeProblem) {
+        reject("InvalidCertificate", timeProblem);
+        continue;
+      }
       // Only the cluster's own CAs are anchors: a CA from a user source, first block included,
       // would let whoever holds its key mint any client certificate the cluster accepts.
-      if (source.pinsLeafOnly && isCa(parsed.certificate)) {
+      if (source.pinsLeafOnly && parsed.isCa) {
         reject("CaInChain", block.index === leafIndex ? "is a CA certificate (CA:TRUE): a client-certificate Secret contributes leaf certificates only; only the cluster's own CAs are trust anchors" : "CA certificate in the chain after the leaf is not pinned: trusting it would trust every certificate it signs");
         continue;
       }
-      accepted.push({ ...parsed, block: block.index, digest: await sha256Hex(parsed.der) });
+      accepted.push({ ...parsed, block: block.index });
     }
     const freshDigests = new Set(accepted.map((cert) => cert.digest).filter((digest) => !byDigest.has(digest)));
     const fresh = accepted.filter((cert) => freshDigests.delete(cert.digest));
-    const pems = fresh.map((cert) => x509.PemConverter.encode(cert.der, "CERTIFICATE") + "\n");
+    const pems = fresh.map((cert) => cert.pem);
     const sourceBytes = pems.reduce((sum, pem) => sum + pem.length, 0);
     if (bundleBytes + sourceBytes > limits.maxBundleBytes) {
       // Whole sources are left out, in sorted order, so the cut is stable between runs.
@@ -169,8 +183,8 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
         source: source.name,
         block: cert.block,
         sha256: cert.digest,
-        subject: cert.certificate.subject,
-        notAfter: cert.certificate.notAfter.toISOString(),
+        subject: cert.subject,
+        notAfter: cert.notAfter.toISOString(),
         duplicates: [],
       };
       byDigest.set(cert.digest, entry);
@@ -182,12 +196,30 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
 
   if (included.length === 0) throw new EmptyTrustBundleError(rejected);
   const pem = pemParts.join("");
-  return { pem, sha256: await sha256Hex(pem), included, rejected, ignoredText };
+  return { pem, sha256: sha256Hex(pem), included, rejected, ignoredText };
 }
 
-type ParsedBlock = { der: ArrayBuffer; certificate: x509.X509Certificate } | { reason: string };
+/** What the bundle needs of a certificate, kept instead of the parsed object (a few hundred bytes). */
+interface ParsedCertificate {
+  /** Re-encoded PEM of the DER, as written into the bundle. */
+  pem: string;
+  /** SHA-256 of the DER, hex. */
+  digest: string;
+  subject: string;
+  notBefore: Date;
+  notAfter: Date;
+  isCa: boolean;
+}
 
-function parseCertificateBlock(label: string, text: string, now: Date): ParsedBlock {
+type ParsedBlock = ParsedCertificate | { reason: string };
+
+function validityProblem(cert: ParsedCertificate, now: Date): string | undefined {
+  if (now < cert.notBefore) return `certificate "${cert.subject}" is not valid before ${cert.notBefore.toISOString()}`;
+  if (now > cert.notAfter) return `certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`;
+  return undefined;
+}
+
+function parseCertificateBlock(label: string, text: string): ParsedBlock {
   if (/PRIVATE KEY/.test(label)) return { reason: `"${label}" block: private key material never goes into a trust bundle` };
   if (label !== "CERTIFICATE") return { reason: `"${label}" block: only CERTIFICATE blocks are accepted` };
   let decoded: ReturnType<typeof x509.PemConverter.decodeWithHeaders>;
@@ -213,9 +245,14 @@ function parseCertificateBlock(label: string, text: string, now: Date): ParsedBl
   } catch (error) {
     return { reason: `not a parseable X.509 certificate: ${(error as Error).message}` };
   }
-  if (now < certificate.notBefore) return { reason: `certificate "${certificate.subject}" is not valid before ${certificate.notBefore.toISOString()}` };
-  if (now > certificate.notAfter) return { reason: `certificate "${certificate.subject}" expired at ${certificate.notAfter.toISOString()}` };
-  return { der: block.rawData, certificate };
+  return {
+    pem: x509.PemConverter.encode(block.rawData, "CERTIFICATE") + "\n",
+    digest: sha256Hex(new Uint8Array(block.rawData)),
+    subject: certificate.subject,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    isCa: isCa(certificate),
+  };
 }
 
 /** Total length of the outer DER SEQUENCE (header + content), or undefined if it is not one. */

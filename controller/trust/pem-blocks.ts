@@ -27,6 +27,8 @@ export interface PemStrayText {
   reason: string;
 }
 
+import { sha256Hex } from "../../common/digest.ts";
+
 const BEGIN = /^-----BEGIN ([^-]*)-----$/;
 const END = /^-----END ([^-]*)-----$/;
 
@@ -78,4 +80,109 @@ export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems
   flushStray(lines.length + 1);
   if (open) problems.push({ index: open.index, line: open.line, reason: `block "${open.label}" is truncated: no END line` });
   return { blocks, problems, strayText };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanned sources cached by content. A reconcile rebuilds a cluster's bundle from all its
+// sources, and almost all of them are unchanged since the last build: the cache keeps, per
+// SHA-256 of a source's text, its scan and each block's parse (done on first use), so each
+// certificate is parsed once per content. Only what depends on the text alone may be kept
+// here; validity in time is checked by the caller on every build.
+
+export interface ScannedSource<P> {
+  blocks: readonly PemBlockText[];
+  problems: readonly PemScanProblem[];
+  strayText: readonly PemStrayText[];
+  /** Parsed blocks by block index (filled on first use). */
+  readonly parsed: Map<number, P>;
+  /** Approximate bytes held, for the cache's bound. */
+  readonly bytes: number;
+}
+
+export interface ParseCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  /** Calls of the block parser since the last clear(): what a warm build avoids. */
+  blockParses: number;
+  evictions: number;
+}
+
+export interface ParseCacheLimits {
+  /** Sources kept; the least recently used goes first. */
+  maxEntries: number;
+  /** Approximate memory kept (source text counted twice: the text and what is parsed of it). */
+  maxBytes: number;
+}
+
+/** 1,000 clusters × 10 Secrets plus their CAs fit; 64 KiB sources are bounded by bytes. */
+export const DEFAULT_PARSE_CACHE_LIMITS: ParseCacheLimits = { maxEntries: 16_384, maxBytes: 48 * 1024 * 1024 };
+
+export class ParseCache<P> {
+  private readonly entries = new Map<string, ScannedSource<P>>();
+  private limits: ParseCacheLimits;
+  private counters = { bytes: 0, hits: 0, misses: 0, blockParses: 0, evictions: 0 };
+
+  constructor(
+    private readonly parseBlock: (label: string, text: string) => P,
+    limits: Partial<ParseCacheLimits> = {},
+    private readonly hash: (text: string) => string = sha256Hex,
+  ) {
+    this.limits = { ...DEFAULT_PARSE_CACHE_LIMITS, ...limits };
+  }
+
+  /** The scan of `text`, from the cache when the same content was seen before. */
+  get(text: string): ScannedSource<P> {
+    const key = this.hash(text);
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.counters.hits++;
+      // Map keeps insertion order: re-inserting makes it the most recently used.
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    this.counters.misses++;
+    const { blocks, problems, strayText } = scanPemBlocks(text);
+    const entry: ScannedSource<P> = { blocks, problems, strayText, parsed: new Map(), bytes: 2 * text.length + 256 };
+    this.entries.set(key, entry);
+    this.counters.bytes += entry.bytes;
+    this.evict();
+    return entry;
+  }
+
+  /** The parse of one block of a scanned source, done once per content. */
+  block(source: ScannedSource<P>, block: PemBlockText): P {
+    let parsed = source.parsed.get(block.index);
+    if (parsed === undefined) {
+      this.counters.blockParses++;
+      parsed = this.parseBlock(block.label, block.text);
+      source.parsed.set(block.index, parsed);
+    }
+    return parsed;
+  }
+
+  stats(): ParseCacheStats {
+    return { entries: this.entries.size, ...this.counters };
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.counters = { bytes: 0, hits: 0, misses: 0, blockParses: 0, evictions: 0 };
+  }
+
+  setLimits(limits: Partial<ParseCacheLimits>): void {
+    this.limits = { ...this.limits, ...limits };
+    this.evict();
+  }
+
+  private evict() {
+    while (this.entries.size > this.limits.maxEntries || (this.counters.bytes > this.limits.maxBytes && this.entries.size > 1)) {
+      const oldest = this.entries.keys().next().value as string;
+      this.counters.bytes -= this.entries.get(oldest)!.bytes;
+      this.entries.delete(oldest);
+      this.counters.evictions++;
+    }
+  }
 }
