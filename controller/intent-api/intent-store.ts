@@ -8,6 +8,8 @@ export type IntentListener = (event: IntentEvent) => void;
 
 export class IntentStore {
   readonly #intents = new Map<string, Intent>();
+  /** Each stored intent's content key (contentKey), computed once when it is stored. */
+  readonly #keys = new Map<string, string>();
   readonly #listeners = new Map<string, Set<IntentListener>>();
 
   get(namespace: string, name: string): Intent | undefined {
@@ -23,13 +25,15 @@ export class IntentStore {
   set(intent: Intent): boolean {
     const key = podKey(intent.pod.namespace, intent.pod.name);
     const current = this.#intents.get(key);
+    const content = contentKey(intent);
     if (current && current.pod.uid === intent.pod.uid) {
-      if (sameContent(current, intent)) return false;
+      if (this.#keys.get(key) === content) return false;
       if (intent.generation <= current.generation) {
         throw new RangeError(`intent for pod ${key} changed but its generation ${intent.generation} is not above ${current.generation}`);
       }
     }
     this.#intents.set(key, intent);
+    this.#keys.set(key, content);
     this.#emit(key, { type: "intent", intent });
     return true;
   }
@@ -38,6 +42,7 @@ export class IntentStore {
   remove(namespace: string, name: string): boolean {
     const key = podKey(namespace, name);
     const existed = this.#intents.delete(key);
+    this.#keys.delete(key);
     if (existed) this.#emit(key, { type: "removed" });
     return existed;
   }
@@ -66,6 +71,12 @@ function podKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-function sameContent(a: Intent, b: Intent): boolean {
-  return canonicalJson({ ...a, generation: 0 }) === canonicalJson({ ...b, generation: 0 });
+/**
+ * An intent's content, generation aside, for "did anything change". The bundle counts by its
+ * sha256 (the agent checks the PEM against it), so a 900 KiB bundle is not serialised for each
+ * of a cluster's pods on every reconcile (bench/propagation.ts profiled that at 22 % of the CPU).
+ */
+function contentKey(intent: Intent): string {
+  const { generation: _g, trustBundle, ...rest } = intent;
+  return canonicalJson({ ...rest, ...(trustBundle ? { trustBundle: trustBundle.sha256 } : {}) });
 }
