@@ -59,7 +59,8 @@ test("enable: pods rolled one at a time through the Eviction API and re-injected
 
   const internal = await lc.secret(MTLS_SECRETS[0]!);
   expect(internal?.["tls.crt"]).toContain("BEGIN CERTIFICATE");
-  for (const [pod, answer] of Object.entries(await requestsPerPod(lc))) expect(`${pod}: ${answer}`).not.toEndWith(": ok");
+  // Refused at the TLS layer (handshake or first read), not by HTTP authentication (a 401 is a ResponseError).
+  for (const [pod, answer] of Object.entries(await requestsPerPod(lc))) expect(`${pod}: ${answer}`).toStartWith(`${pod}: ConnectionError`);
   const withCert = await requestsPerPod(lc, { cert: internal!["tls.crt"]!, key: internal!["tls.key"]! });
   expect(Object.values(withCert)).toEqual(Array(REPLICAS).fill("ok"));
 }, 150_000);
@@ -98,4 +99,21 @@ test("disable: Disabled, every pod Ready and serving without a certificate, anno
   const lastEviction = Math.max(...evictions(audit, since).map((e) => Date.parse(e.requestReceivedTimestamp)));
   expect(lastEviction).toBeLessThan(firstDelete);
   for (const p of pods) expect(Date.parse(String(p.metadata!.creationTimestamp))).toBeLessThanOrEqual(firstDelete);
+}, 150_000);
+
+test("quick on/off: disabled again while Enabling, right after the first restart → Disabled, no pod stranded, nothing left behind", async () => {
+  const since = Date.now();
+  await lc.setAuthentication(true);
+  await eventually(async () => {
+    const s = await lc.status();
+    if (s?.phase !== "Enabling" || evictions(lc.cp.auditEvents(), since).length < 1) throw new Error(`phase ${s?.phase}`);
+  }, { timeoutMs: 60_000, intervalMs: 100, what: "Enabling with one pod restarted" });
+  await lc.setAuthentication(false);
+  await settle(lc, "Disabled", 120_000).catch((e) => {
+    throw new Error(`${(e as Error).message}\ncontroller:\n${controllerTail()}`);
+  });
+  expect(notWhole(await lc.pods())).toEqual([]);
+  expect(Object.values(await requestsPerPod(lc))).toEqual(Array(REPLICAS).fill("ok"));
+  for (const name of MTLS_SECRETS) expect(await lc.secret(name)).toBeUndefined();
+  expect(evictionOverlap(lc.cp.auditEvents(), since).maxOpen).toBe(1);
 }, 150_000);
