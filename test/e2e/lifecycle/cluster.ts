@@ -1,0 +1,223 @@
+// The whole system as a cluster runs it, for the lifecycle test and the soak bench: a real control
+// plane with kube-controller-manager (StatefulSet, disruption controllers) and an audit log, the
+// real controller process with its pod webhook registered with the apiserver, the self-running
+// test node (the agent as the shipped Bun binary, the Elasticsearch stand-in configured from the
+// pod as the image is) and an ECK-shaped `quickstart`: an Elasticsearch resource, a 3-pod
+// StatefulSet labelled as ECK labels ES pods, its Services, config and HTTP-cert Secrets and a PDB.
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../../controlplane/crds.ts";
+import { ControllerProcess } from "../../support/controller-process.ts";
+import { prepareCluster } from "../../support/cluster-setup.ts";
+import { eventually } from "../../support/eventually.ts";
+import { servingCa } from "../../support/intent-client.ts";
+import { TestCA } from "../../support/test-ca.ts";
+import { buildBinary, killAll, type AgentProcess } from "../../agent/harness.ts";
+import { TestNode } from "../../node/node.ts";
+import { killAllProcesses } from "../../node/processes.ts";
+import { agentRunner } from "../../node/fixtures/agent-runner.ts";
+import { ClusterDns, elasticsearchRunner } from "../../node/fixtures/standin-runners.ts";
+import { desiredMutatingWebhookConfiguration } from "../../../controller/admission/configurations.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/kube/resources.ts";
+
+export const NS = "lifecycle";
+export const ES_NAME = "quickstart";
+export const STS = `${ES_NAME}-es-default`;
+export const REPLICAS = 3;
+export const PASSWORD = "elastic-pw";
+export const CONTROLLER_USER = "es-mtls-controller";
+/** What the controller creates when enabling and must delete when disabled. */
+export const MTLS_SECRETS = [`${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`, `${ES_NAME}-es-client-ca`];
+const CONFIG = "/usr/share/elasticsearch/config";
+export const ES_LABELS = {
+  "common.k8s.elastic.co/type": "elasticsearch",
+  "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME,
+  "elasticsearch.k8s.elastic.co/statefulset-name": STS,
+};
+export const ES_SELECTOR = Object.entries(ES_LABELS).map(([k, v]) => `${k}=${v}`).join(",");
+
+/** One agent process the node started: which pod, and its JSON logs (proofs with timestamps). */
+export interface AgentRun {
+  pod: string;
+  uid: string;
+  agent: AgentProcess;
+}
+
+export class Lifecycle {
+  core!: k8s.CoreV1Api;
+  apps!: k8s.AppsV1Api;
+  custom!: k8s.CustomObjectsApi;
+  httpCaPem = "";
+  readonly agents: AgentRun[] = [];
+  private constructor(
+    readonly cp: ControlPlane,
+    private readonly log: (l: string) => void,
+  ) {}
+  node: TestNode | undefined;
+  dns: ClusterDns | undefined;
+  controller: ControllerProcess | undefined;
+
+  /** Starts everything; on failure stops what started, then throws. */
+  static async start(log: (l: string) => void = () => {}): Promise<Lifecycle> {
+    const binary = buildBinary(); // the agent as shipped, built once and cached
+    const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, log });
+    const lc = new Lifecycle(cp, log);
+    try {
+      await lc.boot(binary);
+      return lc;
+    } catch (e) {
+      await lc.stop();
+      throw e;
+    }
+  }
+
+  private async boot(binary: Promise<void>): Promise<void> {
+    const kc = this.cp.kubeConfig();
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
+    this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    await prepareCluster(this.core, [NS]);
+    this.controller = await ControllerProcess.start({
+      kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
+      name: "controller-0",
+      namespace: "es-mtls-system",
+      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test"],
+    });
+    await this.controller.waitReady();
+    // The apiserver calls the webhook directly (no Service on this control plane).
+    const mwc = desiredMutatingWebhookConfiguration({ client: { url: `https://127.0.0.1:${this.controller.webhookPort}` }, caPem: await servingCa(this.core, "es-mtls-system") });
+    await kc.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({ body: mwc });
+    await binary;
+    this.dns = await ClusterDns.start(kc, 250, this.log);
+    const controllerUrl = this.controller.url;
+    this.node = await TestNode.start({
+      kubeConfig: kc,
+      log: this.log,
+      runners: [
+        elasticsearchRunner({ hostsFile: this.dns.file }),
+        agentRunner({ runtime: "bun-binary", controllerUrl, onStart: (agent, ctx) => this.agents.push({ pod: ctx.pod.metadata!.name!, uid: ctx.pod.metadata!.uid!, agent }) }),
+      ],
+    });
+    await eventually(() => this.core.readNamespacedServiceAccount({ name: "default", namespace: NS }), { timeoutMs: 30_000, what: "default ServiceAccount" });
+    await this.createWorkload();
+  }
+
+  private async createWorkload(): Promise<void> {
+    const httpCa = await TestCA.create(`${ES_NAME}-es-http-ca`);
+    this.httpCaPem = httpCa.pem;
+    // As ECK's HTTP certificate: Service names, no pod IPs; clients verify the CA, not the host.
+    const svc = `${ES_NAME}-es-http`;
+    const http = await httpCa.issue({ cn: svc, server: { dns: [svc, `${svc}.${NS}`, `${svc}.${NS}.svc`], ips: [] } });
+    const secret = (name: string, stringData: Record<string, string>) => this.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name, labels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } }, stringData } });
+    await secret(`${ES_NAME}-es-http-certs-internal`, { "tls.crt": http.certPem, "tls.key": http.key, "ca.crt": httpCa.pem });
+    await secret(`${ES_NAME}-es-elastic-user`, { elastic: PASSWORD });
+    // ECK renders elasticsearch.yml into a Secret; the injected env settings win over it.
+    const yml = [
+      `cluster.name: ${ES_NAME}`,
+      "network.host: 0.0.0.0",
+      `discovery.seed_hosts: [${ES_NAME}-es-transport]`,
+      "xpack.security.http.ssl.enabled: true",
+      `xpack.security.http.ssl.key: ${CONFIG}/http-certs/tls.key`,
+      `xpack.security.http.ssl.certificate: ${CONFIG}/http-certs/tls.crt`,
+      `xpack.security.http.ssl.certificate_authorities: [${CONFIG}/http-certs/ca.crt]`,
+    ].join("\n");
+    await secret(`${STS}-es-config`, { "elasticsearch.yml": yml });
+    const ports = [{ name: "http", port: 9200 }, { name: "transport", port: 9300 }];
+    const service = (name: string, headless: boolean) =>
+      this.core.createNamespacedService({ namespace: NS, body: { metadata: { name }, spec: { ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : {}), selector: ES_LABELS, ports } } });
+    await service(STS, true);
+    await service(`${ES_NAME}-es-transport`, true);
+    await service(svc, false);
+    await this.custom.createNamespacedCustomObject({
+      ...ELASTICSEARCH,
+      namespace: NS,
+      body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME }, spec: { version: "9.4.0", nodeSets: [{ name: "default", count: REPLICAS }] } },
+    });
+    await this.apps.createNamespacedStatefulSet({ namespace: NS, body: statefulSet() });
+    await this.cp.kubeConfig().makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({
+      namespace: NS,
+      body: { metadata: { name: `${ES_NAME}-es-default` }, spec: { maxUnavailable: 1, selector: { matchLabels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } } } },
+    });
+  }
+
+  async setAuthentication(on: boolean): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      { ...ELASTICSEARCH, namespace: NS, name: ES_NAME, body: [{ op: "add", path: "/spec/http", value: { tls: { client: { authentication: on } } } }] },
+    );
+  }
+
+  async status(): Promise<Record<string, any> | undefined> {
+    try {
+      return ((await this.custom.getNamespacedCustomObject({ ...CLIENT_AUTHENTICATION, namespace: NS, name: ES_NAME })) as { status?: Record<string, any> }).status;
+    } catch {
+      return undefined; // not created yet
+    }
+  }
+
+  async elasticsearch(): Promise<{ metadata: k8s.V1ObjectMeta }> {
+    return (await this.custom.getNamespacedCustomObject({ ...ELASTICSEARCH, namespace: NS, name: ES_NAME })) as { metadata: k8s.V1ObjectMeta };
+  }
+
+  async pods(): Promise<k8s.V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
+  }
+
+  async secret(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const s = await this.core.readNamespacedSecret({ name, namespace: NS });
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops every process this started, each step even if an earlier one failed. */
+  async stop(): Promise<void> {
+    const steps: Array<() => unknown> = [() => this.node?.stop(), () => this.dns?.stop(), () => this.controller?.stop(), () => killAllProcesses(), () => killAll(), () => this.cp.stop()];
+    for (const s of steps) {
+      try {
+        await s();
+      } catch (e) {
+        this.log(`teardown: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** The StatefulSet ECK would create for nodeSet `default`, as far as the stand-in needs it. */
+function statefulSet(): k8s.V1StatefulSet {
+  return {
+    metadata: { name: STS, labels: ES_LABELS },
+    spec: {
+      replicas: REPLICAS,
+      serviceName: STS,
+      podManagementPolicy: "Parallel", // as ECK
+      selector: { matchLabels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME, "elasticsearch.k8s.elastic.co/statefulset-name": STS } },
+      template: {
+        metadata: { labels: ES_LABELS },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          containers: [{
+            name: "elasticsearch",
+            image: "docker.elastic.co/elasticsearch/elasticsearch:9.4.0",
+            ports: [{ name: "https", containerPort: 9200 }, { name: "transport", containerPort: 9300 }],
+            env: [
+              { name: "node.name", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              { name: "ELASTIC_PASSWORD", valueFrom: { secretKeyRef: { name: `${ES_NAME}-es-elastic-user`, key: "elastic" } } },
+            ],
+            // A TCP check, as ECK's readiness port: the kubelet presents no client certificate.
+            readinessProbe: { tcpSocket: { port: 9200 as never }, periodSeconds: 1 },
+            volumeMounts: [
+              { name: "http-certs", mountPath: `${CONFIG}/http-certs` },
+              { name: "config", mountPath: `${CONFIG}/elasticsearch.yml`, subPath: "elasticsearch.yml" },
+            ],
+          }],
+          volumes: [
+            { name: "http-certs", secret: { secretName: `${ES_NAME}-es-http-certs-internal` } },
+            { name: "config", secret: { secretName: `${STS}-es-config` } },
+          ],
+        },
+      },
+    },
+  };
+}
