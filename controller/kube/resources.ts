@@ -73,6 +73,8 @@ export interface ClientAuthenticationStatus {
   bundleHash?: string;
   bundleSha256?: string;
   earliestExpiry?: string;
+  /** When the cluster last became active (Enabling): pods created before it are the rollout's, not the webhook's misses. */
+  activeSince?: string;
   /** gate/rollout.ts PendingReplacement: the last restart, until its replacement appears. */
   pendingRestart?: { pod: string; uid?: string; ownerUid: string; knownUids: string[] };
   pods: PodStatusEntry[];

@@ -80,7 +80,8 @@ export class ClusterReconciler {
     const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
     conditions.push(trust.condition);
     await this.markRequired(c);
-    conditions.push(await this.checkInjected(c));
+    const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeNow();
+    conditions.push(await this.checkInjected(c, activeSince));
     await this.reportIneffectiveSettings(c, phase);
     const signing = await this.ensureSigner(c, cas, trust.bundle.sha256, conditions);
     const outstanding = this.restarts.outstanding(key, c.pods, c.prevStatus.pendingRestart);
@@ -96,7 +97,7 @@ export class ClusterReconciler {
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.
     const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
-    const status = this.activeStatus(c, { phase, next: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions });
+    const status = { ...this.activeStatus(c, { phase, next: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions }), activeSince };
     await writeStatus(this.d.writer, c.es, c.clientAuth, restart.pending ? { ...status, pendingRestart: restart.pending } : status);
     const cluster = { namespace: c.namespace, name: c.name };
     publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
@@ -240,8 +241,9 @@ export class ClusterReconciler {
     await batch.flush();
   }
 
-  private async checkInjected(c: ClusterView): Promise<Condition> {
-    const uninjected = findUninjected({ namespace: c.namespace, name: c.name }, c.pods.map((p) => p.pod));
+  /** Pods created since the cluster became active without the agent: the webhook missed them (pods older than that are the rollout's). */
+  private async checkInjected(c: ClusterView, activeSince: string): Promise<Condition> {
+    const uninjected = findUninjected({ namespace: c.namespace, name: c.name }, c.pods.map((p) => p.pod), { createdAfter: new Date(activeSince) });
     if (!uninjected) return cond("PodsInjected", "True", "AllInjected", `${c.pods.length} pod(s) carry the agent`);
     await this.d.events.record(esTarget(c.es), "Warning", uninjected.reason, uninjected.message);
     return cond("PodsInjected", "False", uninjected.reason, uninjected.message);
@@ -300,4 +302,9 @@ export class ClusterReconciler {
 /** What an Elasticsearch pod's last proof showed it enforces: refused without a certificate = required. */
 function provenEnforcement(r: StatusReport | undefined): Enforcement {
   return r?.ready && r.proof?.withCertificate === "accepted" && r.proof.withoutCertificate === "refused" ? "required" : "none";
+}
+
+/** Now, as the apiserver writes times (seconds, Z). */
+function kubeNow(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
