@@ -85,7 +85,7 @@ export class ClusterReconciler {
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
     const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
-    conditions.push(restart.condition);
+    conditions.push(...restart.conditions);
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.
     const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
