@@ -33,6 +33,7 @@ import { contentHash, nextGeneration } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
 import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
+import { gatedEsPods } from "./not-injectable.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
@@ -156,7 +157,7 @@ export class ClusterReconciler {
     outstanding: PendingReplacement | undefined,
   ): Promise<{ next: Phase; proven: (p: PodView) => boolean; provenCount: number }> {
     const proven = (p: PodView) => proves(this.reportOf(p), p.role, podEnforcement(p.pod, phase), bundleSha256);
-    let next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
+    let next = gatePhase(phase, gatedEsPods(c.esPods, phase).map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
     // Proven pods are not enough: every pod the workload controllers will (re)create must be there.
     const missing = next !== phase ? await missingPods(c, outstanding, this.d) : undefined;

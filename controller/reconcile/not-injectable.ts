@@ -5,7 +5,9 @@
 // How they count for the phase gate: a Kibana or an Elasticsearch pod left out of a disabled
 // feature changes nothing. An Elasticsearch pod without the agent can never prove `required`, so a
 // cluster that has one never becomes Enabled: it stays Enabling (Ready=False, naming the pod), and
-// this condition gives the reason; the other pods are restarted as usual meanwhile.
+// this condition gives the reason; the other pods are restarted as usual meanwhile. Switching off,
+// such a pod never had es-mtls's `required` and has no agent to prove anything, so it does not hold
+// up Disabled (otherwise "disable, then uninstall" could never finish).
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Condition, Elasticsearch } from "../kube/resources.ts";
 import { NOT_INJECTABLE_CAUSES, notInjectable, type NotInjectableCause } from "../policy/uninjected.ts";
@@ -29,6 +31,13 @@ export function notInjectablePods(pods: PodView[]): NotInjectablePod[] {
     const cause = notInjectable(p.pod, p.role);
     return cause ? [{ pod: p.pod, role: p.role, cause }] : [];
   });
+}
+
+/** The Elasticsearch pods the phase gate waits for: while Disabling, not those es-mtls never configured. */
+export function gatedEsPods(esPods: PodView[], phase: string): PodView[] {
+  if (phase !== "Disabling") return esPods;
+  const left = new Set(notInjectablePods(esPods).map((f) => f.pod));
+  return esPods.filter((p) => !left.has(p.pod));
 }
 
 export function notInjectableCondition(found: NotInjectablePod[]): Condition {

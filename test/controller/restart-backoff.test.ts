@@ -7,6 +7,8 @@ import type { PodView } from "../../controller/reconcile/view.ts";
 import type { Elasticsearch } from "../../controller/kube/resources.ts";
 import { INJECT_LABEL } from "../../controller/names.ts";
 import { notInjectable } from "../../controller/policy/uninjected.ts";
+import { gatedEsPods } from "../../controller/reconcile/not-injectable.ts";
+import { gatePhase } from "../../controller/gate/transition.ts";
 
 const es: Elasticsearch = { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "q", namespace: "prod", uid: "es-uid" }, spec: {} } as Elasticsearch;
 const esLabels = { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": "q" };
@@ -112,5 +114,18 @@ describe("evictions bounded with backoff per pod", () => {
     h.advance(RESTART_BACKOFF.minMs);
     await h.round([esPod("q-es-default-0")]);
     expect(h.evictions.length).toBe(2);
+  });
+});
+
+describe("how pods a restart would not inject count for the phase gate", () => {
+  const optedOut = esPod("q-es-default-1", { labels: { [INJECT_LABEL]: "false" } });
+  const proven = esPod("q-es-default-0");
+  const gate = (phase: "Enabling" | "Disabling", enforcement: "required" | "none") =>
+    gatePhase(phase, gatedEsPods([proven, optedOut], phase).map((p) => ({ proven: p === proven, enforcement })));
+  test("Enabling: an opted-out Elasticsearch pod can never prove required, so the cluster stays Enabling", () => {
+    expect(gate("Enabling", "required")).toBe("Enabling");
+  });
+  test("Disabling: it never had es-mtls's settings and does not hold up Disabled", () => {
+    expect(gate("Disabling", "none")).toBe("Disabled");
   });
 });
