@@ -36,7 +36,8 @@ export function notInjectablePods(pods: PodView[]): NotInjectablePod[] {
 /** The Elasticsearch pods the phase gate waits for: while Disabling, not those es-mtls never configured. */
 export function gatedEsPods(esPods: PodView[], phase: string): PodView[] {
   if (phase !== "Disabling") return esPods;
-  const left = new Set(notInjectablePods(esPods).map((f) => f.pod));
+  // Deliberately left out only: a pod without a controller may still carry an agent that proves.
+  const left = new Set(notInjectablePods(esPods).filter((f) => f.cause !== "NoController").map((f) => f.pod));
   return esPods.filter((p) => !left.has(p.pod));
 }
 
