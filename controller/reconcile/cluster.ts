@@ -33,6 +33,7 @@ import { contentHash, nextGeneration } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
 import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
+import { gatedEsPods } from "./not-injectable.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
@@ -93,7 +94,7 @@ export class ClusterReconciler {
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
     const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
-    conditions.push(restart.condition);
+    conditions.push(...restart.conditions);
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.
     const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
@@ -165,7 +166,7 @@ export class ClusterReconciler {
     outstanding: PendingReplacement | undefined,
   ): Promise<{ next: Phase; proven: (p: PodView) => boolean; provenCount: number }> {
     const proven = (p: PodView) => proves(this.reportOf(p), p.role, podEnforcement(p.pod, phase), bundleSha256);
-    let next = gatePhase(phase, c.esPods.map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
+    let next = gatePhase(phase, gatedEsPods(c.esPods, phase).map((p) => ({ proven: proven(p), enforcement: podEnforcement(p.pod, phase) })));
     const provenCount = c.pods.filter(proven).length;
     // Proven pods are not enough: every pod the workload controllers will (re)create must be there.
     const missing = next !== phase ? await missingPods(c, outstanding, this.d) : undefined;

@@ -1,22 +1,38 @@
 // Step: restart running pods, one at a time, so they pick up the phase's settings. gate/rollout.ts
 // decides which pod; this keeps, per cluster, the last restart whose replacement has not appeared
-// yet, and evicts through the Eviction API (PodDisruptionBudgets are honoured).
+// yet, and evicts through the Eviction API (PodDisruptionBudgets are honoured). Each pod's restarts
+// are spaced with capped exponential backoff (common/backoff.ts): a refused eviction (a budget that
+// allows nothing now) or a replacement that came back still needing a restart is tried again later,
+// not every round; pods a restart would not inject (not-injectable.ts) are never evicted.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Phase } from "../../protocol/intent.ts";
 import type { Condition, Elasticsearch } from "../kube/resources.ts";
 import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { controllerUid, nextRestart, replaced, type PendingReplacement, type RolloutStep } from "../gate/rollout.ts";
 import { cond } from "../status/conditions.ts";
+import { backoffDelay, type BackoffOptions } from "../../common/backoff.ts";
+import { notInjectableCondition, notInjectablePods, reportNotInjectable } from "./not-injectable.ts";
 import { esTarget } from "./event-targets.ts";
 import type { PodView } from "./view.ts";
 import type { ClusterWriter, EventSink, ReportSource } from "./deps.ts";
 
 /** How soon to look again while a rollout is under way. */
 const ROLLOUT_REQUEUE_MS = 5000;
+/** Between two restart attempts of the same pod: 10 s doubling to 5 min. */
+export const RESTART_BACKOFF: BackoffOptions = { minMs: 10_000, maxMs: 300_000 };
+
+/** One pod's restart attempts. */
+interface Attempts {
+  count: number;
+  retryAt: number;
+  /** The last attempt was refused (HTTP 429: a PodDisruptionBudget allows no disruption now). */
+  refused: boolean;
+}
 
 export interface RestartPlan {
   step: RolloutStep;
-  condition: Condition;
+  /** PodsUpToDate, then PodsInjectable. */
+  conditions: Condition[];
   requeueMs?: number;
   /** What to persist in status: the restart about to be made, or the one still awaiting its replacement. */
   pending?: PendingReplacement;
@@ -24,9 +40,14 @@ export interface RestartPlan {
 
 export class Restarts {
   private readonly pending = new Map<string, PendingReplacement>();
+  /** Per cluster, per pod name (a StatefulSet's replacement keeps it): the restart attempts so far. */
+  private readonly attempts = new Map<string, Map<string, Attempts>>();
+
+  constructor(private readonly clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random }) {}
 
   forget(key: string): void {
     this.pending.delete(key);
+    this.attempts.delete(key);
   }
 
   /**
@@ -45,6 +66,10 @@ export class Restarts {
   }
 
   plan(key: string, next: Phase, phase: Phase, pods: PodView[], d: { reports: ReportSource; proven: (p: PodView) => boolean; bundleEverywhere: boolean }): RestartPlan {
+    const now = this.clock.now();
+    const attempts = this.attempts.get(key);
+    const excluded = notInjectablePods(pods);
+    const injectable = notInjectableCondition(excluded);
     const step = nextRestart(
       next,
       pods.map((p) => ({
@@ -54,32 +79,56 @@ export class Restarts {
         enforcement: podEnforcement(p.pod, phase),
         proven: d.proven(p),
         restartRequired: d.reports.get(p.pod.metadata!.uid!)?.restartRequired === true,
+        notInjectable: excluded.find((x) => x.pod === p.pod)?.cause,
+        retryAt: attempts?.get(p.pod.metadata!.name!)?.retryAt,
       })),
       this.pending.get(key),
       d.bundleEverywhere,
+      now,
     );
     const pending = this.pending.get(key);
     const keep = pending ? { pending } : {};
     if ("evict" in step) {
-      return { step, condition: cond("PodsUpToDate", "False", "Restarting", `restarting pod ${step.evict.metadata!.name} ${step.why}`), requeueMs: ROLLOUT_REQUEUE_MS, pending: pendingFor(step.evict, pods) ?? pending };
+      const upToDate = cond("PodsUpToDate", "False", "Restarting", `restarting pod ${step.evict.metadata!.name} ${step.why}`);
+      return { step, conditions: [upToDate, injectable], requeueMs: ROLLOUT_REQUEUE_MS, pending: pendingFor(step.evict, pods) ?? pending };
     }
-    if ("wait" in step) return { step, condition: cond("PodsUpToDate", "False", "Waiting", step.wait), requeueMs: ROLLOUT_REQUEUE_MS, ...keep };
-    return { step, condition: cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings"), ...keep };
+    if ("wait" in step) {
+      const refused = step.pod !== undefined && attempts?.get(step.pod)?.refused === true;
+      // Look again when the backoff ends, or sooner to notice a replacement or a proof.
+      const requeueMs = Math.max(1000, Math.min(ROLLOUT_REQUEUE_MS, (step.retryAt ?? Infinity) - now));
+      const upToDate = refused
+        ? cond("PodsUpToDate", "False", "DisruptionBudgetBlocks", `${step.wait}: its PodDisruptionBudget allows no disruption now (eviction refused ${attempts!.get(step.pod!)!.count} time(s))`)
+        : cond("PodsUpToDate", "False", step.retryAt ? "BackingOff" : "Waiting", step.wait);
+      return { step, conditions: [upToDate, injectable], requeueMs, ...keep };
+    }
+    // Nothing left to restart: the next rollout starts every pod's backoff afresh.
+    this.attempts.delete(key);
+    return { step, conditions: [cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings"), injectable], ...keep };
   }
 
   /** Evicts the planned pod, if any, and remembers it until its owner has created the replacement. */
   async carryOut(key: string, es: Elasticsearch, step: RolloutStep, pods: PodView[], d: { writer: ClusterWriter; events: EventSink }): Promise<void> {
+    await reportNotInjectable(es, notInjectablePods(pods), d.events);
     if (!("evict" in step)) return;
     const podName = step.evict.metadata!.name!;
     const evicted = await d.writer.evict(step.evict.metadata!.namespace!, podName);
     const pending = pendingFor(step.evict, pods);
     if (evicted && pending) this.pending.set(key, pending);
+    this.attempted(key, podName, !evicted);
     await d.events.record(
       esTarget(es),
       "Normal",
       evicted ? "RestartingPod" : "RestartBlocked",
       evicted ? `restarting pod ${podName} ${step.why}` : `pod ${podName} must restart ${step.why}, but its PodDisruptionBudget refuses for now`,
     );
+  }
+
+  /** Counts an attempt on a pod and when the next one may be made. */
+  private attempted(key: string, podName: string, refused: boolean): void {
+    const byPod = this.attempts.get(key) ?? new Map<string, Attempts>();
+    const count = (byPod.get(podName)?.count ?? 0) + 1;
+    byPod.set(podName, { count, refused, retryAt: this.clock.now() + backoffDelay(count - 1, RESTART_BACKOFF, this.clock.random) });
+    this.attempts.set(key, byPod);
   }
 }
 

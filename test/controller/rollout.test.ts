@@ -55,3 +55,19 @@ describe("Kibana after an identity renewal", () => {
     expect(evicted(nextRestart("Disabling", [...ready, renewed], undefined, true))).toBe("es-0");
   });
 });
+
+describe("pods a restart would not inject, and backoff", () => {
+  test("an opted-out Elasticsearch pod is never picked, in any active phase, and the others still are", () => {
+    const out = es("es-0", { notInjectable: "OptedOut" });
+    for (const phase of ["Enabling", "Enabled"] as const) expect(evicted(nextRestart(phase, [out]))).toBe("done");
+    expect(evicted(nextRestart("Enabling", [out, es("es-1")]))).toBe("es-1");
+    expect(evicted(nextRestart("Disabling", [es("es-0", { injected: true, enforcement: "required", proven: true, notInjectable: "PathMounted" })]))).toBe("done");
+  });
+
+  test("the next pod in order waits out its backoff; Kibana first is kept meanwhile", () => {
+    const now = Date.parse("2026-11-28T00:00:00Z");
+    const step = nextRestart("Enabling", [kb("kb-a", { retryAt: now + 20_000 }), es("es-0")], undefined, true, now);
+    expect(evicted(step)).toBe("wait: pod kb-a must restart to present its client certificate; next attempt at 2026-11-28T00:00:20.000Z");
+    expect(evicted(nextRestart("Enabling", [kb("kb-a", { retryAt: now - 1 }), es("es-0")], undefined, true, now))).toBe("kb-a");
+  });
+});
