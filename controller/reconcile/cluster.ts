@@ -13,9 +13,9 @@ import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
 import { licenseFromConfigMap, licenseState } from "../policy/license.ts";
-import { enablementCheck, ineffectiveNodeSetSettings } from "../policy/validation.ts";
-import { enforcementForNewPods, isActive } from "../policy/phases.ts";
-import { hasInjectionRecord, injectionRecord, podEnforcement } from "../policy/injection-record.ts";
+import { enablementCheck } from "../policy/validation.ts";
+import { isActive } from "../policy/phases.ts";
+import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { findUninjected } from "../policy/uninjected.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
 import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
@@ -25,7 +25,6 @@ import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../sta
 import { cond, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
-import { EventBatch } from "../kube/events.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
 import { publishTrustBundle } from "./trust-bundle.ts";
@@ -37,6 +36,7 @@ import { gatedEsPods } from "./not-injectable.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
+import { reportIneffectiveSettings } from "./ineffective-settings.ts";
 import { standAsideForEck } from "./eck.ts";
 import { managerOf } from "../policy/manager.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
@@ -83,7 +83,7 @@ export class ClusterReconciler {
     await this.markRequired(c);
     const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeNow();
     conditions.push(await this.checkInjected(c, activeSince));
-    await this.reportIneffectiveSettings(c, phase);
+    await reportIneffectiveSettings(c, phase, this.d);
     const signing = await this.ensureSigner(c, cas, trust.bundle.sha256, conditions);
     const outstanding = this.restarts.outstanding(key, c.pods, c.prevStatus.pendingRestart);
     const gate = await this.gate(c, phase, trust.bundle.sha256, conditions, outstanding);
@@ -225,21 +225,6 @@ export class ClusterReconciler {
   private async markRequired(c: ClusterView): Promise<void> {
     if (c.annotated) return;
     await this.d.writer.apply({ apiVersion: c.es.apiVersion, kind: "Elasticsearch", metadata: { name: c.name, namespace: c.namespace, annotations: { [CLIENT_AUTH_REQUIRED_ANNOTATION]: "true" } } });
-  }
-
-  /** The user's own client_authentication (nodeSet config, pod env) loses to the injected one: say so, once per cause. */
-  private async reportIneffectiveSettings(c: ClusterView, phase: Phase): Promise<void> {
-    const injected = enforcementForNewPods(phase);
-    const batch = new EventBatch(this.d.events);
-    for (const s of ineffectiveNodeSetSettings(c.es, injected)) {
-      batch.add(esTarget(c.es), "Warning", "SettingIneffective", `nodeSet setting(s) ineffective: es-mtls sets ${s.setting}=${injected} through the environment, which overrides elasticsearch.yml, while client authentication is ${phase}`, `nodeSet ${s.nodeSet}: ${s.setting}=${s.value}`);
-    }
-    for (const p of c.pods) {
-      for (const name of injectionRecord(p.pod)?.overridden ?? []) {
-        batch.add(esTarget(c.es), "Warning", "SettingIneffective", "environment variable(s) of the workload replaced by es-mtls's settings", `pod ${p.pod.metadata!.name}: ${name}`);
-      }
-    }
-    await batch.flush();
   }
 
   /** Pods created since the cluster became active without the agent: the webhook missed them (pods older than that are the rollout's). */
