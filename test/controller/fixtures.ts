@@ -1,6 +1,6 @@
 // Shared test material: keys, CSRs and certificates made with @peculiar/x509.
 import { x509 } from "../../common/x509.ts";
-import { ECDSA_SHA256 } from "../../controller/pki/keys.ts";
+import { TestCA, selfSignedClient } from "../support/test-ca.ts";
 
 export const HOUR = 60 * 60 * 1000;
 export const DAY = 24 * HOUR;
@@ -35,20 +35,11 @@ export async function makeCsr(options: {
   return { pem: csr.toString("pem"), keys };
 }
 
-/** A self-signed leaf like ECK's pinned client certificates. */
-export async function selfSignedLeaf(options: { cn: string; notBefore?: Date; notAfter?: Date; ca?: boolean } ): Promise<x509.X509Certificate> {
-  const keys = await p256();
-  return x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${options.cn}`,
-    keys,
-    signingAlgorithm: ECDSA_SHA256,
-    notBefore: options.notBefore ?? new Date(Date.now() - HOUR),
-    notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY),
-    extensions: [
-      new x509.BasicConstraintsExtension(options.ca ?? false, undefined, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-    ],
-  });
+/** A self-signed leaf like ECK's pinned client certificates (or a self-signed CA): from the one test CA factory. */
+export async function selfSignedLeaf(options: { cn: string; notBefore?: Date; notAfter?: Date; ca?: boolean }): Promise<x509.X509Certificate> {
+  const validity = { notBefore: options.notBefore ?? new Date(Date.now() - HOUR), notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY) };
+  if (options.ca) return (await TestCA.create(options.cn, validity)).cert;
+  return (await selfSignedClient({ cn: options.cn, ...validity })).certificate;
 }
 
 export function pemOf(certificate: x509.X509Certificate): string {
