@@ -46,3 +46,13 @@ describe("requeue at the bundle's earliest notAfter", () => {
     expect(r.requeueAfterMs!).toBeGreaterThan(parsed - Date.now() - 50);
   });
 });
+
+describe("the status report's optional bundleOnDiskSha256", () => {
+  test("is accepted as a string and refused otherwise", async () => {
+    const { parseStatusReport } = await import("../../controller/intent-api/status-report.ts");
+    const base = { generation: 1, ready: true, errors: [], bundleSha256: "a" };
+    expect(parseStatusReport({ ...base, bundleOnDiskSha256: "b" }).ok).toBe(true);
+    expect(parseStatusReport(base).ok).toBe(true);
+    expect(parseStatusReport({ ...base, bundleOnDiskSha256: 5 })).toEqual({ ok: false, reason: "bundleOnDiskSha256: must be a string" });
+  });
+});
