@@ -8,7 +8,7 @@ import { localPath, type AgentConfig } from "./config.ts";
 import { IdentityError, isRefusal } from "./errors.ts";
 import type { IdentitySource } from "./identity/provider.ts";
 import { retryDelay } from "./identity/schedule.ts";
-import { bundleOf, checkIntent } from "./intent/check.ts";
+import { bundleOf, checkIntent, droppedDetail } from "./intent/check.ts";
 import type { IntentFeed } from "./intent/stream.ts";
 import { errorMessage, logger } from "./log.ts";
 import type { BundleMaterial, Material, PodIdentity } from "./material/material.ts";
@@ -278,9 +278,7 @@ export class Orchestrator {
     if (!b?.dropped || !key || key === this.droppedReported) return;
     this.droppedReported = key;
     this.c.metrics.droppedBundleEntries.inc({}, b.dropped.length);
-    const which = b.dropped.slice(0, 5).map((d) => `block ${d.block} "${d.subject.slice(0, 200)}" expired at ${d.notAfter.toISOString()}`);
-    const more = b.dropped.length > 5 ? `; and ${b.dropped.length - 5} more` : "";
-    this.errors.add("bundle", `generation ${i.generation}: ${b.dropped.length} expired certificate(s) left out of the trust bundle: ${which.join("; ")}${more}`);
+    this.errors.add("bundle", droppedDetail(i.generation, b.dropped));
   }
 
   /** Wakes for the identity's renewal, and a second after a bundle entry expires to drop it from disk without waiting for the controller. */

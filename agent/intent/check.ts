@@ -47,3 +47,10 @@ export function bundleOf(i: Intent, now = new Date()): BundleMaterial | undefine
   if (!part.dropped.length) return { ...base, pem: tb.pem, sha256: sha };
   return { ...base, pem: part.pem, sha256: sha256Hex(part.pem), intentSha256: sha, dropped: part.dropped };
 }
+
+/** The errors[] detail for dropped entries; bounded, as the controller caps each string at 4096. */
+export function droppedDetail(generation: number, dropped: NonNullable<BundleMaterial["dropped"]>): string {
+  const which = dropped.slice(0, 5).map((d) => `block ${d.block} "${d.subject.slice(0, 200)}" expired at ${d.notAfter.toISOString()}`);
+  const more = dropped.length > 5 ? `; and ${dropped.length - 5} more` : "";
+  return `generation ${generation}: ${dropped.length} expired certificate(s) left out of the trust bundle: ${which.join("; ")}${more}`;
+}
