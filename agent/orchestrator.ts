@@ -8,7 +8,7 @@ import { localPath, type AgentConfig } from "./config.ts";
 import { IdentityError, isRefusal } from "./errors.ts";
 import type { IdentitySource } from "./identity/provider.ts";
 import { retryDelay } from "./identity/schedule.ts";
-import { bundleOf, checkIntent } from "./intent/check.ts";
+import { bundleOf, checkIntent, droppedDetail } from "./intent/check.ts";
 import type { IntentFeed } from "./intent/stream.ts";
 import { errorMessage, logger } from "./log.ts";
 import type { BundleMaterial, Material, PodIdentity } from "./material/material.ts";
@@ -53,6 +53,7 @@ export class Orchestrator {
   private again = false;
   private writing: Promise<unknown> | null = null;
   private retryAttempt = 0;
+  private droppedReported: string | undefined; // the last bundle whose dropped entries were reported
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
   private userPoll: ReturnType<typeof setInterval> | undefined;
@@ -182,6 +183,7 @@ export class Orchestrator {
       await this.publish(next, bundle, identity);
       this.intent = next;
       this.unwritten = undefined;
+      this.noteDropped(next, bundle);
       this.scheduleRenewal();
       if (failure) throw failure;
       this.retryAttempt = 0;
@@ -270,11 +272,23 @@ export class Orchestrator {
     if (result === "written" || bundleChanged || identityChanged || next.enforcement !== this.intent?.enforcement) this.materialVersion++;
   }
 
+  /** Each set of expired entries left out is reported once (errors[] and a counter), not on every re-apply. */
+  private noteDropped(i: Intent, b: BundleMaterial | undefined): void {
+    const key = b?.dropped?.length ? `${b.intentSha256}/${b.sha256}` : undefined;
+    if (!b?.dropped || !key || key === this.droppedReported) return;
+    this.droppedReported = key;
+    this.c.metrics.droppedBundleEntries.inc({}, b.dropped.length);
+    this.errors.add("bundle", droppedDetail(i.generation, b.dropped));
+  }
+
+  /** Wakes for the identity's renewal, and a second after a bundle entry expires to drop it from disk without waiting for the controller. */
   private scheduleRenewal(): void {
     clearTimeout(this.renewTimer);
-    const at = this.material.identity?.renewAt;
-    if (!at || this.intent?.identity?.source === "userProvided" || !this.intent?.identity) return;
-    const d = Math.max(0, at.getTime() - Date.now());
+    const renew = this.intent?.identity && this.intent.identity.source !== "userProvided" ? this.material.identity?.renewAt?.getTime() : undefined;
+    const bundle = this.material.bundle && this.material.bundle.earliestNotAfter.getTime() + 1000;
+    const at = Math.min(renew ?? Infinity, bundle ?? Infinity);
+    if (at === Infinity) return;
+    const d = Math.max(0, at - Date.now());
     // setTimeout caps at ~24.8 days; wake up earlier and re-check.
     this.renewTimer = setTimeout(() => this.kick(), Math.min(d, 2 ** 31 - 1));
   }

@@ -136,7 +136,13 @@ export interface Proof {
 
 export interface StatusReport {
   generation: number;
+  /** sha256 of the applied intent's trustBundle.pem (what the controller compares). */
   bundleSha256?: string;
+  /**
+   * Set only when the agent left expired entries out of that bundle: sha256 of the file on disk.
+   * Each drop is also an `errors[]` entry (what: "bundle").
+   */
+  bundleOnDiskSha256?: string;
   certificate?: { sha256: string; notAfter: string };
   proof?: Proof;
   /** Kibana: the running process presents an older identity than on disk. */

@@ -6,7 +6,7 @@ import { sha256Hex } from "../../common/digest.ts";
 import { IntentRefused } from "../errors.ts";
 import { errorMessage } from "../log.ts";
 import { earliestNotAfter, type BundleMaterial } from "../material/material.ts";
-import { validateBundle } from "../material/pem.ts";
+import { validBundlePart } from "../material/pem.ts";
 import { checkName } from "../write/atomic-writer.ts";
 
 export interface IntentLimits {
@@ -32,13 +32,25 @@ export function checkIntent(i: Intent, own: IntentLimits): void {
   if (!["none", "optional", "required"].includes(i.enforcement)) throw new IntentRefused(`enforcement "${i.enforcement}" is unknown`);
 }
 
-/** The intent's trust bundle, validated and hashed; undefined when it carries none (Kibana). */
-export function bundleOf(i: Intent): BundleMaterial | undefined {
+/**
+ * The intent's trust bundle, validated and hashed, minus its expired entries (issue 8: the
+ * controller drops them too, but only on its next reconcile); undefined when it carries none (Kibana).
+ */
+export function bundleOf(i: Intent, now = new Date()): BundleMaterial | undefined {
   const tb = i.trustBundle;
   if (!tb) return undefined;
   if (typeof tb.pem !== "string") throw new IntentRefused("trustBundle.pem is missing");
-  const certs = validateBundle(tb.pem, `trust bundle of generation ${i.generation}`);
   const sha = sha256Hex(tb.pem);
   if (tb.sha256 && tb.sha256.toLowerCase() !== sha) throw new IntentRefused(`trust bundle of generation ${i.generation}: sha256 ${tb.sha256} does not match its content (${sha})`);
-  return { pem: tb.pem, sha256: sha, earliestNotAfter: earliestNotAfter(certs) };
+  const part = validBundlePart(tb.pem, `trust bundle of generation ${i.generation}`, now);
+  const base = { earliestNotAfter: earliestNotAfter(part.certs) };
+  if (!part.dropped.length) return { ...base, pem: tb.pem, sha256: sha };
+  return { ...base, pem: part.pem, sha256: sha256Hex(part.pem), intentSha256: sha, dropped: part.dropped };
+}
+
+/** The errors[] detail for dropped entries; bounded, as the controller caps each string at 4096. */
+export function droppedDetail(generation: number, dropped: NonNullable<BundleMaterial["dropped"]>): string {
+  const which = dropped.slice(0, 5).map((d) => `block ${d.block} "${d.subject.slice(0, 200)}" expired at ${d.notAfter.toISOString()}`);
+  const more = dropped.length > 5 ? `; and ${dropped.length - 5} more` : "";
+  return `generation ${generation}: ${dropped.length} expired certificate(s) left out of the trust bundle: ${which.join("; ")}${more}`;
 }

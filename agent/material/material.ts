@@ -4,8 +4,13 @@ import type { x509 } from "../../common/x509.ts";
 
 export interface BundleMaterial {
   pem: string;
+  /** Of `pem`, what is (to be) on disk. */
   sha256: string;
   earliestNotAfter: Date;
+  /** The intent's trustBundle.sha256 when expired entries were dropped from it (the disk's differs). */
+  intentSha256?: string;
+  /** Entries of the intent's bundle left out because they had expired. */
+  dropped?: Array<{ block: number; subject: string; notAfter: Date }>;
 }
 
 export interface PodIdentity {
@@ -27,10 +32,4 @@ export interface Material {
 
 export function earliestNotAfter(certs: x509.X509Certificate[]): Date {
   return new Date(Math.min(...certs.map((c) => c.notAfter.getTime())));
-}
-
-/** The first moment any part of `m` expires, or undefined for no material. */
-export function materialNotAfter(m: Material): number | undefined {
-  const t = [m.identity?.leaf.notAfter.getTime(), m.bundle?.earliestNotAfter.getTime()].filter((x): x is number => x !== undefined);
-  return t.length ? Math.min(...t) : undefined;
 }

@@ -40,7 +40,8 @@ function blocks(text: string, what: string): Block[] {
   return structs.map((s) => ({ type: s.type, der: s.rawData, hasHeaders: s.headers.length > 0 }));
 }
 
-function parseCertificates(text: string, what: string, now: Date): x509.X509Certificate[] {
+/** `now` undefined: expiry is left to the caller (a bundle keeps its valid rest, issue 8). */
+function parseCertificates(text: string, what: string, now: Date | undefined): x509.X509Certificate[] {
   const bs = blocks(text, what);
   if (bs.length > MAX_BUNDLE_CERTS) throw new PemError(`${what}: ${bs.length} blocks exceeds the limit of ${MAX_BUNDLE_CERTS}`);
   return bs.map((b, i) => {
@@ -56,7 +57,7 @@ function parseCertificates(text: string, what: string, now: Date): x509.X509Cert
     } catch (e) {
       throw new PemError(`${where}: not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (cert.notAfter.getTime() <= now.getTime()) {
+    if (now && cert.notAfter.getTime() <= now.getTime()) {
       throw new PemError(`${where}: certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`);
     }
     return cert;
@@ -66,6 +67,37 @@ function parseCertificates(text: string, what: string, now: Date): x509.X509Cert
 /** A trust bundle: CERTIFICATE blocks only, each parseable and unexpired, at least one. */
 export function validateBundle(text: string, what = "trust bundle", now = new Date()): x509.X509Certificate[] {
   return parseCertificates(text, what, now);
+}
+
+export interface DroppedEntry {
+  block: number;
+  subject: string;
+  notAfter: Date;
+}
+
+/**
+ * A trust bundle whose expired entries are left out: another user's certificate expiring must
+ * not stop this pod taking its intent (issue 8). Malformed content is still refused whole; so is a
+ * bundle with nothing valid left, since an empty bundle would lock every client out.
+ */
+export function validBundlePart(text: string, what = "trust bundle", now = new Date()): { pem: string; certs: x509.X509Certificate[]; dropped: DroppedEntry[] } {
+  const all = parseCertificates(text, what, undefined);
+  const dropped: DroppedEntry[] = [];
+  const certs = all.filter((c, i) => {
+    const valid = c.notAfter.getTime() > now.getTime();
+    if (!valid) dropped.push({ block: i + 1, subject: c.subject, notAfter: c.notAfter });
+    return valid;
+  });
+  if (!certs.length) {
+    const last = dropped.map((d) => d.notAfter.getTime()).reduce((a, b) => Math.max(a, b));
+    throw new PemError(`${what}: all ${dropped.length} certificate(s) have expired (the last at ${new Date(last).toISOString()}); an empty bundle is never written`);
+  }
+  if (!dropped.length) return { pem: text, certs, dropped };
+  // The kept blocks' own text, in order: blocks() already refused anything outside them.
+  const texts = text.match(BLOCK_RE) ?? [];
+  if (texts.length !== all.length) throw new PemError(`${what}: ${texts.length} PEM blocks found where ${all.length} were parsed`);
+  const pem = texts.filter((_, i) => all[i]!.notAfter.getTime() > now.getTime()).join("\n") + "\n";
+  return { pem, certs, dropped };
 }
 
 /** A leaf certificate, optionally followed by its chain; the leaf comes first. */

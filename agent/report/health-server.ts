@@ -1,8 +1,9 @@
 // Health endpoints (hono). /healthz only says the process is alive: it must never
 // fail because the controller is away. /startupz turns 200 after the first complete
 // write, for a native-sidecar startupProbe (the workload starts only after it, so it
-// cannot wait for a proof against that workload). /readyz needs unexpired material on
-// disk and a proof that the workload loaded it.
+// cannot wait for a proof against that workload). /readyz needs this pod's own material
+// (its leaf unexpired; the bundle's entries never count, see readiness.ts) and a proof that
+// the workload loaded it.
 import { Hono } from "hono";
 
 export interface HealthSource {

@@ -32,6 +32,7 @@ export class Metrics {
   readonly proofs = new Counter("es_mtls_agent_proofs_total", "Completed proofs against the local workload by result (success, failure).");
   readonly reconnects = new Counter("es_mtls_agent_stream_reconnects_total", "Intent stream disconnects followed by a reconnect attempt.");
   readonly refusedIntents = new Counter("es_mtls_agent_refused_intents_total", "Intents or stream lines refused as invalid.");
+  readonly droppedBundleEntries = new Counter("es_mtls_agent_trust_bundle_dropped_certificates_total", "Expired certificates left out of an intent's trust bundle when it was written.");
 
   render(g: { certNotAfter?: Date; bundleSha256?: string; generation: number; ready: boolean; connected: boolean }): string {
     const gauges: string[] = [];
@@ -42,6 +43,6 @@ export class Metrics {
     gauge("es_mtls_agent_ready", "1 when /readyz answers 200.", g.ready ? 1 : 0);
     gauge("es_mtls_agent_stream_connected", "1 while the intent stream is connected.", g.connected ? 1 : 0);
     if (g.bundleSha256) gauge("es_mtls_agent_trust_bundle_info", "Hash of the trust bundle on disk.", 1, { sha256: g.bundleSha256 });
-    return [this.renewals, this.writes, this.proofs, this.reconnects, this.refusedIntents].map((c) => c.render()).concat(gauges).join("\n") + "\n";
+    return [this.renewals, this.writes, this.proofs, this.reconnects, this.refusedIntents, this.droppedBundleEntries].map((c) => c.render()).concat(gauges).join("\n") + "\n";
   }
 }

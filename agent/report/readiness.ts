@@ -1,8 +1,13 @@
-// /readyz: this pod's own material is unexpired on disk, it is what the newest intent
-// asks for, and the workload is proven to have loaded it. A latch keeps a proven pod ready while a newer version is being
-// proven (the previous, still unexpired material is what the workload serves
-// meanwhile); a failed proof or expiry releases it.
-import { materialNotAfter, type Material } from "../material/material.ts";
+// /readyz reflects this pod only (issue 8): there is material on disk, this pod's own leaf (when it
+// has one) is unexpired, the newest intent is on disk, and the workload is proven to have loaded
+// it. The trust bundle's entries never count: they are other people's certificates (a user's leaf,
+// a user CA) and the cluster's client CA(s), whose expiry is the controller's to handle (it rotates
+// the CA ahead of time and drops expired entries); the intent does not say which entries are this
+// pod's own anchors, and one user's certificate expiring must not take every ES pod out of its
+// Service. Expired bundle entries are dropped when the intent is applied (intent/check.ts).
+// A latch keeps a proven pod ready while a newer version is being proven (the previous material is
+// what the workload serves meanwhile) until its leaf expires; a failed proof releases it.
+import type { Material } from "../material/material.ts";
 import type { ProofRecord } from "../prove/proof-loop.ts";
 
 export interface Verdict {
@@ -23,14 +28,13 @@ export class Readiness {
   private provenNotAfter: number | undefined;
 
   noteProof(p: ProofRecord, material: Material): void {
-    this.provenNotAfter = p.ok ? materialNotAfter(material) : undefined;
+    this.provenNotAfter = p.ok ? (material.identity?.leaf.notAfter.getTime() ?? Infinity) : undefined;
   }
 
   evaluate(s: ReadinessInput, now = Date.now()): Verdict {
     const m = s.material;
     if (!m.bundle && !m.identity) return { ready: false, reason: "no material on disk" };
     if (m.identity && m.identity.leaf.notAfter.getTime() <= now) return { ready: false, reason: `certificate on disk expired at ${m.identity.leaf.notAfter.toISOString()}` };
-    if (m.bundle && m.bundle.earliestNotAfter.getTime() <= now) return { ready: false, reason: `a trust bundle certificate expired at ${m.bundle.earliestNotAfter.toISOString()}` };
     if (s.unwritten) return { ready: false, reason: `generation ${s.unwritten.generation} is not on disk: ${s.unwritten.detail}` };
     if (s.proof?.ok && s.proof.version === s.materialVersion) return { ready: true, reason: "ok: material on disk and proven loaded" };
     if (this.provenNotAfter !== undefined && this.provenNotAfter > now && (!s.proof || s.proof.ok)) return { ready: true, reason: "ok: previous material proven; proof of the current version pending" };

@@ -42,10 +42,13 @@ export interface AgentState {
 
 export function statusReport(s: AgentState): StatusReport {
   const id = s.material.identity;
+  const b = s.material.bundle;
   const p = s.proof;
   return {
     generation: s.generation,
-    ...(s.material.bundle ? { bundleSha256: s.material.bundle.sha256 } : {}),
+    // The intent's sha, so the controller sees the current intent applied even when expired entries were dropped (issue 8).
+    ...(b ? { bundleSha256: b.intentSha256 ?? b.sha256 } : {}),
+    ...(b?.intentSha256 ? { bundleOnDiskSha256: b.sha256 } : {}),
     ...(id ? { certificate: { sha256: id.sha256, notAfter: id.leaf.notAfter.toISOString() } } : {}),
     ...(p ? { proof: { checkedAt: p.checkedAt, withCertificate: p.withCertificate, withoutCertificate: p.withoutCertificate, detail: p.detail } } : {}),
     ...(s.intent?.role === "kibana" ? { restartRequired: s.restartRequired } : {}),
@@ -68,6 +71,7 @@ export function statusJson(s: AgentState, ctx: { runtime: string; role: string }
     started: s.started,
     dir: s.dir,
     bundleEarliestNotAfter: s.material.bundle?.earliestNotAfter.toISOString(),
+    bundleDropped: s.material.bundle?.dropped?.map((d) => ({ block: d.block, subject: d.subject, notAfter: d.notAfter.toISOString() })),
     certificateRenewAt: s.material.identity?.renewAt?.toISOString(),
     proofVersionCurrent: s.proof?.version === s.materialVersion,
   };

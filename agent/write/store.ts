@@ -8,7 +8,7 @@ import type { FileLayout } from "../../protocol/intent.ts";
 import { WriteError } from "../errors.ts";
 import { errorMessage, logger } from "../log.ts";
 import { earliestNotAfter, type Material } from "../material/material.ts";
-import { validateBundle, validateCertificate, validateKeyPair } from "../material/pem.ts";
+import { validBundlePart, validateCertificate, validateKeyPair } from "../material/pem.ts";
 import { AtomicWriter, type FileSpec, type WriteOptions, type WriteResult } from "./atomic-writer.ts";
 
 export type { FileSpec, WriteOptions, WriteResult };
@@ -48,7 +48,8 @@ export class DiskStore implements MaterialStore {
     const bundle = await w.read(files.bundle);
     if (bundle) {
       try {
-        const certs = validateBundle(bundle, "trust bundle on disk");
+        // An entry that expired since it was written is dropped on the next apply, not a reason to forget the file.
+        const { certs } = validBundlePart(bundle, "trust bundle on disk");
         m.bundle = { pem: bundle, sha256: sha256Hex(bundle), earliestNotAfter: earliestNotAfter(certs) };
       } catch (e) {
         logger.warn("ignoring trust bundle on disk", { error: errorMessage(e) });

@@ -23,6 +23,7 @@ export function parseStatusReport(body: unknown): StatusParse {
   if (!Number.isSafeInteger(body.generation) || (body.generation as number) < 0) at("generation", "must be a non-negative integer");
   if (typeof body.ready !== "boolean") at("ready", "must be a boolean");
   str(body.bundleSha256, "bundleSha256", true);
+  str(body.bundleOnDiskSha256, "bundleOnDiskSha256", true);
   if (body.restartRequired !== undefined && typeof body.restartRequired !== "boolean") at("restartRequired", "must be a boolean");
   if (body.certificate !== undefined) {
     if (!isObject(body.certificate)) at("certificate", "must be an object");

@@ -27,7 +27,7 @@ import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
-import { publishTrustBundle } from "./trust-bundle.ts";
+import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
 import { inertBundle } from "../pki/inert.ts";
@@ -104,7 +104,7 @@ export class ClusterReconciler {
     publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await this.restarts.carryOut(key, c.es, restart.step, c.pods, this.d);
-    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), this.d.resyncMs, restart.requeueMs ?? Infinity) };
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), bundleRequeueMs(trust.bundle), this.d.resyncMs, restart.requeueMs ?? Infinity) };
   }
 
   // ---- the steps

@@ -38,6 +38,16 @@ export async function publishTrustBundle(
   return { bundle, condition };
 }
 
+/**
+ * When the cluster must be reconciled again for its bundle: a second after the earliest notAfter
+ * among the included certificates, so an expiring user certificate leaves the bundle then, not at
+ * the next resync (issue 8). Infinity for an empty bundle.
+ */
+export function bundleRequeueMs(bundle: Pick<TrustBundleResult, "included">, now = new Date()): number {
+  const earliest = Math.min(...bundle.included.map((x) => Date.parse(x.notAfter)));
+  return earliest === Infinity ? Infinity : Math.max(250, earliest - now.getTime() + 1000);
+}
+
 /** "3 BundleLimitReached, 1 MalformedBlock": the status says how many of each, the Events say which. */
 function countByCode(bundle: TrustBundleResult): string {
   const counts = new Map<string, number>();
