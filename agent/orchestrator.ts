@@ -2,12 +2,14 @@
 // the workload's use of them proven, and reports. Every change to the file set goes
 // through one serialized reconcile(), so writes never interleave. The collaborators
 // (intent feed, identity source, material store, prover, reporter) are passed in:
-// assemble.ts wires the real ones, the unit tests fakes.
+// assemble.ts wires the real ones, the unit tests fakes. (Just over 300 lines: the reconcile's
+// steps share the state of one serialized run, which splitting further would only pass around.)
 import type { Intent } from "../protocol/intent.ts";
 import { localPath, type AgentConfig } from "./config.ts";
 import { IdentityError, isRefusal } from "./errors.ts";
 import type { IdentitySource } from "./identity/provider.ts";
 import { retryDelay } from "./identity/schedule.ts";
+import { Alarm } from "./identity/alarm.ts";
 import { bundleOf, checkIntent, droppedDetail } from "./intent/check.ts";
 import type { IntentFeed } from "./intent/stream.ts";
 import { errorMessage, logger } from "./log.ts";
@@ -54,8 +56,8 @@ export class Orchestrator {
   private writing: Promise<unknown> | null = null;
   private retryAttempt = 0;
   private droppedReported: string | undefined; // the last bundle whose dropped entries were reported
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private renewTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly retryAlarm = new Alarm();
+  private readonly renewAlarm = new Alarm();
   private userPoll: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly cfg: AgentConfig, private readonly c: Collaborators) {
@@ -105,8 +107,8 @@ export class Orchestrator {
     this.c.feed.stop();
     this.c.reporter.stop();
     this.proofs.stop();
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.renewTimer);
+    this.retryAlarm.clear();
+    this.renewAlarm.clear();
     clearInterval(this.userPoll);
     if (this.writing) await this.writing.catch(() => {});
   }
@@ -283,22 +285,16 @@ export class Orchestrator {
 
   /** Wakes for the identity's renewal, and a second after a bundle entry expires to drop it from disk without waiting for the controller. */
   private scheduleRenewal(): void {
-    clearTimeout(this.renewTimer);
     const renew = this.intent?.identity && this.intent.identity.source !== "userProvided" ? this.material.identity?.renewAt?.getTime() : undefined;
     const bundle = this.material.bundle && this.material.bundle.earliestNotAfter.getTime() + 1000;
-    const at = Math.min(renew ?? Infinity, bundle ?? Infinity);
-    if (at === Infinity) return;
-    const d = Math.max(0, at - Date.now());
-    // setTimeout caps at ~24.8 days; wake up earlier and re-check.
-    this.renewTimer = setTimeout(() => this.kick(), Math.min(d, 2 ** 31 - 1));
+    this.renewAlarm.at(Math.min(renew ?? Infinity, bundle ?? Infinity), () => this.kick());
   }
 
   private scheduleRetry(): void {
     if (this.stopping) return;
-    clearTimeout(this.retryTimer);
     const d = retryDelay(this.retryAttempt++, new Date(), this.material.identity?.leaf.notAfter, { minMs: this.cfg.backoffMinMs, maxMs: this.cfg.backoffMaxMs });
     logger.info("retry scheduled", { delayMs: d });
-    this.retryTimer = setTimeout(() => this.kick(), d);
+    this.retryAlarm.at(Date.now() + d, () => this.kick());
   }
 
   private onProof(p: ProofRecord): void {
