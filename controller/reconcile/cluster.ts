@@ -40,6 +40,7 @@ import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
+import { syncNamespaceLabels } from "./namespace-label.ts";
 
 export type { ReconcilerDeps } from "./deps.ts";
 
@@ -56,7 +57,7 @@ export class ClusterReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const loaded = loadCluster(key, this.d);
-    if (!loaded) return this.gone(key);
+    if (!loaded) return syncNamespaceLabels(key, undefined, this.d).then(() => this.gone(key));
     const refs = await authorizeKibanas(loaded, this.d);
     const c = refs.view;
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
@@ -64,6 +65,7 @@ export class ClusterReconciler {
     const conditions: Condition[] = [refs.condition];
 
     const phase = await this.decidePhase(c, conditions);
+    await syncNamespaceLabels(key, phase, this.d); // before any pod of an Enabling cluster is re-created
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
     const foreign = await foreignSecret(c, this.d);
     if (foreign) return holdOff(c, conditions, foreign, this.d);
