@@ -57,7 +57,8 @@ export class ClusterReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const loaded = loadCluster(key, this.d);
-    if (!loaded) return syncNamespaceLabels(key, undefined, this.d).then(() => this.gone(key));
+    if (!loaded) await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
+    if (!loaded) return this.gone(key);
     const refs = await authorizeKibanas(loaded, this.d);
     const c = refs.view;
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });

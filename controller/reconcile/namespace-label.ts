@@ -5,11 +5,13 @@
 //
 // Run right after the phase decision, before status, intents and evictions: a cluster that starts
 // Enabling has its namespace labelled before any pod of it is re-created. Every namespace is judged
-// on every call (cheap: caches only), so a stale label heals on any reconcile; the cluster being
-// reconciled counts with the phase just decided, the others with their persisted status phase
-// (reconciles run one at a time: queue.ts). Writes are merge patches of that one label with
-// the field manager, only when it differs (zero writes when nothing changed); never an apply, which
-// would create a namespace that was just deleted.
+// on every call (cheap: caches only), so a stale label heals on any reconcile. A cluster counts with
+// the phase its latest reconcile decided (remembered here, ahead of its persisted status) or, before
+// this process reconciled it, its persisted phase. Reconciles of different clusters run
+// concurrently (queue.ts), so the judging and writing of one call is serialized with the others':
+// a reconcile never removes the label another has just decided on. Writes are merge patches of that
+// one label with the field manager, only when it differs (zero writes when nothing changed); never an
+// apply, which would create a namespace that was just deleted.
 import type { Phase } from "../../protocol/intent.ts";
 import { ACTIVE_NAMESPACE_LABEL } from "../names.ts";
 import { isNotFound } from "../kube/api-error.ts";
@@ -18,10 +20,14 @@ import type { ReconcilerDeps } from "./deps.ts";
 
 type Deps = Pick<ReconcilerDeps, "caches" | "writer">;
 
-/** Namespaces that must carry the label; `reconciled` overrides the persisted phase of that cluster (undefined: gone). */
-export function wantedNamespaces(d: Deps, reconciled: { key: string; phase: Phase | undefined }): Set<string> {
+/** Per reconciler (keyed by its caches): decided phases (undefined: gone) and the tail of the serialized calls. */
+const state = new WeakMap<object, { decided: Map<string, Phase | undefined>; tail: Promise<unknown> }>();
+
+/** Namespaces that must carry the label; `decided` overrides the persisted phase of the clusters it names. */
+export function wantedNamespaces(d: Deps, decided: ReadonlyMap<string, Phase | undefined>): Set<string> {
   const activeCluster = (namespace: string, name: string): boolean => {
-    if (`${namespace}/${name}` === reconciled.key) return reconciled.phase !== undefined && isActive(reconciled.phase);
+    const key = `${namespace}/${name}`;
+    if (decided.has(key)) return decided.get(key) !== undefined && isActive(decided.get(key)!);
     if (!d.caches.elasticsearch.get(name, namespace)) return false;
     const ca = d.writer.fresh("ClientAuthentication", namespace, name, d.caches.clientAuth.get(name, namespace));
     const phase = ca?.status?.phase as Phase | undefined;
@@ -38,11 +44,21 @@ export function wantedNamespaces(d: Deps, reconciled: { key: string; phase: Phas
   return wanted;
 }
 
-/** Adds and removes the label where it differs from wantedNamespaces(); returns what it changed. */
-export async function syncNamespaceLabels(key: string, phase: Phase | undefined, d: Deps): Promise<string[]> {
-  const labelled = d.caches.activeNamespaces;
-  if (!labelled) return [];
-  const wanted = wantedNamespaces(d, { key, phase });
+/** Records `phase` as decided for `key` (undefined: the cluster is gone), then adds and removes the label where it differs; returns what it changed. */
+export function syncNamespaceLabels(key: string, phase: Phase | undefined, d: Deps): Promise<string[]> {
+  if (!d.caches.activeNamespaces) return Promise.resolve([]);
+  let s = state.get(d.caches);
+  if (!s) state.set(d.caches, (s = { decided: new Map(), tail: Promise.resolve() }));
+  s.decided.set(key, phase); // a gone cluster stays as undefined (inactive): one entry per cluster name
+  const decided = s.decided;
+  const run = s.tail.then(() => sync(decided, d));
+  s.tail = run.catch(() => {});
+  return run;
+}
+
+async function sync(decided: ReadonlyMap<string, Phase | undefined>, d: Deps): Promise<string[]> {
+  const labelled = d.caches.activeNamespaces!;
+  const wanted = wantedNamespaces(d, decided);
   // The read-your-writes view: a label just written counts before the watch delivers it.
   const has = (name: string) => d.writer.fresh("Namespace", undefined, name, labelled.get(name))?.metadata?.labels?.[ACTIVE_NAMESPACE_LABEL] === "true";
   const changed: string[] = [];

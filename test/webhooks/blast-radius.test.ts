@@ -10,6 +10,7 @@ import type { ClientAuthentication, Elasticsearch, Kibana } from "../../controll
 import { syncNamespaceLabels, wantedNamespaces } from "../../controller/reconcile/namespace-label.ts";
 import type { ReconcilerDeps } from "../../controller/reconcile/deps.ts";
 import { ACTIVE_NAMESPACE_LABEL } from "../../controller/names.ts";
+import type { Phase } from "../../protocol/intent.ts";
 import { kibanaPod } from "./fixtures.ts";
 
 function cache<T extends k8s.KubernetesObject>(items: T[]): ObjectCache<T> {
@@ -71,9 +72,10 @@ describe("reconcile step: the active-namespace label", () => {
 
   test("wanted: a namespace with an active cluster, one whose Kibana references an active cluster, the reconciled cluster by its decided phase", () => {
     const { d } = deps([]);
-    expect([...wantedNamespaces(d, { key: "d/new", phase: "Enabling" })].sort()).toEqual(["a", "b", "d"]);
-    expect([...wantedNamespaces(d, { key: "a/on", phase: "Disabled" })].sort()).toEqual([]);
-    expect([...wantedNamespaces(d, { key: "a/on", phase: undefined })].sort()).toEqual([]); // the cluster is gone
+    const wanted = (decided: Array<[string, Phase | undefined]>) => [...wantedNamespaces(d, new Map(decided))].sort();
+    expect(wanted([["d/new", "Enabling"]])).toEqual(["a", "b", "d"]);
+    expect(wanted([["a/on", "Disabled"]])).toEqual([]);
+    expect(wanted([["a/on", undefined]])).toEqual([]); // the cluster is gone
   });
 
   test("adds and removes only what differs, then writes nothing", async () => {
@@ -82,6 +84,17 @@ describe("reconcile step: the active-namespace label", () => {
     expect(patches).toEqual(["b=true", "d=true", "c=null"]);
     expect(await syncNamespaceLabels("d/new", "Enabling", d)).toEqual([]);
     expect(patches).toHaveLength(3);
+  });
+
+  test("concurrent reconciles: one never removes the label another just decided on", async () => {
+    const { d, patches } = deps(["a", "c"]);
+    // c/off (persisted Disabled) decides Enabling while d/new's call is pending: c keeps its label throughout.
+    const first = syncNamespaceLabels("d/new", "Enabling", d);
+    const second = syncNamespaceLabels("c/off", "Enabling", d);
+    expect([await first, await second]).toEqual([["+b", "+d"], []]);
+    expect(patches).toEqual(["b=true", "d=true"]);
+    // Its next decision counts from then on, ahead of its persisted status.
+    expect(await syncNamespaceLabels("c/off", "Disabled", d)).toEqual(["-c"]);
   });
 
   test("without a namespace cache (reconciler fakes) the step does nothing", async () => {
