@@ -27,7 +27,7 @@ import { createIntentApp } from "./intent-api/app.ts";
 import { serveIntentApi, type IntentServer } from "./intent-api/server.ts";
 import { ensureServingMaterial, readServingMaterial, type ServingMaterial } from "./serving-material.ts";
 import { createWebhookApp } from "./admission/app.ts";
-import { syncCaBundles } from "./admission/configurations.ts";
+import { syncCaBundles, webhookServiceName } from "./admission/configurations.ts";
 import { clusterModeOf } from "./admission/cluster-mode.ts";
 import { licenseFromConfigMap } from "./policy/license.ts";
 import { markLeaderPod } from "./kube/leader-label.ts";
@@ -74,6 +74,11 @@ function clustersOf(kind: Kind, obj: k8s.KubernetesObject): string[] {
     }
     case "license":
       return allClusters();
+    case "namespace": {
+      // The active label changed (by us, or a user removed it): re-judge what lives there.
+      const ns = obj.metadata!.name!;
+      return [...allClusters().filter((k) => k.startsWith(`${ns}/`)), ...caches.kibana.list(ns).flatMap((kb) => clustersOf("kibana", kb))];
+    }
   }
 }
 
@@ -121,6 +126,9 @@ let intentServer: IntentServer | undefined;
 let webhookServer: IntentServer | undefined;
 let serving: ServingMaterial | undefined;
 
+// Every replica serves the webhooks (the webhook Service selects them all) and answers from its own
+// caches, which every replica runs: a standby decides a pod exactly as the leader would, so a leader
+// change never blocks a pod creation. Only the intent API is the leader's alone.
 function startWebhooks(material: ServingMaterial) {
   if (!config.webhookPort) return;
   const app = createWebhookApp({
@@ -181,12 +189,13 @@ async function startIntentApi(material: ServingMaterial) {
 /** Serving material: the leader makes it; everyone serves it once it exists, and picks up rotations. */
 async function refreshServing(isLeader: boolean) {
   const material = isLeader
-    ? await ensureServingMaterial(core, writer, { namespace: config.namespace, serviceName: config.serviceName, validityMs: config.certValidityMs, rotateBeforeMs: config.certRotateBeforeMs })
+    ? await ensureServingMaterial(core, writer, { namespace: config.namespace, serviceName: config.serviceName, extraServiceNames: [webhookServiceName(config.serviceName)], validityMs: config.certValidityMs, rotateBeforeMs: config.certRotateBeforeMs })
     : (await readServingMaterial(core, config.namespace))?.material;
   if (!material) return;
+  // Webhooks first: they must not wait on the intent API's start (the JWKS issuer lookup).
+  if (!webhookServer) startWebhooks(material);
   if (!intentServer) {
     await startIntentApi(material);
-    startWebhooks(material);
   } else if (serving && serving.cert !== material.cert) {
     for (const s of [intentServer, webhookServer]) s?.updateTls({ cert: material.cert, key: material.key });
   }
@@ -217,8 +226,10 @@ const elector = new LeaderElector(kc, {
 const health = new Hono();
 health.get("/healthz", (c) => c.json({ status: "ok" }));
 health.get("/readyz", (c) => {
-  const ready = caches.synced && !!intentServer;
-  return c.json({ ready, cachesSynced: caches.synced, intentApi: !!intentServer, leader: elector.leading }, ready ? 200 : 503);
+  // Ready = able to answer the webhooks from synced caches (the webhook Service picks ready replicas).
+  const webhooks = !config.webhookPort || !!webhookServer;
+  const ready = caches.synced && !!intentServer && webhooks;
+  return c.json({ ready, cachesSynced: caches.synced, intentApi: !!intentServer, webhooks, leader: elector.leading }, ready ? 200 : 503);
 });
 health.get("/metrics", (c) => c.text(metrics.text(), 200, { "content-type": "text/plain; version=0.0.4" }));
 const healthServer = Bun.serve({ port: config.healthPort, hostname: config.intentApiAddress, fetch: health.fetch });

@@ -12,6 +12,11 @@ export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
 export const CONTROLLER_CA_ANNOTATION = "mtls.es-mtls.io/controller-ca";
 /** Pod label opting a pod out of injection (value "false"); honoured by the webhook's objectSelector. */
 export const INJECT_LABEL = "mtls.es-mtls.io/inject";
+/**
+ * Namespace label the controller keeps ("true") while the namespace holds a cluster in an active phase
+ * or a Kibana referencing one (reconcile/namespace-label.ts); the pod webhook's namespaceSelector needs it.
+ */
+export const ACTIVE_NAMESPACE_LABEL = "mtls.es-mtls.io/active";
 
 /** Version of the injected layout; bumped when the shape of the injected pod changes. */
 export const INJECTION_VERSION = 1;

@@ -40,9 +40,10 @@ export async function readServingMaterial(core: k8s.CoreV1Api, namespace: string
 export async function ensureServingMaterial(
   core: k8s.CoreV1Api,
   writer: Writer,
-  o: { namespace: string; serviceName: string; validityMs: number; rotateBeforeMs: number },
+  o: { namespace: string; serviceName: string; extraServiceNames?: string[]; validityMs: number; rotateBeforeMs: number },
 ): Promise<ServingMaterial> {
-  const dnsNames = serviceDnsNames(o.serviceName, o.namespace);
+  // extraServiceNames: the webhook Service (every replica) next to the intent API's (leader only).
+  const dnsNames = [...new Set([o.serviceName, ...(o.extraServiceNames ?? [])].flatMap((n) => serviceDnsNames(n, o.namespace)))];
   const existing = await readServingMaterial(core, o.namespace);
   const now = new Date();
   let ca = undefined as Awaited<ReturnType<typeof caFromSecretData>> | undefined;

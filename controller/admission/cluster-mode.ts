@@ -29,12 +29,16 @@ export interface ClusterModeSources {
   kibana: ObjectCache<Kibana>;
   /** The cluster's ClientAuthentication as last written (the writer's read-your-writes view). */
   clientAuthentication: (namespace: string, name: string) => ClientAuthentication | undefined;
-  /** Cross-namespace references as the reconciler last judged them; not judged yet counts as not allowed. */
-  references?: Pick<ReferenceAuthorizer, "cached">;
+  /**
+   * Cross-namespace references. `authorize` answers from its short cache and asks the apiserver on a
+   * miss, so any replica (a standby too, whose reconciler never ran) judges a Kibana pod as the leader
+   * would; without `authorize`, a reference not judged yet counts as not allowed.
+   */
+  references?: Pick<ReferenceAuthorizer, "cached"> & Partial<Pick<ReferenceAuthorizer, "authorize">>;
 }
 
-/** The cluster mode of a new pod, or undefined for pods of clusters without an active phase. */
-export function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): ClusterMode | undefined {
+/** The cluster mode of a new pod, or undefined for pods of clusters without an active phase. Throws when a reference cannot be judged. */
+export async function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): Promise<ClusterMode | undefined> {
   const cluster = clusterOfPod(pod, sources.kibana);
   if (!cluster) return undefined;
   const { namespace, name } = cluster;
@@ -58,7 +62,9 @@ export function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): ClusterM
   // A Kibana of another namespace is configured for this cluster only once its reference is
   // authorized; until then its pods are left alone (the reconciler restarts them once it is).
   const from = { namespace: pod.metadata?.namespace ?? "", serviceAccount: kb?.spec?.serviceAccountName || "default" };
-  if (sources.references && sources.references.cached(from, { namespace, name })?.allowed !== true) return undefined;
+  const refs = sources.references;
+  const judged = refs && (refs.authorize ? await refs.authorize(from, { namespace, name }) : refs.cached(from, { namespace, name }));
+  if (refs && judged?.allowed !== true) return undefined;
   const userSecret = kb?.spec?.elasticsearchRef?.clientCertificateSecretName;
   return { cluster: { namespace, name }, role: "kibana", phase, enforcement: "none", ...(userSecret ? { kibanaUserSecret: userSecret } : {}) };
 }

@@ -8,15 +8,19 @@
 //   certificates while the cluster claims it requires them, and a Kibana pod would start without its
 //   certificate. Failing closed keeps the promise; the StatefulSet/ReplicaSet controllers retry the
 //   create with back-off, so pods appear once a controller replica answers. The blast radius is kept
-//   small: only ECK-labelled Elasticsearch/Kibana pods match, the controller's own namespace (and
-//   kube-system) never match, and the controller runs 2 replicas with a PDB. "Ignore" is available;
-//   pods admitted uninjected are then found by uninjected.ts and reported.
+//   small: only ECK-labelled Elasticsearch/Kibana pods of namespaces the controller labelled
+//   ACTIVE_NAMESPACE_LABEL (they hold a cluster in an active phase, or a Kibana referencing one; as
+//   Istio's istio-injection) match, so clusters that never enabled the feature never depend on it;
+//   the controller's own namespace (and kube-system) never match; and every ready replica answers
+//   (the webhook Service has no leader selector), so a leader change never stalls pod creation.
+//   "Ignore" is available; pods admitted uninjected are then found by uninjected.ts and reported.
 // - Elasticsearch/Kibana validation: Ignore. The reconciler applies the same rules (a refused spec
 //   leaves the cluster Blocked with ECK's message), as ECK does "to guard against invalid specs when
 //   webhooks are not configured", so a controller outage never blocks editing resources.
 import * as k8s from "@kubernetes/client-node";
 import type { FailurePolicy } from "./app.ts";
 import {
+  ACTIVE_NAMESPACE_LABEL,
   CONTROLLER_NAME,
   CONTROLLER_NAMESPACE,
   ECK_TYPE_LABEL,
@@ -44,6 +48,14 @@ export interface WebhookConfigurationOptions {
   name?: string;
 }
 
+/**
+ * The webhook Service: every ready replica, unlike the intent API's Service (`serviceName`), which
+ * selects the leader only. The serving certificate names both.
+ */
+export function webhookServiceName(serviceName = CONTROLLER_NAME): string {
+  return `${serviceName}-webhook`;
+}
+
 export const DEFAULT_POD_FAILURE_POLICY: FailurePolicy = "Fail";
 export const DEFAULT_VALIDATION_FAILURE_POLICY: FailurePolicy = "Ignore";
 
@@ -53,7 +65,7 @@ export const WEBHOOK_NAMES = {
   kibana: "kibanas.mtls.es-mtls.io",
 } as const;
 
-const defaultClient = (namespace: string): WebhookClient => ({ service: { namespace, name: CONTROLLER_NAME, port: 443 } });
+const defaultClient = (namespace: string): WebhookClient => ({ service: { namespace, name: webhookServiceName(), port: 443 } });
 
 function clientConfig(client: WebhookClient, path: string, caPem: string | undefined): k8s.AdmissionregistrationV1WebhookClientConfig {
   const caBundle = caPem ? { caBundle: Buffer.from(caPem).toString("base64") } : {};
@@ -91,7 +103,10 @@ export function desiredMutatingWebhookConfiguration(options: WebhookConfiguratio
           ],
         },
         namespaceSelector: {
-          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [namespace, "kube-system"] }],
+          matchExpressions: [
+            { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [namespace, "kube-system"] },
+            { key: ACTIVE_NAMESPACE_LABEL, operator: "In", values: ["true"] },
+          ],
         },
       },
     ],

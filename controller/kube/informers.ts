@@ -17,9 +17,10 @@ import {
   type Kibana,
 } from "./resources.ts";
 import { CLIENT_CERTIFICATE_LABEL } from "../trust/labels.ts";
+import { ACTIVE_NAMESPACE_LABEL } from "../names.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
 
-export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license";
+export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
 export type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
 
 /** A read-only view of one cache: what readers (reconciler, webhooks) need, and what tests fake. */
@@ -37,6 +38,8 @@ export interface CacheViews {
   readonly managedSecrets: ObjectCache<k8s.V1Secret>;
   readonly pods: ObjectCache<k8s.V1Pod>;
   readonly license: ObjectCache<k8s.V1ConfigMap>;
+  /** Namespaces carrying ACTIVE_NAMESPACE_LABEL (optional: fakes without one skip the label step). */
+  readonly activeNamespaces?: ObjectCache<k8s.V1Namespace>;
 }
 
 class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
@@ -108,6 +111,8 @@ export class Caches implements CacheViews {
   readonly pods: Cache<k8s.V1Pod>;
   /** ECK's elastic-licensing ConfigMap in the operator namespace. */
   readonly license: Cache<k8s.V1ConfigMap>;
+  /** Namespaces labelled ACTIVE_NAMESPACE_LABEL=true (reconcile/namespace-label.ts keeps the label). */
+  readonly activeNamespaces: Cache<k8s.V1Namespace>;
 
   constructor(kc: k8s.KubeConfig, operatorNamespace: string, onChange: ChangeHandler) {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -133,10 +138,12 @@ export class Caches implements CacheViews {
       undefined,
       licenseField,
     );
+    const activeSelector = `${ACTIVE_NAMESPACE_LABEL}=true`;
+    this.activeNamespaces = new Cache("namespace", kc, "/api/v1/namespaces", () => core.listNamespace({ labelSelector: activeSelector }), onChange, activeSelector);
   }
 
   private all() {
-    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.pods, this.license] as Cache<k8s.KubernetesObject>[];
+    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.pods, this.license, this.activeNamespaces] as Cache<k8s.KubernetesObject>[];
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,8 @@
-// The controller's Service sends agents and the kube-apiserver to the leader only
+// The intent API's Service (es-mtls-controller) sends agents to the leader only
 // (selector mtls.es-mtls.io/leader=true): intents, CSR signing and status reports
-// all live in the leader's memory. The leader labels its own pod; every replica
-// clears the label at start, so a restarted ex-leader never keeps receiving traffic.
+// all live in the leader's memory. The webhook Service has no such selector: every
+// replica answers admission from its own caches. The leader labels its own pod; every
+// replica clears the label at start, so a restarted ex-leader never keeps receiving agents.
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";

@@ -43,6 +43,7 @@ import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
+import { syncNamespaceLabels } from "./namespace-label.ts";
 
 export type { ReconcilerDeps } from "./deps.ts";
 
@@ -59,6 +60,7 @@ export class ClusterReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const loaded = loadCluster(key, this.d);
+    if (!loaded) await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
     if (!loaded) return this.gone(key);
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
     const manager = managerOf(loaded.es);
@@ -72,6 +74,7 @@ export class ClusterReconciler {
     const conditions: Condition[] = [refs.condition];
 
     const phase = await this.decidePhase(c, conditions);
+    await syncNamespaceLabels(key, phase, this.d); // before any pod of an Enabling cluster is re-created
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
     const foreign = await foreignSecret(c, this.d);
     if (foreign) return holdOff(c, conditions, foreign, this.d);

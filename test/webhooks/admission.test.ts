@@ -72,7 +72,8 @@ beforeAll(async () => {
   custom = kc.makeApiClient(k8s.CustomObjectsApi);
   admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
   for (const name of [NS, CONTROLLER_NS, "other"]) {
-    await core.createNamespace({ body: { metadata: { name } } });
+    // Labelled as the controller labels namespaces holding an active cluster (the namespaceSelector needs it).
+    await core.createNamespace({ body: { metadata: { name, labels: { "mtls.es-mtls.io/active": "true" } } } });
     // No kube-controller-manager here: the ServiceAccount admission plugin needs "default" to exist.
     await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } });
   }

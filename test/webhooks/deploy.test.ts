@@ -137,6 +137,9 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["watch", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
       ["patch", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "es-mtls" }],
       ["get", { group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "es-mtls" }],
+      // The active-namespace label for the pod webhook's namespaceSelector.
+      ["watch", { resource: "namespaces" }],
+      ["patch", { resource: "namespaces", name: "prod" }],
     ];
     const denied = [];
     for (const [verb, r] of needed) if (!(await can(verb, r))) denied.push(`${verb} ${JSON.stringify(r)}`);
@@ -159,6 +162,9 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["delete", { group: "elasticsearch.k8s.elastic.co", resource: "elasticsearches", namespace: "prod" }],
       ["create", { group: "rbac.authorization.k8s.io", resource: "clusterrolebindings" }],
       ["create", { group: "apps", resource: "deployments", namespace: "prod" }],
+      ["create", { resource: "namespaces" }],
+      ["delete", { resource: "namespaces", name: "prod" }],
+      ["update", { resource: "namespaces", name: "prod" }],
     ];
     const allowed = [];
     for (const [verb, r] of forbidden) if (await can(verb, r)) allowed.push(`${verb} ${JSON.stringify(r)}`);

@@ -219,7 +219,10 @@ describe("webhook configurations", () => {
     expect(m.rules).toEqual([{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }]);
     expect([m.timeoutSeconds, m.failurePolicy, m.sideEffects, m.admissionReviewVersions]).toEqual([10, "Fail", "None", ["v1"]]);
     expect(m.namespaceSelector!.matchExpressions![0]!.values).toContain("es-mtls-system");
-    expect(m.clientConfig.service).toEqual({ namespace: "es-mtls-system", name: "es-mtls-controller", port: 443, path: "/mutate-pods" });
+    // Only namespaces the controller labelled active (it holds an enabled cluster) are sent at all.
+    expect(m.namespaceSelector!.matchExpressions![1]).toEqual({ key: "mtls.es-mtls.io/active", operator: "In", values: ["true"] });
+    // The webhook Service selects every replica (the intent API's es-mtls-controller only the leader).
+    expect(m.clientConfig.service).toEqual({ namespace: "es-mtls-system", name: "es-mtls-controller-webhook", port: 443, path: "/mutate-pods" });
     const v = desiredValidatingWebhookConfiguration({ client: { url: "https://127.0.0.1:1/" }, caPem: "PEM" }).webhooks!;
     expect(v.map((w) => [w.name, w.failurePolicy, w.clientConfig.url, w.clientConfig.caBundle])).toEqual([
       ["elasticsearches.mtls.es-mtls.io", "Ignore", "https://127.0.0.1:1/validate-elasticsearch", btoa("PEM")],
