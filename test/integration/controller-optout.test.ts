@@ -4,18 +4,17 @@
 // names it, with the reason, in the status and one Event. kube-controller-manager runs the StatefulSets.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
-import { ControlPlane } from "../controlplane/controlplane.ts";
-import { PROJECT_CRDS } from "../controlplane/crds.ts";
+import type { ControlPlane } from "../controlplane/controlplane.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
-import { ControllerProcess } from "../support/controller-process.ts";
-import { prepareCluster } from "../support/cluster-setup.ts";
+import type { ControllerProcess } from "../support/controller-process.ts";
+import { startControllerWithWebhook, type ControllerWithWebhook } from "../support/controller-with-webhook.ts";
 import { eventually } from "../support/eventually.ts";
-import { firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
-import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
+import { firstIntents, podToken, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent } from "../../protocol/intent.ts";
 import { INJECT_LABEL, INJECTED_ANNOTATION } from "../../controller/names.ts";
 
 const ns = "optout";
+let env: ControllerWithWebhook;
 let cp: ControlPlane;
 let controller: ControllerProcess;
 let core: k8s.CoreV1Api;
@@ -24,23 +23,13 @@ let custom: k8s.CustomObjectsApi;
 let ca: string;
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
-  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  env = await startControllerWithWebhook(ns, { resync: "2s" });
+  ({ cp, controller, core, custom, ca } = env);
   apps = cp.kubeConfig().makeApiClient(k8s.AppsV1Api);
-  custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  await prepareCluster(core, [ns]);
-  controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
-  await controller.waitReady();
-  ca = await servingCa(core, "es-mtls-system");
-  await cp.kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-    body: desiredMutatingWebhookConfiguration({ client: { url: `https://127.0.0.1:${controller.webhookPort}` }, caPem: ca }),
-  });
-  await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }), { timeoutMs: 30_000, what: "default SA" });
 }, 900_000);
 
 afterAll(async () => {
-  await controller?.stop();
-  await cp?.stop();
+  await env?.stop();
 });
 
 const esLabels = (sts: string) => ({ "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": "o", "elasticsearch.k8s.elastic.co/statefulset-name": sts });

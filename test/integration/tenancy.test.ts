@@ -3,15 +3,13 @@
 // their own namespace cannot extend, crowd or take over another namespace's cluster; RBAC that
 // the cluster's side grants (a Role in prod) is what lets a cross-namespace reference count.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
-import { ControllerProcess } from "../support/controller-process.ts";
+import type { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
-import { installControllerRbac } from "../support/controller-rbac.ts";
+import { startControllerUnderOwnRbac } from "../support/controller-rbac.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { TestCA, selfSignedClient } from "../support/test-ca.ts";
 import { clientCertLabels, createClientCertSecret } from "../support/client-cert-secret.ts";
@@ -50,11 +48,7 @@ beforeAll(async () => {
   custom = admin.makeApiClient(k8s.CustomObjectsApi);
   rbac = admin.makeApiClient(k8s.RbacAuthorizationV1Api);
   await prepareCluster(core, [PROD, TENANT, "aaa-tenant"]);
-  const identity = await installControllerRbac(cp);
-  const kubeconfig = join(cp.dir, "controller-sa.kubeconfig");
-  writeFileSync(kubeconfig, identity.kubeConfig.exportConfig(), { mode: 0o600 });
-  controller = await ControllerProcess.start({ kubeconfig, name: "controller-sa", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
-  await controller.waitReady();
+  ({ controller } = await startControllerUnderOwnRbac(cp));
 }, 900_000);
 
 afterAll(async () => {

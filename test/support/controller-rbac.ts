@@ -1,10 +1,11 @@
 // Installs the controller's identity from deploy/ (namespace, ServiceAccount, RBAC) into a test
 // control plane and returns a kubeconfig that authenticates as that ServiceAccount with a bearer
 // token from the TokenRequest API, so tests run the controller under its own RBAC, not as admin.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import type { ControlPlane } from "../controlplane/controlplane.ts";
+import { ControllerProcess } from "./controller-process.ts";
 
 const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
 
@@ -60,4 +61,14 @@ export async function installControllerRbac(cp: ControlPlane, options: { expirat
     currentContext: "es-mtls-controller",
   });
   return { kubeConfig, token, username: `system:serviceaccount:${CONTROLLER_SERVICE_ACCOUNT.namespace}:${CONTROLLER_SERVICE_ACCOUNT.name}` };
+}
+
+/** Installs the controller's identity and RBAC from deploy/ and starts the real controller under it (not as admin). */
+export async function startControllerUnderOwnRbac(cp: ControlPlane, o: { name?: string; extraArgs?: string[] } = {}): Promise<{ controller: ControllerProcess; identity: ControllerIdentity }> {
+  const identity = await installControllerRbac(cp);
+  const kubeconfig = join(cp.dir, "controller-sa.kubeconfig");
+  writeFileSync(kubeconfig, identity.kubeConfig.exportConfig(), { mode: 0o600 });
+  const controller = await ControllerProcess.start({ kubeconfig, name: o.name ?? "controller-sa", namespace: CONTROLLER_SERVICE_ACCOUNT.namespace, extraArgs: o.extraArgs ?? ["--resync=2s"] });
+  await controller.waitReady();
+  return { controller, identity };
 }
