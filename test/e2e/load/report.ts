@@ -1,0 +1,82 @@
+// Classifying what the load client saw, and the table the test prints.
+//
+// The rule for connection errors: every request goes to a pod that was Ready (and not terminating)
+// in the watch at send time. A connection-level failure (reset, refused, timeout) on a pod whose
+// termination the watch saw no later than TERMINATION_SLACK_MS after the request ended is a
+// termination error: the test node sends SIGTERM as soon as it sees the deletion and the ES
+// stand-in closes its listener and open sockets at once (no graceful drain, no preStop), so a
+// request already sent, or sent within the watch's lag, fails. Those are reported, not asserted
+// zero. Any other reset is the server refusing the client at the TLS layer (ES drops the
+// connection after the handshake when it refuses a certificate or its absence): `tls`. A refused
+// or timed-out connection on a pod that stayed up is `conn-live`: asserted zero for correct clients.
+import type { RequestRecord } from "./client.ts";
+
+export const TERMINATION_SLACK_MS = 500;
+
+export type Outcome = "ok" | "tls" | "auth" | "conn-term" | "conn-live" | "other";
+export const OUTCOMES: Outcome[] = ["ok", "tls", "auth", "conn-term", "conn-live", "other"];
+
+export function classify(r: RequestRecord, deletedAt: Map<string, number>): Outcome {
+  if (r.raw === "ok") return "ok";
+  if (r.raw === "401" || r.raw === "403") return "auth";
+  if (r.raw === "other") return "other";
+  const gone = deletedAt.get(r.pod.uid);
+  if (gone !== undefined && gone <= r.endAt + TERMINATION_SLACK_MS) return "conn-term";
+  return r.raw === "reset" ? "tls" : "conn-live";
+}
+
+export interface Window {
+  transition: string;
+  start: number;
+  end: number;
+}
+
+export interface Row {
+  transition: string;
+  phase: string;
+  identity: string;
+  ms: number;
+  counts: Record<Outcome | "requests", number>;
+  examples: string[];
+}
+
+/** How long the phase view showed `phase` within the window. */
+function phaseMs(changes: Array<{ at: number; phase: string }>, phase: string, w: Window): number {
+  let total = 0;
+  changes.forEach((c, i) => {
+    const until = changes[i + 1]?.at ?? Infinity;
+    if (c.phase === phase) total += Math.max(0, Math.min(until, w.end) - Math.max(c.at, w.start));
+  });
+  return total;
+}
+
+/** One row per transition, phase (in the order seen) and identity. */
+export function rows(records: RequestRecord[], deletedAt: Map<string, number>, windows: Window[], changes: Array<{ at: number; phase: string }>): Row[] {
+  const out = new Map<string, Row>();
+  for (const r of records) {
+    const key = `${r.transition}\0${r.phase}\0${r.identity}`;
+    const w = windows.find((x) => x.transition === r.transition);
+    const row = out.get(key) ?? {
+      transition: r.transition,
+      phase: r.phase,
+      identity: r.identity,
+      ms: w ? phaseMs(changes, r.phase, w) : 0,
+      counts: Object.fromEntries(["requests", ...OUTCOMES].map((k) => [k, 0])) as Row["counts"],
+      examples: [],
+    };
+    const o = classify(r, deletedAt);
+    row.counts.requests++;
+    row.counts[o]++;
+    if (o !== "ok" && row.examples.length < 3) row.examples.push(`${o} ${r.pod.name}: ${r.detail ?? r.raw}`);
+    out.set(key, row);
+  }
+  return [...out.values()];
+}
+
+export function table(rs: Row[]): string {
+  const head = ["transition", "phase", "phase time", "client", "requests", "ok", "tls", "401/403", "conn (pod terminating)", "conn (pod up)", "other"];
+  const body = rs.map((r) => [r.transition, r.phase, `${(r.ms / 1000).toFixed(1)} s`, r.identity, ...(["requests", ...OUTCOMES] as const).map((k) => String(r.counts[k]))]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+}
