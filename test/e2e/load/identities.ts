@@ -10,12 +10,12 @@ import type { ClientCert } from "./client.ts";
 export const USER_SECRET = `${ES_NAME}-load-user-client-cert`;
 
 /** Creates the user's labelled Secret (certificate only: the key stays with the user) and returns the key pair. */
-export async function createUserIdentity(lc: Lifecycle): Promise<ClientCert> {
-  const leaf = await selfSignedClient({ cn: "load-user" });
+export async function createUserIdentity(lc: Lifecycle, name = USER_SECRET, cn = "load-user"): Promise<ClientCert> {
+  const leaf = await selfSignedClient({ cn });
   const es = await lc.elasticsearch();
   await createClientCertSecret(lc.core, {
     namespace: NS,
-    name: USER_SECRET,
+    name,
     es: ES_NAME,
     owner: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", name: ES_NAME, uid: es.metadata.uid! },
     certPem: leaf.certPem,

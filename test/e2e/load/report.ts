@@ -1,27 +1,35 @@
 // Classifying what the load client saw, and the table the test prints.
 //
 // The rule for connection errors: every request goes to a pod that was Ready (and not terminating)
-// in the watch at send time. A connection-level failure (reset, refused, timeout) on a pod whose
-// termination the watch saw no later than TERMINATION_SLACK_MS after the request ended is a
-// termination error: the test node sends SIGTERM as soon as it sees the deletion and the ES
-// stand-in closes its listener and open sockets at once (no graceful drain, no preStop), so a
-// request already sent, or sent within the watch's lag, fails. Those are reported, not asserted
-// zero. Any other reset is the server refusing the client at the TLS layer (ES drops the
-// connection after the handshake when it refuses a certificate or its absence): `tls`. A refused
-// or timed-out connection on a pod that stayed up is `conn-live`: asserted zero for correct clients.
+// in the watch at send time. A connection-level failure (reset, refused, timeout) that ended after
+// the test node sent SIGTERM to that pod's elasticsearch container (its "kill" event, same process
+// clock) is a termination error: the ES stand-in closes its listener and open sockets at once on
+// SIGTERM (no graceful drain, no preStop delay), so a request in flight, or sent within the
+// watch's lag, fails. Those are reported (`conn-term`), not asserted zero. A reset before SIGTERM
+// is the server refusing the client at the TLS layer (ES drops the connection after the handshake
+// when it refuses a certificate or its absence): `tls`. A refused or timed-out connection to a pod
+// not yet told to stop is `conn-live`: asserted zero for correct clients.
+import type { ContainerEvent } from "../../node/container.ts";
 import type { RequestRecord } from "./client.ts";
 
-export const TERMINATION_SLACK_MS = 500;
+/** Per pod UID: when its elasticsearch container was first told to stop (a crash is not a stop: it stays visible). */
+export function stopTimes(events: ContainerEvent[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of events) {
+    if (e.container === "elasticsearch" && e.event === "kill" && !(e.at >= (out.get(e.uid) ?? Infinity))) out.set(e.uid, e.at);
+  }
+  return out;
+}
 
 export type Outcome = "ok" | "tls" | "auth" | "conn-term" | "conn-live" | "other";
 export const OUTCOMES: Outcome[] = ["ok", "tls", "auth", "conn-term", "conn-live", "other"];
 
-export function classify(r: RequestRecord, deletedAt: Map<string, number>): Outcome {
+export function classify(r: RequestRecord, stoppedAt: Map<string, number>): Outcome {
   if (r.raw === "ok") return "ok";
   if (r.raw === "401" || r.raw === "403") return "auth";
   if (r.raw === "other") return "other";
-  const gone = deletedAt.get(r.pod.uid);
-  if (gone !== undefined && gone <= r.endAt + TERMINATION_SLACK_MS) return "conn-term";
+  const stopped = stoppedAt.get(r.pod.uid);
+  if (stopped !== undefined && r.endAt >= stopped) return "conn-term";
   return r.raw === "reset" ? "tls" : "conn-live";
 }
 
@@ -51,7 +59,7 @@ function phaseMs(changes: Array<{ at: number; phase: string }>, phase: string, w
 }
 
 /** One row per transition, phase (in the order seen) and identity. */
-export function rows(records: RequestRecord[], deletedAt: Map<string, number>, windows: Window[], changes: Array<{ at: number; phase: string }>): Row[] {
+export function rows(records: RequestRecord[], stoppedAt: Map<string, number>, windows: Window[], changes: Array<{ at: number; phase: string }>): Row[] {
   const out = new Map<string, Row>();
   for (const r of records) {
     const key = `${r.transition}\0${r.phase}\0${r.identity}`;
@@ -64,7 +72,7 @@ export function rows(records: RequestRecord[], deletedAt: Map<string, number>, w
       counts: Object.fromEntries(["requests", ...OUTCOMES].map((k) => [k, 0])) as Row["counts"],
       examples: [],
     };
-    const o = classify(r, deletedAt);
+    const o = classify(r, stoppedAt);
     row.counts.requests++;
     row.counts[o]++;
     if (o !== "ok" && row.examples.length < 3) row.examples.push(`${o} ${r.pod.name}: ${r.detail ?? r.raw}`);
@@ -78,5 +86,6 @@ export function table(rs: Row[]): string {
   const body = rs.map((r) => [r.transition, r.phase, `${(r.ms / 1000).toFixed(1)} s`, r.identity, ...(["requests", ...OUTCOMES] as const).map((k) => String(r.counts[k]))]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
-  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line)].join("\n");
+  const legend = "tls: dropped by a pod not told to stop (refused); conn (pod terminating): failed after SIGTERM to a pod Ready when the request was sent; conn (pod up): refused/timed out before any SIGTERM";
+  return [line(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...body.map(line), legend].join("\n");
 }

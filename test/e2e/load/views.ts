@@ -11,12 +11,10 @@ export interface Target {
 
 /**
  * The ES pods as an EndpointSlice would list them as ready: Ready condition True and not
- * terminating. A watch, not a poll, so a deletion is seen within milliseconds; `deletedAt` keeps,
- * per pod UID, when termination was first seen, to tell termination errors from refusals later.
+ * terminating. A watch, not a poll, so a deletion is seen within milliseconds.
  */
 export class PodView {
   private readonly pods = new Map<string, k8s.V1Pod>();
-  readonly deletedAt = new Map<string, number>();
   private informer: k8s.ListWatch<k8s.V1Pod> | undefined;
   private stopped = false;
 
@@ -29,18 +27,10 @@ export class PodView {
       false,
       ES_SELECTOR,
     );
-    const seen = (p: k8s.V1Pod) => {
-      const uid = p.metadata!.uid!;
-      this.pods.set(uid, p);
-      if (p.metadata?.deletionTimestamp && !this.deletedAt.has(uid)) this.deletedAt.set(uid, Date.now());
-    };
+    const seen = (p: k8s.V1Pod) => void this.pods.set(p.metadata!.uid!, p);
     informer.on("add", seen);
     informer.on("update", seen);
-    informer.on("delete", (p) => {
-      const uid = p.metadata!.uid!;
-      this.pods.delete(uid);
-      if (!this.deletedAt.has(uid)) this.deletedAt.set(uid, Date.now());
-    });
+    informer.on("delete", (p) => void this.pods.delete(p.metadata!.uid!));
     // A dropped watch is restarted (list + watch again), as an informer would.
     informer.on("error", () => void (this.stopped || setTimeout(() => void (this.stopped || informer.start()), 200)));
     this.informer = informer;
