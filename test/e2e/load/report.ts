@@ -75,10 +75,23 @@ export function rows(records: RequestRecord[], stoppedAt: Map<string, number>, w
     const o = classify(r, stoppedAt);
     row.counts.requests++;
     row.counts[o]++;
-    if (o !== "ok" && row.examples.length < 3) row.examples.push(`${o} ${r.pod.name}: ${r.detail ?? r.raw}`);
+    // For a termination error: in flight when SIGTERM came, or sent after it (the routing lag).
+    const stop = o === "conn-term" ? r.sentAt - stoppedAt.get(r.pod.uid)! : undefined;
+    const when = stop === undefined ? "" : stop < 0 ? ` (in flight at SIGTERM)` : ` (sent ${stop} ms after SIGTERM)`;
+    if (o !== "ok" && row.examples.length < 3) row.examples.push(`${o} ${r.pod.name}${when}: ${(r.detail ?? r.raw).split(" - Local")[0]}`);
     out.set(key, row);
   }
   return [...out.values()];
+}
+
+/** Per pod UID, the negative client's answers: a pod's client_authentication is fixed for its life, so never both. */
+export function mixedPods(records: RequestRecord[], identity: string, stoppedAt: Map<string, number>): string[] {
+  const seen = new Map<string, Set<Outcome>>();
+  for (const r of records.filter((x) => x.identity === identity)) {
+    const o = classify(r, stoppedAt);
+    if (o === "ok" || o === "tls") seen.set(`${r.pod.name} ${r.pod.uid}`, (seen.get(`${r.pod.name} ${r.pod.uid}`) ?? new Set()).add(o));
+  }
+  return [...seen].filter(([, o]) => o.size > 1).map(([pod]) => pod);
 }
 
 export function table(rs: Row[]): string {
