@@ -6,8 +6,10 @@
 // client certificate, and none (the negative client). Kibana's identity is not in this load: the
 // lifecycle cluster has no Kibana. Correct clients must see zero TLS refusals and zero 401/403 in
 // every phase; the negative client must be refused in every request while Enabled and accepted
-// while Disabled (or before the feature was ever on). Connection errors are classified in
-// load/report.ts: those on pods being terminated are reported in the table, not asserted.
+// while Disabled (or before the feature was ever on). While Enabled, a second user's labelled
+// Secret is added and removed: the others must never notice, and it must be accepted by every pod
+// and then refused by every pod. Connection errors are classified in load/report.ts: those on pods
+// being terminated are reported in the table, not asserted.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, MTLS_SECRETS, NS } from "./lifecycle/cluster.ts";
 import { notWhole, settle } from "./lifecycle/observe.ts";
@@ -162,6 +164,7 @@ test("labelled certificate added and removed while Enabled: the others never ref
   const added = step("add cert: propagating");
   lateUser = await createUserIdentity(lc, `${USER_SECRET}-late`, "late-user");
   const onDisk = await bundleEverywhere(hash0);
+  const onDiskAt = Date.now();
   const trusted = await everyPod("ok", added, "late-user accepted by every pod");
   step("add cert: trusted");
   await enoughIn("Enabled", [...CORRECT, NEGATIVE, LATE]);
@@ -172,7 +175,8 @@ test("labelled certificate added and removed while Enabled: the others never ref
   step("remove cert: removed");
   await enoughIn("Enabled", [...CORRECT, NEGATIVE, LATE]);
   windows.at(-1)!.end = Date.now();
-  console.log(`late-user: accepted by every pod ${((trusted - added) / 1000).toFixed(1)} s after its Secret was created; refused by every pod ${((dropped - removed) / 1000).toFixed(1)} s after it was deleted (ES re-reads its files every 5 s)`);
+  // The agents' proofs do not show when ES re-read the bundle (they present the pod's own certificate): the new one is refused until then.
+  console.log(`late-user: new bundle on every pod's disk (status) ${((onDiskAt - added) / 1000).toFixed(1)} s, accepted by every pod ${((trusted - added) / 1000).toFixed(1)} s after its Secret was created; refused by every pod ${((dropped - removed) / 1000).toFixed(1)} s after it was deleted (ES re-reads its files every 5 s)`);
   const rs = rows(load!.records, stopTimes(lc.node?.events ?? []), windows, phase!.changes).filter((r) => r.transition.includes("cert"));
   console.log(`\n${table(rs)}`);
   expect(violations(rs)).toEqual([]);
