@@ -22,7 +22,7 @@ import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
 import { proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
 import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../status/build.ts";
-import { cond, mergeConditions } from "../status/conditions.ts";
+import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
@@ -60,12 +60,15 @@ export class ClusterReconciler {
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
     const loaded = loadCluster(key, this.d);
-    if (!loaded) await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
-    if (!loaded) return this.gone(key);
+    if (!loaded) {
+      await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
+      return this.gone(key);
+    }
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
     const manager = managerOf(loaded.es);
     if (manager.by === "eck" && manager.implementsFeature) {
       this.forget(key);
+      await syncNamespaceLabels(key, "ManagedByECK", this.d); // never active for es-mtls: no pod of it goes to the webhook
       return standAsideForEck(loaded, manager.version, this.d);
     }
     const refs = await authorizeKibanas(loaded, this.d);
@@ -84,7 +87,7 @@ export class ClusterReconciler {
     const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
     conditions.push(trust.condition);
     await this.markRequired(c);
-    const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeNow();
+    const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeTime(new Date());
     conditions.push(await this.checkInjected(c, activeSince));
     await reportIneffectiveSettings(c, phase, this.d);
     const signing = await this.ensureSigner(c, cas, trust.bundle.sha256, conditions);
@@ -291,9 +294,4 @@ export class ClusterReconciler {
 /** What an Elasticsearch pod's last proof showed it enforces: refused without a certificate = required. */
 function provenEnforcement(r: StatusReport | undefined): Enforcement {
   return r?.ready && r.proof?.withCertificate === "accepted" && r.proof.withoutCertificate === "refused" ? "required" : "none";
-}
-
-/** Now, as the apiserver writes times (seconds, Z). */
-function kubeNow(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
