@@ -1,12 +1,33 @@
-// Free loopback ports for test servers. All n are held open together, so none is handed
-// out twice; they are free again when this returns (a server that starts later may race
-// another process for one, which is rare and shows as EADDRINUSE).
+// Free loopback ports for test servers. Chosen below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768–60999 by default): a port handed out from that range can
+// be taken as the local port of any outgoing connection (an agent dialling the controller, a
+// client of the apiserver) before the server that was meant to listen on it starts, which
+// showed as EADDRINUSE on a busy run. Below it, only another explicit bind can race, and this
+// process never hands the same port out twice.
+
+const LOW = 20_000;
+const HIGH = 32_767;
+const handedOut = new Set<number>();
+
+function bindable(port: number): boolean {
+  try {
+    Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } }).stop(true);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** n distinct ports that were free a moment ago. */
 export function freePorts(n: number): number[] {
-  const listeners = Array.from({ length: n }, () => Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } }));
-  const ports = listeners.map((l) => l.port);
-  for (const l of listeners) l.stop(true);
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < n; tries++) {
+    if (tries > 10_000) throw new Error(`no free port in ${LOW}–${HIGH}`);
+    const port = LOW + Math.floor(Math.random() * (HIGH - LOW + 1));
+    if (handedOut.has(port) || !bindable(port)) continue;
+    handedOut.add(port);
+    ports.push(port);
+  }
   return ports;
 }
 
