@@ -46,7 +46,7 @@ function collect(root: number, seen: Map<number, { start: string; cmd: string }>
   }
 }
 
-test("npm start --exit-when-done: enables (3/3, no certificate refused, trusted accepted), disables, exits 0, leaves no process", async () => {
+test("npm start --exit-when-done: enables (3 ES + Kibana 4/4, no certificate refused, trusted accepted), disables, exits 0, leaves no process", async () => {
   const t0 = Date.now();
   const child = spawn("bash", ["test/local-cluster/start.sh", "--exit-when-done"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
@@ -63,7 +63,9 @@ test("npm start --exit-when-done: enables (3/3, no certificate refused, trusted 
   if (code !== 0) console.log(out.split("\n").slice(-40).join("\n"));
 
   expect(code).toBe(0);
-  expect(out).toMatch(/quickstart\s+Enabled\s+required\s+3\/3/);
+  // 4/4: the three ES pods and the Kibana pod proved their material.
+  expect(out).toMatch(/quickstart\s+Enabled\s+required\s+4\/4/);
+  expect(out).toMatch(/Kibana quickstart-kb-\S+: available/);
   // While required (between the Enabled table and switching off): every pod refuses the request
   // without a certificate and accepts the trusted one.
   const required = out.slice(out.indexOf("requests while certificates are required"), out.indexOf("switching client authentication OFF"));

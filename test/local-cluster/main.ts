@@ -3,13 +3,15 @@
 // agent next to Elasticsearch stand-ins, and an ECK-shaped 3-node `quickstart` StatefulSet (all as
 // the lifecycle e2e test builds it). It switches client authentication on, follows the rollout,
 // proves a request without a certificate is refused and one with the controller's certificate
-// accepted, switches it off again, then waits for Ctrl-C (or exits with `--exit-when-done`).
+// accepted, switches it off again (a Kibana Deployment, the stand-in, rides along; --no-kibana drops it), then waits for Ctrl-C (or exits with `--exit-when-done`).
 import { Lifecycle, MTLS_SECRETS, NS, ES_NAME } from "../e2e/lifecycle/cluster.ts";
 import { info, notWhole } from "../e2e/lifecycle/observe.ts";
 import { eventually } from "../support/eventually.ts";
-import { clientAuthentication, follow, say, table } from "./progress.ts";
+import { clientAuthentication, follow, kibanaRestarting, say, table } from "./progress.ts";
+import { createKibana, kibanaPods, kibanaStatus } from "./kibana.ts";
 
 const exitWhenDone = process.argv.includes("--exit-when-done") || process.env.ES_MTLS_DEMO_EXIT_WHEN_DONE === "1";
+const withKibana = !process.argv.includes("--no-kibana");
 const verbose = process.argv.includes("--verbose") ? (l: string) => console.error(`  ${l}`) : () => {};
 
 let lc: Lifecycle | undefined;
@@ -55,33 +57,46 @@ try {
   say("starting a local cluster: control plane (the first run builds it: minutes), controller + webhook, test node, 3-node Elasticsearch StatefulSet");
   lc = await Lifecycle.start(verbose);
   takeOverSignals();
+  if (withKibana) await createKibana(lc);
+  const kibana = withKibana ? () => kibanaPods(lc!) : undefined;
   await eventually(async () => {
-    const problems = notWhole(await lc!.pods());
+    const problems = [...notWhole(await lc!.pods()), ...(kibana ? kibanaRestarting(await kibana(), 1) : [])];
     if (problems.length) throw new Error(problems.join("; "));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: "3 Ready Elasticsearch pods" });
+  }, { timeoutMs: 40_000, intervalMs: 500, what: `3 Ready Elasticsearch pods${withKibana ? " and a Ready Kibana" : ""}` });
   say(`cluster up. kubeconfig: ${lc.cp.certKubeconfigPath}`);
   say(`  try: KUBECONFIG=${lc.cp.certKubeconfigPath} kubectl get pods,clientauthentications -n ${NS}`);
   let ok = await prove(lc.httpCaPem, undefined, "accepted");
 
   say(`switching client authentication ON: kubectl patch elasticsearch ${ES_NAME} -n ${NS} spec.http.tls.client.authentication=true`);
   await lc.setAuthentication(true);
-  await follow(lc, "Enabled", 180_000);
+  await follow(lc, "Enabled", 180_000, kibana);
   console.log(table(await clientAuthentication(lc)));
   const internal = await lc.secret(MTLS_SECRETS[0]!);
   if (!internal?.["tls.crt"]) throw new Error(`Secret ${MTLS_SECRETS[0]} missing`);
   say(`requests while certificates are required (trusted certificate: Secret ${MTLS_SECRETS[0]}):`);
   ok = (await prove(lc.httpCaPem, undefined, "refused")) && ok;
   ok = (await prove(lc.httpCaPem, { cert: internal["tls.crt"], key: internal["tls.key"]! }, "accepted")) && ok;
+  if (withKibana) {
+    // Kibana reaches Elasticsearch only with the certificate its agent got from the controller.
+    const kb = await kibanaStatus(lc);
+    ok &&= kb.endsWith(": available");
+    say(`  Kibana ${kb} (talks to Elasticsearch with its own certificate, issued through its agent)`);
+  }
 
   say(`switching client authentication OFF: spec.http.tls.client.authentication=false`);
   await lc.setAuthentication(false);
-  await follow(lc, "Disabled", 180_000);
+  await follow(lc, "Disabled", 180_000, kibana);
   console.log(table(await clientAuthentication(lc)));
   const left = [];
   for (const name of MTLS_SECRETS) if (await lc.secret(name)) left.push(name);
   say(left.length ? `still present: ${left.join(", ")}` : `cleaned up after the last proof: ${MTLS_SECRETS.join(", ")}`);
   say("requests after switching off:");
   ok = (await prove(lc.httpCaPem, undefined, "accepted")) && ok && left.length === 0;
+  if (withKibana) {
+    const kb = await kibanaStatus(lc);
+    ok &&= kb.endsWith(": available");
+    say(`  Kibana ${kb}`);
+  }
 
   if (!ok) throw new Error("a request did not get the expected answer (see above)");
   say("demo complete");
@@ -90,5 +105,10 @@ try {
 } catch (e) {
   say(`failed: ${e instanceof Error ? e.message : String(e)}`);
   for (const l of lc?.controller?.logs.slice(-20) ?? []) console.error(l);
+  if (lc && withKibana) for (const p of await kibanaPods(lc).catch(() => [])) {
+    const local = lc.node?.pod(NS, p.metadata!.name!);
+    console.error(`Kibana pod ${p.metadata!.name}: ${JSON.stringify(p.status?.containerStatuses?.map((c) => [c.name, c.ready, c.state]))}`);
+    for (const c of ["kibana", "es-mtls-agent"]) console.error(`--- ${c}:\n${String(local?.logs(c) ?? "").split("\n").slice(-15).join("\n")}`);
+  }
   await shutdown(1);
 }

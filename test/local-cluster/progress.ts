@@ -12,7 +12,23 @@ export const say = (line: string) => console.log(`[${((Date.now() - started) / 1
 const isReady = (p: k8s.V1Pod) => p.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
 
 /** Pods of the StatefulSet that are not serving right now, and why (missing, terminating, starting). */
-export function restarting(pods: k8s.V1Pod[]): string[] {
+export function restarting(pods: k8s.V1Pod[], kibana: k8s.V1Pod[] = [], kibanaWanted = 0): string[] {
+  return [...kibanaRestarting(kibana, kibanaWanted), ...esRestarting(pods)];
+}
+
+/** The Kibana Deployment's pods (new names on each restart) that are not serving, or a missing one. */
+export function kibanaRestarting(kibana: k8s.V1Pod[], wanted: number): string[] {
+  const out: string[] = [];
+  for (const p of kibana) {
+    const name = `Kibana ${p.metadata!.name}`;
+    if (p.metadata?.deletionTimestamp) out.push(`${name} (terminating)`);
+    else if (!isReady(p)) out.push(`${name} (starting${p.metadata?.annotations?.["mtls.es-mtls.io/injected"] ? ", agent injected" : ""})`);
+  }
+  if (kibana.filter((p) => !p.metadata?.deletionTimestamp).length < wanted) out.push("Kibana (being re-created)");
+  return out;
+}
+
+function esRestarting(pods: k8s.V1Pod[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < REPLICAS; i++) {
     const name = `${STS}-${i}`;
@@ -54,25 +70,28 @@ export async function clientAuthentication(lc: Lifecycle): Promise<{ metadata?: 
  * Polls until the phase is `target`, every pod Ready and (when Enabled) every pod proven; prints a
  * line whenever what a user would care about changed. Throws after `timeoutMs`.
  */
-export async function follow(lc: Lifecycle, target: "Enabled" | "Disabled", timeoutMs: number): Promise<Record<string, any>> {
+export async function follow(lc: Lifecycle, target: "Enabled" | "Disabled", timeoutMs: number, kibana?: () => Promise<k8s.V1Pod[]>): Promise<Record<string, any>> {
   const deadline = Date.now() + timeoutMs;
   let last = "";
   for (;;) {
     const obj = await clientAuthentication(lc);
     const s = obj?.status;
     const pods = await lc.pods();
-    const busy = restarting(pods);
+    const kb = kibana ? await kibana() : [];
+    const busy = restarting(pods, kb, kibana ? 1 : 0);
     const waiting = s?.conditions?.find((c: any) => c.type === "PodsUpToDate" && c.status !== "True")?.message;
     const line = [
       `phase ${s?.phase ?? "(none yet)"}`,
       `enforcement ${s?.enforcement ?? "-"}`,
       `proofs ${s?.podsProven ?? "-"}`,
-      busy.length ? `restarting: ${busy.join(", ")}` : `all ${pods.length} pods Ready`,
+      busy.length ? `restarting: ${busy.join(", ")}` : `all ${pods.length + kb.length} pods Ready`,
       ...(waiting ? [`waiting: ${waiting}`] : []),
     ].join(" | ");
     if (line !== last) say(line);
     last = line;
-    const proven = target === "Disabled" || s?.podsProven === `${REPLICAS}/${REPLICAS}`;
+    // Proofs count every pod the cluster's mTLS covers: the ES pods and, with the Kibana, its pod.
+    const total = REPLICAS + (kibana ? 1 : 0);
+    const proven = target === "Disabled" || s?.podsProven === `${total}/${total}`;
     if (s?.phase === target && proven && busy.length === 0 && pods.length === REPLICAS) return obj!.status!;
     if (Date.now() > deadline) throw new Error(`phase ${target} not reached within ${timeoutMs / 1000} s (last: ${line})`);
     await Bun.sleep(500);
