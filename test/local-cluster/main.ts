@@ -3,7 +3,8 @@
 // agent next to Elasticsearch stand-ins, and an ECK-shaped 3-node `quickstart` StatefulSet (all as
 // the lifecycle e2e test builds it). It switches client authentication on, follows the rollout,
 // proves a request without a certificate is refused and one with the controller's certificate
-// accepted, switches it off again (a Kibana Deployment, the stand-in, rides along; --no-kibana drops it), then waits for Ctrl-C (or exits with `--exit-when-done`).
+// accepted, switches it off again, then waits for Ctrl-C (or exits with `--exit-when-done`). A
+// Kibana Deployment (the stand-in) rides along and is restarted first; `--no-kibana` leaves it out.
 import { Lifecycle, MTLS_SECRETS, NS, ES_NAME } from "../e2e/lifecycle/cluster.ts";
 import { info, notWhole } from "../e2e/lifecycle/observe.ts";
 import { eventually } from "../support/eventually.ts";
