@@ -1,115 +1,117 @@
-// `npm start`: es-mtls running locally, end to end. A real control plane, the
-// controller (intent API and webhooks), an Elasticsearch with client
-// authentication on, and its two pods run as local processes by the test kubelet:
-// each the agent as shipped (compiled binary) plus an Elasticsearch stand-in that
-// reads what the agent writes. Prints where everything is; Ctrl-C tears it down.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import * as k8s from "@kubernetes/client-node";
-import { ControlPlane } from "../controlplane/controlplane.ts";
-import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { TestCA } from "../support/test-ca.ts";
-import { ControllerProcess } from "../support/controller-process.ts";
+// `npm start`: the product's demo on a local cluster that runs itself. A real control plane with
+// kube-controller-manager, the controller with its pod webhook, the test node running the shipped
+// agent next to Elasticsearch stand-ins, and an ECK-shaped 3-node `quickstart` StatefulSet (all as
+// the lifecycle e2e test builds it). It switches client authentication on, follows the rollout,
+// proves a request without a certificate is refused and one with the controller's certificate
+// accepted, switches it off again, then waits for Ctrl-C (or exits with `--exit-when-done`). A
+// Kibana Deployment (the stand-in) rides along and is restarted first; `--no-kibana` leaves it out.
+import { Lifecycle, MTLS_SECRETS, NS, ES_NAME } from "../e2e/lifecycle/cluster.ts";
+import { info, notWhole } from "../e2e/lifecycle/observe.ts";
 import { eventually } from "../support/eventually.ts";
-import { servingCa } from "../support/intent-client.ts";
-import { runAgentOf } from "../support/test-kubelet.ts";
-import { buildBinary, killAll, tmpDir, type AgentProcess } from "../agent/harness.ts";
-import { freePort } from "../support/ports.ts";
-import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
-import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../controller/kube/resources.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE } from "../../controller/names.ts";
+import { clientAuthentication, follow, kibanaRestarting, say, table } from "./progress.ts";
+import { createKibana, kibanaPods, kibanaStatus } from "./kibana.ts";
 
-const say = (line: string) => console.log(`[es-mtls] ${line}`);
-const ns = "demo";
-const pods = ["quickstart-es-default-0", "quickstart-es-default-1"];
+const exitWhenDone = process.argv.includes("--exit-when-done") || process.env.ES_MTLS_DEMO_EXIT_WHEN_DONE === "1";
+const withKibana = !process.argv.includes("--no-kibana");
+const verbose = process.argv.includes("--verbose") ? (l: string) => console.error(`  ${l}`) : () => {};
 
-say("starting a real control plane (the first run builds it from the Kubernetes Go modules: minutes)");
-const cp = await ControlPlane.start({ crds: PROJECT_CRDS, log: say });
-const standins: ElasticsearchStandin[] = [];
-const agents: AgentProcess[] = [];
-let controller: ControllerProcess | undefined;
+let lc: Lifecycle | undefined;
+let stopping = false;
 
-async function teardown(code: number) {
-  say("tearing down");
-  killAll();
-  for (const s of standins) await s.stop().catch(() => {});
-  await controller?.stop();
-  await cp.stop();
+/** Stops every process the demo started (node's pods, DNS, controller, control plane), then exits. */
+async function shutdown(code: number, boundMs = 30_000): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say("stopping: pods, controller, control plane");
+    // Bounded: a hung step must not keep the demo alive; the exit hooks SIGKILL whatever is left.
+    // A terminal's Ctrl-C signals the whole process group, so etcd is already gone and the API
+    // calls of a graceful stop would only wait: hence the short bound on a signal.
+    const done = await Promise.race([lc?.stop().then(() => true), Bun.sleep(boundMs).then(() => false)]);
+    say(done ? "stopped" : "stopped (the rest killed)");
+  }
   process.exit(code);
 }
-process.once("SIGINT", () => void teardown(0));
-process.once("SIGTERM", () => void teardown(0));
+
+/** The control plane's own signal handler kills synchronously and exits 130; once we are up we stop gracefully instead (a second Ctrl-C forces it). */
+function takeOverSignals(): void {
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.removeAllListeners(sig);
+    process.on(sig, () => {
+      if (stopping) process.exit(130); // exit hooks kill what is left
+      void shutdown(0, 5_000);
+    });
+  }
+}
+
+/** Requests to every pod through the official client: without a certificate, and with `cert`. */
+async function prove(caPem: string, cert: { cert: string; key: string } | undefined, expect: "refused" | "accepted"): Promise<boolean> {
+  let good = true;
+  for (const p of await lc!.pods()) {
+    const answer = await info(p.status!.podIP!, caPem, cert);
+    // Refused = the TLS layer closed the connection (a 401 would be a ResponseError, i.e. not refused by mTLS).
+    const got = answer === "ok" ? "accepted" : answer.startsWith("ConnectionError") ? "refused" : `failed (${answer})`;
+    good &&= got === expect;
+    say(`  ${p.metadata!.name} (${p.status!.podIP}:9200) ${cert ? "with the trusted certificate" : "without a certificate"}: ${got}${got === "refused" ? ` — ${answer.slice(0, 90)}` : ""}`);
+  }
+  return good;
+}
 
 try {
-  const admin = cp.kubeConfig();
-  const core = admin.makeApiClient(k8s.CoreV1Api);
-  const custom = admin.makeApiClient(k8s.CustomObjectsApi);
-  for (const n of [ns, "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise_trial" } } });
-  const binary = buildBinary();
-
-  controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller-0", namespace: "es-mtls-system" });
-  await controller.waitReady();
-  await admin.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-    body: desiredMutatingWebhookConfiguration({ client: { url: `https://127.0.0.1:${controller.webhookPort}` }, caPem: await servingCa(core, "es-mtls-system") }),
-  });
-  say(`controller up: intent API ${controller.url}, metrics http://127.0.0.1:${controller.healthPort}/metrics`);
-
-  await custom.createNamespacedCustomObject({
-    ...ELASTICSEARCH,
-    namespace: ns,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "quickstart" }, spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 2 }] } },
-  });
-  await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: ns }), { timeoutMs: 30_000, what: "default ServiceAccount" });
-  // Pods created from now on are injected (ECK would create them from its StatefulSet).
+  say("starting a local cluster: control plane (the first run builds it: minutes), controller + webhook, test node, 3-node Elasticsearch StatefulSet");
+  lc = await Lifecycle.start(verbose);
+  takeOverSignals();
+  if (withKibana) await createKibana(lc);
+  const kibana = withKibana ? () => kibanaPods(lc!) : undefined;
   await eventually(async () => {
-    const s = ((await custom.getNamespacedCustomObject({ ...CLIENT_AUTHENTICATION, namespace: ns, name: "quickstart" })) as { status?: { phase?: string } }).status;
-    if (s?.phase !== "Enabled") throw new Error(`phase ${s?.phase}`);
-  }, { timeoutMs: 30_000, what: "client authentication switched on" });
-  const http = await (await TestCA.create("quickstart-es-http-ca")).issue({ subject: "CN=quickstart-es-http", server: { dns: ["localhost"], ips: ["127.0.0.1"] } });
-  await binary;
+    const problems = [...notWhole(await lc!.pods()), ...(kibana ? kibanaRestarting(await kibana(), 1) : [])];
+    if (problems.length) throw new Error(problems.join("; "));
+  }, { timeoutMs: 40_000, intervalMs: 500, what: `3 Ready Elasticsearch pods${withKibana ? " and a Ready Kibana" : ""}` });
+  say(`cluster up. kubeconfig: ${lc.cp.certKubeconfigPath}`);
+  say(`  try: KUBECONFIG=${lc.cp.certKubeconfigPath} kubectl get pods,clientauthentications -n ${NS}`);
+  let ok = await prove(lc.httpCaPem, undefined, "accepted");
 
-  for (const name of pods) {
-    const pod = await core.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name, labels: { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": "quickstart" } },
-        spec: { containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:9.4.0" }] },
-      },
-    });
-    const root = tmpDir(name);
-    const esPort = freePort();
-    const agent = await runAgentOf({ core, pod, runtime: "bun-binary", root, controllerUrl: controller.url, probeUrl: `https://127.0.0.1:${esPort}` });
-    agents.push(agent);
-    await agent.waitLog((l) => l.msg === "material written", 30_000);
-    writeFileSync(join(root, "http.crt"), http.cert);
-    writeFileSync(join(root, "http.key"), http.key);
-    const es = await new ElasticsearchStandin({
-      keyFile: join(root, "http.key"),
-      certFile: join(root, "http.crt"),
-      caFiles: [join(root, ES_BUNDLE_DIR, ES_BUNDLE_FILE)],
-      clientAuthentication: "required",
-      port: esPort,
-      host: "127.0.0.1",
-    }).start();
-    standins.push(es);
-    say(`pod ${name}: agent health http://127.0.0.1:${agent.healthPort}/status, Elasticsearch stand-in https://127.0.0.1:${esPort} (client certificates required), files under ${root}`);
+  say(`switching client authentication ON: kubectl patch elasticsearch ${ES_NAME} -n ${NS} spec.http.tls.client.authentication=true`);
+  await lc.setAuthentication(true);
+  await follow(lc, "Enabled", 180_000, kibana);
+  console.log(table(await clientAuthentication(lc)));
+  const internal = await lc.secret(MTLS_SECRETS[0]!);
+  if (!internal?.["tls.crt"]) throw new Error(`Secret ${MTLS_SECRETS[0]} missing`);
+  say(`requests while certificates are required (trusted certificate: Secret ${MTLS_SECRETS[0]}):`);
+  ok = (await prove(lc.httpCaPem, undefined, "refused")) && ok;
+  ok = (await prove(lc.httpCaPem, { cert: internal["tls.crt"], key: internal["tls.key"]! }, "accepted")) && ok;
+  if (withKibana) {
+    // Kibana reaches Elasticsearch only with the certificate its agent got from the controller.
+    const kb = await kibanaStatus(lc);
+    ok &&= kb.endsWith(": available");
+    say(`  Kibana ${kb} (talks to Elasticsearch with its own certificate, issued through its agent)`);
   }
 
-  const status = await eventually(
-    async () => {
-      const s = ((await custom.getNamespacedCustomObject({ ...CLIENT_AUTHENTICATION, namespace: ns, name: "quickstart" })) as { status?: Record<string, unknown> }).status;
-      if (s?.phase !== "Enabled" || s.podsProven !== "2/2") throw new Error(`phase ${s?.phase}, proven ${s?.podsProven}`);
-      return s;
-    },
-    { timeoutMs: 60_000, intervalMs: 500, what: "every pod proven" },
-  );
-  say(`ClientAuthentication ${ns}/quickstart: phase ${status.phase}, enforcement ${status.enforcement}, proven ${status.podsProven}, bundle ${status.bundleHash}, earliest expiry ${status.earliestExpiry}`);
-  say(`kubeconfig (admin): ${cp.certKubeconfigPath}  e.g.  KUBECONFIG=${cp.certKubeconfigPath} kubectl get clientauthentications -A`);
-  say("running; Ctrl-C stops everything");
+  say(`switching client authentication OFF: spec.http.tls.client.authentication=false`);
+  await lc.setAuthentication(false);
+  await follow(lc, "Disabled", 180_000, kibana);
+  console.log(table(await clientAuthentication(lc)));
+  const left = [];
+  for (const name of MTLS_SECRETS) if (await lc.secret(name)) left.push(name);
+  say(left.length ? `still present: ${left.join(", ")}` : `cleaned up after the last proof: ${MTLS_SECRETS.join(", ")}`);
+  say("requests after switching off:");
+  ok = (await prove(lc.httpCaPem, undefined, "accepted")) && ok && left.length === 0;
+  if (withKibana) {
+    const kb = await kibanaStatus(lc);
+    ok &&= kb.endsWith(": available");
+    say(`  Kibana ${kb}`);
+  }
+
+  if (!ok) throw new Error("a request did not get the expected answer (see above)");
+  say("demo complete");
+  if (exitWhenDone) await shutdown(0);
+  say("the cluster keeps running; Ctrl-C stops everything");
 } catch (e) {
   say(`failed: ${e instanceof Error ? e.message : String(e)}`);
-  if (controller) for (const l of controller.logs.slice(-20)) console.error(l);
-  await teardown(1);
+  for (const l of lc?.controller?.logs.slice(-20) ?? []) console.error(l);
+  if (lc && withKibana) for (const p of await kibanaPods(lc).catch(() => [])) {
+    const local = lc.node?.pod(NS, p.metadata!.name!);
+    console.error(`Kibana pod ${p.metadata!.name}: ${JSON.stringify(p.status?.containerStatuses?.map((c) => [c.name, c.ready, c.state]))}`);
+    for (const c of ["kibana", "es-mtls-agent"]) console.error(`--- ${c}:\n${String(local?.logs(c) ?? "").split("\n").slice(-15).join("\n")}`);
+  }
+  await shutdown(1);
 }
