@@ -38,7 +38,7 @@ import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
 import { reportIneffectiveSettings } from "./ineffective-settings.ts";
 import { standAsideForEck } from "./eck.ts";
-import { managerOf } from "../policy/manager.ts";
+import { managerOf, type Manager } from "../policy/manager.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
@@ -76,7 +76,7 @@ export class ClusterReconciler {
     this.seedReports(c);
     const conditions: Condition[] = [refs.condition];
 
-    const phase = await this.decidePhase(c, conditions);
+    const phase = await this.decidePhase(c, conditions, manager);
     await syncNamespaceLabels(key, phase, this.d); // before any pod of an Enabling cluster is re-created
     if (!isActive(phase)) return this.standDown(c, phase, conditions);
     const foreign = await foreignSecret(c, this.d);
@@ -132,10 +132,9 @@ export class ClusterReconciler {
   }
 
   /** The phase, from the spec, the one license rule and the persisted phase; its warnings recorded as Events. */
-  private async decidePhase(c: ClusterView, conditions: Condition[]): Promise<Phase> {
+  private async decidePhase(c: ClusterView, conditions: Condition[], manager: Manager): Promise<Phase> {
     const license = licenseFromConfigMap(this.d.caches.license.list()[0]);
     const enablement = enablementCheck(c.es, license);
-    const manager = managerOf(c.es);
     const decision = decidePhase({
       wanted: c.es.spec?.http?.tls?.client?.authentication === true,
       problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems)],
