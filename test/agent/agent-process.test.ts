@@ -8,7 +8,7 @@ import type { Intent } from "../../protocol/intent.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { issueLeaf, makeCa, pkcs8Pem } from "../fixtures/intent-server.ts";
-import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, tmpDir, waitFor, type Env } from "./harness.ts";
+import { agentArgs, buildBinary, esServing, freePort, intentEnv, killAll, RUNTIMES, sleep, spawnAgent, tmpDir, waitFor, type Env } from "./harness.ts";
 import { sha256Hex as sha } from "../../common/digest.ts";
 const uid = process.getuid!();
 const gid = process.getgid!();
@@ -61,12 +61,7 @@ for (const rt of RUNTIMES) {
 
     test("intent lands on disk with modes in < 1 s; readyz false until the ES stand-in proves it; required enforced", async () => {
       const env = await intentEnv();
-      const esPort = freePort();
-      const httpCa = await makeCa("es http ca");
-      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
-      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
-      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
-      fs.writeFileSync(join(env.dir, "http-ca.crt"), httpCa.pem);
+      const { port: esPort } = await esServing(env);
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`, `--probe-ca=${join(env.dir, "http-ca.crt")}`]));
       let es: ElasticsearchStandin | undefined;
       try {
@@ -175,11 +170,7 @@ for (const rt of RUNTIMES) {
 
     test("controller outage: agent stays ready on its material, reconnects with ?after= and catches up", async () => {
       const env = await intentEnv();
-      const esPort = freePort();
-      const httpCa = await makeCa("es http ca");
-      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
-      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
-      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      const { port: esPort } = await esServing(env);
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`]));
       let es: ElasticsearchStandin | undefined;
       try {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { sha256Hex as sha } from "../../common/digest.ts";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { issueLeaf } from "../fixtures/intent-server.ts";
-import { agentArgs, buildBinary, freePort, intentEnv, killAll, makeCa, RUNTIMES, spawnAgent, waitFor } from "./harness.ts";
+import { agentArgs, buildBinary, esServing, intentEnv, killAll, makeCa, RUNTIMES, spawnAgent, waitFor } from "./harness.ts";
 import type { Intent } from "../../protocol/intent.ts";
 
 beforeAll(async () => {
@@ -34,11 +34,7 @@ for (const rt of RUNTIMES) {
   describe(`agent on ${rt}: expiring bundle entries`, () => {
     test("a user certificate expiring in the bundle: the pod stays ready, the entry is dropped and reported; nothing valid left is refused", async () => {
       const env = await intentEnv();
-      const esPort = freePort();
-      const httpCa = await makeCa("es http ca");
-      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
-      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
-      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      const { port: esPort } = await esServing(env);
       const bundleFile = join(env.outDir, "client-trust-bundle.crt");
       const onDisk = () => fs.readFileSync(bundleFile, "utf8");
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`]));

@@ -6,8 +6,9 @@ import * as fs from "node:fs";
 import { createHash } from "node:crypto";
 import * as os from "node:os";
 import { join, resolve } from "node:path";
-import { IntentServer, makeCa, type FixtureCa } from "../fixtures/intent-server.ts";
+import { IntentServer, issueLeaf, makeCa, type FixtureCa } from "../fixtures/intent-server.ts";
 import { eventually, truthy } from "../support/eventually.ts";
+import { freePort } from "../support/ports.ts";
 
 export const REPO = resolve(import.meta.dir, "../..");
 // Built outside the repo (the shared working tree's .tmp/ may be cleaned by others'
@@ -160,6 +161,17 @@ export async function intentEnv(opts: { heartbeatMs?: number; servingCa?: Fixtur
   const controllerCaFile = join(dir, "controller-ca.crt");
   fs.writeFileSync(controllerCaFile, server.servingCa.pem);
   return { server, dir, outDir: join(dir, "out"), token, controllerCaFile, tokenFile };
+}
+
+/** An Elasticsearch stand-in's HTTP serving material in `env.dir` (http.crt, http.key, http-ca.crt) and a port for it. */
+export async function esServing(env: Env): Promise<{ port: number; certFile: string; keyFile: string; caFile: string }> {
+  const httpCa = await makeCa("es http ca");
+  const leaf = await issueLeaf(httpCa, { cn: "es", server: true });
+  const files = { certFile: join(env.dir, "http.crt"), keyFile: join(env.dir, "http.key"), caFile: join(env.dir, "http-ca.crt") };
+  fs.writeFileSync(files.certFile, leaf.certPem);
+  fs.writeFileSync(files.keyFile, leaf.keyPem!);
+  fs.writeFileSync(files.caFile, httpCa.pem);
+  return { port: freePort(), ...files };
 }
 
 export function agentArgs(env: Env, role: "elasticsearch" | "kibana", extra: string[] = []): string[] {

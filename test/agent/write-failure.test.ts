@@ -7,10 +7,10 @@ import { spawnSync } from "bun";
 import * as fs from "node:fs";
 import { join } from "node:path";
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
-import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
+import { makeCa } from "../fixtures/intent-server.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import type { Intent } from "../../protocol/intent.ts";
-import { agentArgs, buildBinary, freePort, intentEnv, killAll, RUNTIMES, spawnAgent, waitFor, type Env } from "./harness.ts";
+import { agentArgs, buildBinary, esServing, intentEnv, killAll, RUNTIMES, spawnAgent, waitFor, type Env } from "./harness.ts";
 
 beforeAll(async () => {
   await buildBinary();
@@ -44,11 +44,7 @@ for (const rt of RUNTIMES) {
   describe(`agent on ${rt}`, () => {
     test("a write that fails on a read-only volume: unready with the reason, then the newest intent lands once writable", async () => {
       const env = await intentEnv();
-      const esPort = freePort();
-      const httpCa = await makeCa("es http ca");
-      const esLeaf = await issueLeaf(httpCa, { cn: "es", server: true });
-      fs.writeFileSync(join(env.dir, "http.crt"), esLeaf.certPem);
-      fs.writeFileSync(join(env.dir, "http.key"), esLeaf.keyPem!);
+      const { port: esPort } = await esServing(env);
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, `--probe-url=https://127.0.0.1:${esPort}`]));
       let es: ElasticsearchStandin | undefined;
       let readOnly = false;
