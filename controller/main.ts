@@ -11,7 +11,7 @@ import { EventRecorder } from "./kube/events.ts";
 import { kubeOwnerLookup } from "./trust/owner-lookup.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
-import { ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
 import { secretReader } from "./kube/secret-reader.ts";
 import { replicaReader } from "./kube/replica-reader.ts";
 import { referenceAuthorizer, subjectAccessCheck } from "./kube/reference-authorizer.ts";
@@ -67,6 +67,8 @@ function clustersOf(kind: Kind, obj: k8s.KubernetesObject): string[] {
     case "clientCertSecret":
       return labels[OWNER_NAME_LABEL] ? [`${labels[OWNER_NAMESPACE_LABEL] || ns}/${labels[OWNER_NAME_LABEL]}`] : [];
     case "managedSecret":
+      // A client CA lives in the controller's namespace and names its cluster by labels.
+      if (labels[CA_CLUSTER_NAME_LABEL]) return [`${labels[CA_CLUSTER_NAMESPACE_LABEL]}/${labels[CA_CLUSTER_NAME_LABEL]}`];
       return labels[ES_CLUSTER_LABEL] ? [`${ns}/${labels[ES_CLUSTER_LABEL]}`] : [];
     case "pod": {
       const c = clusterOfPod(obj as k8s.V1Pod, caches.kibana);
@@ -118,6 +120,7 @@ reconciler = new ClusterReconciler({
     certValidityMs: config.certValidityMs,
     agentCertValidityMs: config.agentCertValidityMs,
     certRotateBeforeMs: config.certRotateBeforeMs,
+    caNamespace: config.namespace,
   },
   resyncMs: config.resyncMs,
 });
@@ -215,6 +218,7 @@ const elector = new LeaderElector(kc, {
     void refreshServing(true).catch((e) => log.error("serving certificate", { error: String(e) }));
     queue.start();
     for (const key of allClusters()) queue.addResync(key);
+    sweepOrphanCas();
   },
   onStoppedLeading: () => {
     // Another replica leads now; stop writing at once and restart as a candidate.
@@ -245,8 +249,15 @@ elector.start();
 const servingTimer = setInterval(() => void refreshServing(elector.leading).catch((e) => log.warn("serving certificate refresh failed", { error: String(e) })), 5000);
 void refreshServing(false).catch(() => {});
 const resyncTimer = setInterval(() => {
-  if (elector.leading) for (const key of allClusters()) queue.addResync(key);
+  if (!elector.leading) return;
+  for (const key of allClusters()) queue.addResync(key);
+  sweepOrphanCas();
 }, config.resyncMs);
+
+/** CA Secrets of clusters deleted while no leader watched; only from synced caches (a partial list would look like deletions). */
+function sweepOrphanCas() {
+  if (caches.synced) void reconciler.sweepOrphanCas().catch((e) => log.warn("client CA sweep failed", { error: String(e) }));
+}
 
 async function shutdown(signal: string) {
   log.info("shutting down", { signal });

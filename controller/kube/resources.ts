@@ -19,8 +19,12 @@ export { FIELD_MANAGER, ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, ECK_TYPE_LABEL } fr
 export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
 export const LICENSING_CONFIGMAP = "elastic-licensing";
 
-/** es-mtls's own: the cluster's client CA (ECK has none; its leaves are self-signed). */
-export const clientCaSecretName = (es: string) => `${es}-es-client-ca`;
+/**
+ * Where an earlier es-mtls kept the cluster's client CA: in the workload namespace, where anyone who
+ * reads Secrets there could mint any client. Only looked at to move an own one out (reconcile/ca-secret.ts).
+ */
+export const legacyClientCaSecretName = (es: string) => `${es}-es-client-ca`;
+export { clientCaSecretName, CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../pki/ca-secret-name.ts";
 
 export interface ElasticsearchSpec {
   version?: string;

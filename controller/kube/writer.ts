@@ -5,7 +5,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { FIELD_MANAGER, type CustomResource } from "./resources.ts";
 import { metrics } from "../metrics.ts";
-import { isAlreadyExists, isNotFound, isTooManyRequests } from "./api-error.ts";
+import { isAlreadyExists, isConflict, isNotFound, isTooManyRequests } from "./api-error.ts";
 
 const OVERLAY_TTL_MS = 10_000;
 
@@ -123,12 +123,13 @@ export class Writer {
     }
   }
 
-  async deleteSecret(namespace: string, name: string): Promise<void> {
+  /** `uid`: delete only that very object (a precondition), never one re-created under the same name meanwhile. */
+  async deleteSecret(namespace: string, name: string, uid?: string): Promise<void> {
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "delete", resource: "Secret" });
     try {
-      await this.core.deleteNamespacedSecret({ namespace, name });
+      await this.core.deleteNamespacedSecret({ namespace, name, ...(uid ? { body: { preconditions: { uid } } } : {}) });
     } catch (e) {
-      if (!isNotFound(e)) throw e;
+      if (!isNotFound(e) && !(uid && isConflict(e))) throw e;
     }
     this.remember("Secret", namespace, name, null);
   }

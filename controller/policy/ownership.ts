@@ -5,6 +5,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Elasticsearch } from "../kube/resources.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../pki/ca-secret-name.ts";
 
 export function isOwnSecret(secret: V1Secret, es: Elasticsearch): boolean {
   if (secret.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return false;
@@ -17,4 +18,22 @@ export function foreignReason(secret: V1Secret, es: Elasticsearch): string {
   const manager = secret.metadata?.labels?.[MANAGED_BY_LABEL];
   if (manager !== MANAGED_BY) return `Secret ${name} exists and is not es-mtls's (label ${MANAGED_BY_LABEL}=${manager ?? "absent"}); es-mtls neither adopts nor overwrites it`;
   return `Secret ${name} carries es-mtls's label but no controller ownerReference to Elasticsearch ${es.metadata.namespace}/${es.metadata.name} (uid ${es.metadata.uid}); es-mtls neither adopts nor overwrites it`;
+}
+
+/**
+ * A CA Secret in the controller's namespace cannot carry an ownerReference to an Elasticsearch
+ * in another namespace: its labels say whose it is. `own` = es-mtls's and this very cluster's
+ * (UID included); `stale` = es-mtls's for a cluster of that namespace/name whose UID is gone
+ * (deleted and re-created); `foreign` = anything else.
+ */
+export function caSecretRelation(secret: V1Secret, es: Elasticsearch): "own" | "stale" | "foreign" {
+  const labels = secret.metadata?.labels ?? {};
+  if (labels[MANAGED_BY_LABEL] !== MANAGED_BY) return "foreign";
+  if (labels[CA_CLUSTER_NAMESPACE_LABEL] !== es.metadata.namespace || labels[CA_CLUSTER_NAME_LABEL] !== es.metadata.name || !labels[CA_CLUSTER_UID_LABEL]) return "foreign";
+  return labels[CA_CLUSTER_UID_LABEL] === es.metadata.uid ? "own" : "stale";
+}
+
+/** Why a CA Secret in the controller's namespace is not this cluster's. */
+export function foreignCaReason(secret: V1Secret, es: Elasticsearch): string {
+  return `Secret ${secret.metadata?.namespace}/${secret.metadata?.name} exists in the controller's namespace without es-mtls's labels for Elasticsearch ${es.metadata.namespace}/${es.metadata.name}; es-mtls neither adopts nor overwrites it`;
 }

@@ -1,5 +1,7 @@
-// The cluster's client CA and the controller's own client certificate, as
-// Secrets owned by the Elasticsearch resource. A CA is created once (create-only:
+// The cluster's client CA and the controller's own client certificate. The CA lives in the
+// controller's namespace (labelled with its cluster, deleted by reconcile/ca-secret.ts: an
+// ownerReference cannot cross namespaces); the controller's certificate is a Secret owned by the
+// Elasticsearch resource in its namespace. A CA is created once (create-only:
 // a concurrent second create gets 409, never a second CA) and rotated with an
 // overlap: the previous CA certificate stays in the Secret, and so in the trust
 // bundle, until it expires, so certificates it signed keep working meanwhile.
@@ -8,10 +10,10 @@ import { caFromSecretData, caToSecretData, createClientCa, shouldRotate, rotateI
 import { clientCertToSecretData, controllerSubject, internalClientCertSecretName, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
 import { x509 } from "../../common/x509.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
-import { ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
-import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
+import { caSecretRelation, foreignCaReason } from "../policy/ownership.ts";
 
 type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
@@ -31,6 +33,8 @@ export interface PkiSettings {
   /** Lifetime of certificates signed for agents' CSRs (Kibana identities, ES proof identities); short, renewed by the agent. */
   agentCertValidityMs?: number;
   certRotateBeforeMs: number;
+  /** The controller's own namespace: the only place CA keys are kept. */
+  caNamespace: string;
 }
 
 function secretMeta(es: Elasticsearch, name: string) {
@@ -42,22 +46,45 @@ function secretMeta(es: Elasticsearch, name: string) {
   };
 }
 
-const parsedCas = new Map<string, { rv: string; ca: CertificateAuthority }>();
+/** The CA Secret's metadata: in the controller's namespace, labelled with its cluster (namespace, name, UID). */
+export function caSecretMeta(es: Elasticsearch, caNamespace: string) {
+  return {
+    name: clientCaSecretName(es.metadata.namespace, es.metadata.name),
+    namespace: caNamespace,
+    labels: {
+      [MANAGED_BY_LABEL]: MANAGED_BY,
+      [CA_CLUSTER_NAMESPACE_LABEL]: es.metadata.namespace,
+      [CA_CLUSTER_NAME_LABEL]: es.metadata.name,
+      [CA_CLUSTER_UID_LABEL]: es.metadata.uid,
+    },
+  };
+}
 
-/** The parsed CA of a Secret, cached by resourceVersion (parsing keys on every reconcile is wasted work). */
+const parsedCas = new Map<string, { rv: string; key: string; ca: CertificateAuthority }>();
+
+/** The parsed CA of a Secret, cached by resourceVersion and key (parsing keys on every reconcile is wasted work). */
 async function parseCa(secret: V1Secret): Promise<CertificateAuthority> {
   const id = `${secret.metadata!.namespace}/${secret.metadata!.name}`;
   const rv = secret.metadata!.resourceVersion ?? "";
+  const key = secret.data?.["tls.key"] ?? "";
   const hit = parsedCas.get(id);
-  if (hit && hit.rv === rv) return hit.ca;
+  if (hit && hit.rv === rv && hit.key === key) return hit.ca;
   const ca = await caFromSecretData(secret.data);
-  parsedCas.set(id, { rv, ca });
+  parsedCas.set(id, { rv, key, ca });
   return ca;
 }
 
-/** The cluster's client CA: created once, rotated before expiry keeping the outgoing one. */
-export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: PkiWriter, s: PkiSettings, now = new Date()): Promise<ClientCas> {
+/**
+ * The cluster's client CA: created once, rotated before expiry keeping the outgoing one.
+ * `adopt`: the data of an earlier es-mtls's CA Secret to carry over (the same CA, so no client is refused).
+ */
+export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: PkiWriter, s: PkiSettings, now = new Date(), adopt?: Record<string, string>): Promise<ClientCas> {
   let caSecret = existingCa;
+  if (!caSecret && adopt) {
+    caSecret = await writer.createSecret({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: caSecretMeta(es, s.caNamespace), data: adopt });
+    if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
+    log.info("moved the client CA into the controller's namespace", { cluster: `${es.metadata.namespace}/${es.metadata.name}` });
+  }
   let ca: CertificateAuthority | undefined;
   if (caSecret) {
     try {
@@ -75,11 +102,11 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
       data[PREVIOUS_CA_KEY] = outgoing["tls.crt"];
       data[PREVIOUS_CA_PRIVATE_KEY] = outgoing["tls.key"];
     }
-    const body: V1Secret = { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: secretMeta(es, clientCaSecretName(es.metadata.name)), data };
+    const body: V1Secret = { apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: caSecretMeta(es, s.caNamespace), data };
     if (!caSecret) {
       caSecret = await writer.createSecret(body);
       // A create that lost a race returns what exists: use it only if it is ours.
-      if (!isOwnSecret(caSecret, es)) throw new Error(foreignReason(caSecret, es));
+      if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
     } else {
       body.metadata!.resourceVersion = caSecret.metadata?.resourceVersion; // compare-and-swap
       caSecret = await writer.replaceSecret(body);

@@ -8,7 +8,7 @@
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
 import type { Enforcement, Phase, StatusReport } from "../../protocol/intent.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION, clientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION, legacyClientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
@@ -25,6 +25,7 @@ import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../sta
 import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
+import { deleteClusterCas, dropLegacyCa, findCaSecrets, sweepOrphanCas } from "./ca-secret.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
@@ -62,7 +63,7 @@ export class ClusterReconciler {
     const loaded = loadCluster(key, this.d);
     if (!loaded) {
       await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
-      return this.gone(key);
+      return await this.gone(key);
     }
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
     const manager = managerOf(loaded.es);
@@ -115,10 +116,14 @@ export class ClusterReconciler {
 
   // ---- the steps
 
-  /** The Elasticsearch is gone: its owned Secrets and status go with it (ownerReferences); forget the rest. */
-  private gone(key: string): { requeueAfterMs?: number } {
+  /**
+   * The Elasticsearch is gone: its owned Secrets and status go with it (ownerReferences); its CA
+   * Secret in the controller's namespace cannot be owned across namespaces, so it is deleted here.
+   */
+  private async gone(key: string): Promise<{ requeueAfterMs?: number }> {
     const [namespace, name] = key.split("/") as [string, string];
     this.forget(key);
+    await deleteClusterCas(namespace, name, this.d);
     for (const pod of podsLabelledFor(namespace, name, this.d.caches)) this.d.intents.remove(namespace, pod.metadata!.name!);
     return {};
   }
@@ -146,8 +151,15 @@ export class ClusterReconciler {
     return decision.phase;
   }
 
+  /** Deletes CA Secrets whose cluster no longer exists (call with synced caches: at the start of a leadership, on resync). */
+  sweepOrphanCas(): Promise<number> {
+    return sweepOrphanCas(this.d);
+  }
+
   private async ensureClientCas(c: ClusterView): Promise<ClientCas> {
-    const cas = await ensureClientCas(c.es, c.managedSecret(clientCaSecretName(c.name)), this.d.writer, this.d.pki);
+    const found = await findCaSecrets(c, this.d);
+    const cas = await ensureClientCas(c.es, found.existing, this.d.writer, this.d.pki, new Date(), found.existing ? undefined : found.legacy?.data);
+    await dropLegacyCa(c, found.legacy, this.d);
     metrics.set("es_mtls_controller_client_ca_expiry_timestamp_seconds", { cluster: c.key }, Math.floor(cas.current.certificate.notAfter.getTime() / 1000));
     return cas;
   }
@@ -248,11 +260,12 @@ export class ClusterReconciler {
   /** Every ES pod proved it accepts clients without a certificate: annotation first (an orphaned one misleads), then the secrets. */
   private async finishDisabling(c: ClusterView, conditions: Condition[], generation: number, hash: string): Promise<{ requeueAfterMs: number }> {
     await this.removeAnnotation(c);
-    for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), clientCaSecretName(c.name)]) {
+    for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), legacyClientCaSecretName(c.name)]) {
       // Only what es-mtls created (its label and an ownerReference to this Elasticsearch) is deleted.
       const secret = c.managedSecret(name);
-      if (secret && isOwnSecret(secret, c.es)) await this.d.writer.deleteSecret(c.namespace, name);
+      if (secret && isOwnSecret(secret, c.es)) await this.d.writer.deleteSecret(c.namespace, name, secret.metadata?.uid);
     }
+    await deleteClusterCas(c.namespace, c.name, this.d);
     await this.retire(c, "Disabled", generation);
     this.forget(c.key);
     await this.d.events.record(esTarget(c.es), "Normal", "ClientAuthenticationDisabled", "every Elasticsearch pod accepts clients without a certificate; client certificate resources removed");

@@ -3,7 +3,7 @@
 import { clientCaSecretName, type Condition } from "../kube/resources.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
-import { foreignReason, isOwnSecret } from "../policy/ownership.ts";
+import { caSecretRelation, foreignCaReason, foreignReason, isOwnSecret } from "../policy/ownership.ts";
 import { isActive } from "../policy/phases.ts";
 import { baseStatus } from "../status/build.ts";
 import { cond, mergeConditions } from "../status/conditions.ts";
@@ -13,13 +13,21 @@ import { esTarget } from "./event-targets.ts";
 import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
-/** Why the first of the cluster's managed Secret names is taken by an object es-mtls did not create, if one is. */
-export async function foreignSecret(c: ClusterView, d: Pick<ReconcilerDeps, "readSecret">): Promise<string | undefined> {
-  for (const name of [clientCaSecretName(c.name), internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
+/**
+ * Why the first of the cluster's managed Secret names is taken by an object es-mtls did not create, if one
+ * is. `<es>-es-client-ca` in the workload namespace is no longer one of them (the CA lives in the
+ * controller's namespace): a foreign Secret of that name is simply never used.
+ */
+export async function foreignSecret(c: ClusterView, d: Pick<ReconcilerDeps, "readSecret" | "caches" | "writer" | "pki">): Promise<string | undefined> {
+  for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
     // The cache holds only labelled Secrets; one missing there may still exist unlabelled: look.
     const secret = c.managedSecret(name) ?? (await d.readSecret(c.namespace, name));
     if (secret && !isOwnSecret(secret, c.es)) return foreignReason(secret, c.es);
   }
+  const ns = d.pki.caNamespace;
+  const caName = clientCaSecretName(c.namespace, c.name);
+  const ca = d.writer.fresh("Secret", ns, caName, d.caches.managedSecrets.get(caName, ns)) ?? (await d.readSecret(ns, caName));
+  if (ca && caSecretRelation(ca, c.es) === "foreign") return foreignCaReason(ca, c.es);
   return undefined;
 }
 

@@ -13,6 +13,8 @@ import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
 
 export const NS = "prod";
 export const ES_NAME = "quickstart";
+/** The controller's namespace, where CA Secrets live. */
+export const CA_NS = "es-mtls-system";
 const KEY = `${NS}/${ES_NAME}`;
 const HOUR = 3_600_000;
 
@@ -173,7 +175,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
-    pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR },
+    pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR, caNamespace: CA_NS },
     resyncMs: 300_000,
   });
   const status = () => caches.clientAuth.get(ES_NAME, NS)?.status;

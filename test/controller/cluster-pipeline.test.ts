@@ -1,9 +1,9 @@
 // The cluster reconciler's pipeline without an apiserver (fakes in cluster-fakes.ts): the phase
 // decisions, the proof gate and "no write when nothing changed".
 import { describe, expect, test } from "bun:test";
-import type { ClientAuthenticationStatus } from "../../controller/kube/resources.ts";
+import { clientCaSecretName, type ClientAuthenticationStatus } from "../../controller/kube/resources.ts";
 import { MSG_LICENSE } from "../../controller/policy/validation.ts";
-import { ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
+import { CA_NS, ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
 
 const condition = (s: Partial<ClientAuthenticationStatus> | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
 
@@ -13,7 +13,10 @@ describe("cluster pipeline", () => {
     const h = setup({ license: license("enterprise"), pods: [pod] });
     await h.reconcile();
     expect(h.status()?.phase).toBe("Enabling");
-    expect(h.writer.writes).toContain(`create Secret ${ES_NAME}-es-client-ca`);
+    expect(h.writer.writes).toContain(`create Secret ${clientCaSecretName(NS, ES_NAME)}`);
+    // The CA (with its key) is in the controller's namespace, nothing of it in the workload namespace.
+    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)?.data?.["tls.key"]).toBeDefined();
+    expect(h.caches.managedSecrets.list(NS).some((s) => s.metadata?.name?.includes("client-ca"))).toBe(false);
     expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-internal-client-cert`);
     expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-client-trust-bundle`);
     expect(h.caches.elasticsearch.get(ES_NAME, NS)!.metadata.annotations?.["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
@@ -105,7 +108,7 @@ describe("cluster pipeline", () => {
       `patch Elasticsearch ${ES_NAME}`,
       `delete Secret ${ES_NAME}-es-internal-client-cert`,
       `delete Secret ${ES_NAME}-es-client-trust-bundle`,
-      `delete Secret ${ES_NAME}-es-client-ca`,
+      `delete Secret ${clientCaSecretName(NS, ES_NAME)}`,
     ]);
     // Its agent is told to start and stay out of the way, at a generation above all it saw (issue 13 item 1).
     const retired = h.intents.get(NS, restarted.metadata!.name!);

@@ -2,9 +2,12 @@
 // not create (its label and a controller ownerReference to this Elasticsearch, UID included).
 import { describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
+import { x509 } from "../../common/x509.ts";
 import { TestCA, privateKeyPem } from "../support/test-ca.ts";
-import { ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, clientCaSecretName } from "../../controller/kube/resources.ts";
+import { CA_NS, ES_NAME, NS, elasticsearch, esPod, license, setup } from "./cluster-fakes.ts";
 
+/** Where an earlier es-mtls kept the CA, in the workload namespace. */
 const caName = `${ES_NAME}-es-client-ca`;
 
 async function plantedCa(labels: Record<string, string> = {}, ownerUid?: string): Promise<V1Secret> {
@@ -23,22 +26,35 @@ async function plantedCa(labels: Record<string, string> = {}, ownerUid?: string)
 }
 
 describe("foreign objects of es-mtls's names", () => {
-  test("a planted, unlabelled <es>-es-client-ca: the cluster is Blocked with the reason, nothing is written or signed", async () => {
+  test("a planted, unlabelled <es>-es-client-ca in the workload namespace is neither used nor deleted: the CA is made in the controller's namespace", async () => {
     const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
-    h.planted.set(`${NS}/${caName}`, await plantedCa());
+    const planted = await plantedCa();
+    h.planted.set(`${NS}/${caName}`, planted);
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabling");
+    const ours = h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
+    expect(ours.data!["tls.crt"]).not.toBe(planted.data!["tls.crt"]);
+    expect(h.intents.get(NS, "quickstart-es-default-0")?.trustBundle?.pem).not.toContain(atob(planted.data!["tls.crt"]!).split("\n")[1]);
+    expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
+  });
+
+  test("a planted <es>-es-client-ca with es-mtls's label but another owner UID is not used, not moved, not deleted", async () => {
+    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    const planted = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "someone-else");
+    h.caches.managedSecrets.put(planted);
+    await h.reconcile();
+    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data!["tls.crt"]).not.toBe(planted.data!["tls.crt"]);
+    expect(h.caches.managedSecrets.get(caName, NS)).toBe(planted);
+    expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
+  });
+
+  test("a Secret of the CA's name in the controller's namespace labelled for another cluster: Blocked, nothing signed", async () => {
+    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    const other = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: "tenant", [CA_CLUSTER_NAME_LABEL]: ES_NAME, [CA_CLUSTER_UID_LABEL]: "x" });
+    h.caches.managedSecrets.put({ ...other, metadata: { ...other.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
     await h.reconcile();
     expect(h.status()?.phase).toBe("Blocked");
     expect(h.status()?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "ForeignObject" });
-    expect(h.writer.writes.filter((w) => w.includes("Secret") || w.includes("Elasticsearch"))).toEqual([]);
-    expect(h.reconciler.caFor(NS, ES_NAME)).toBeUndefined();
-    expect(h.events.byKind.find((e) => e.reason === "ForeignObject")?.message).toMatch(/is not es-mtls's .* neither adopts nor overwrites it/);
-  });
-
-  test("a planted Secret with es-mtls's label but another owner UID is not used either", async () => {
-    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
-    h.caches.managedSecrets.put(await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "someone-else"));
-    await h.reconcile();
-    expect(h.status()?.phase).toBe("Blocked");
     expect(h.reconciler.caFor(NS, ES_NAME)).toBeUndefined();
   });
 
@@ -56,5 +72,50 @@ describe("foreign objects of es-mtls's names", () => {
     expect(h.status()?.phase).toBe("Enabling");
     expect(h.intents.get(NS, pod.metadata!.name!)).toBe(intent!);
     expect(h.writer.writes.filter((w) => !w.startsWith("status"))).toEqual([]);
+  });
+});
+
+describe("the client CA lives in the controller's namespace", () => {
+  test("upgrade: an own <es>-es-client-ca in the workload namespace is moved (same CA) and then deleted", async () => {
+    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    const legacy = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "es-uid");
+    h.caches.managedSecrets.put(legacy);
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Enabling");
+    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data).toEqual(legacy.data);
+    expect(h.caches.managedSecrets.get(caName, NS)).toBeUndefined();
+    expect(h.writer.writes).toContain(`delete Secret ${caName}`);
+    expect(h.reconciler.caFor(NS, ES_NAME)!.certificate.serialNumber).toBe(new x509.X509Certificate(atob(legacy.data!["tls.crt"]!)).serialNumber);
+  });
+
+  test("a CA left by a deleted namesake cluster (other UID) is deleted and a new one made", async () => {
+    const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
+    const stale = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: NS, [CA_CLUSTER_NAME_LABEL]: ES_NAME, [CA_CLUSTER_UID_LABEL]: "old-uid" });
+    h.caches.managedSecrets.put({ ...stale, metadata: { ...stale.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
+    await h.reconcile();
+    const fresh = h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
+    expect(fresh.metadata?.labels?.[CA_CLUSTER_UID_LABEL]).toBe("es-uid");
+    expect(fresh.data!["tls.crt"]).not.toBe(stale.data!["tls.crt"]);
+  });
+
+  test("deleting the Elasticsearch deletes its CA; the sweep deletes CAs of unknown UIDs and nothing without es-mtls's labels", async () => {
+    const h = setup({ license: license("enterprise") });
+    await h.reconcile();
+    const name = clientCaSecretName(NS, ES_NAME);
+    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeDefined();
+    h.caches.elasticsearch.delete(NS, ES_NAME);
+    await h.reconcile();
+    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeUndefined();
+
+    const orphan = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: "gone", [CA_CLUSTER_NAME_LABEL]: "es", [CA_CLUSTER_UID_LABEL]: "gone-uid" });
+    h.caches.managedSecrets.put({ ...orphan, metadata: { ...orphan.metadata, name: "orphan", namespace: CA_NS } });
+    const unlabelled = await plantedCa({ "app.kubernetes.io/managed-by": "someone" });
+    h.caches.managedSecrets.put({ ...unlabelled, metadata: { ...unlabelled.metadata, name: "not-ours", namespace: CA_NS } });
+    h.caches.elasticsearch.put(elasticsearch(true));
+    await h.reconcile();
+    expect(await h.reconciler.sweepOrphanCas()).toBe(1);
+    expect(h.caches.managedSecrets.get("orphan", CA_NS)).toBeUndefined();
+    expect(h.caches.managedSecrets.get("not-ours", CA_NS)).toBeDefined();
+    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeDefined(); // a live cluster's CA stays
   });
 });
