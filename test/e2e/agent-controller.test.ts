@@ -23,6 +23,7 @@ import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../../controller
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { x509 } from "../../common/x509.ts";
 import { writeFileSync } from "node:fs";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const ns = "e2e";
 let cp: ControlPlane;
@@ -197,7 +198,7 @@ test("a Kibana pod's agent gets its identity from the controller (CSR signed by 
   const keyFile = join(root, KIBANA_CERT_DIR, "tls.key");
   const leaf = new x509.X509Certificate(readFileSync(certFile, "utf8"));
   expect(leaf.subjectName.getField("CN")).toEqual(["kb"]);
-  const clusterCa = new x509.X509Certificate(atob((await core.readNamespacedSecret({ name: "search-es-client-ca", namespace: ns })).data!["tls.crt"]!));
+  const clusterCa = new x509.X509Certificate(atob((await core.readNamespacedSecret({ name: clientCaSecretName(ns, "search"), namespace: "es-mtls-system" })).data!["tls.crt"]!));
   expect(await leaf.verify({ publicKey: clusterCa.publicKey, signatureOnly: true })).toBe(true);
   expect(readFileSync(keyFile, "utf8")).toContain("BEGIN PRIVATE KEY"); // PKCS#8, generated in the pod
   expect(statSync(keyFile).mode & 0o777).toBe(0o440);

@@ -22,6 +22,7 @@ import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { isNotFound } from "../../controller/kube/api-error.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, WEBHOOK_CONFIGURATION_NAME } from "../../controller/names.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const ns = "offboard";
 let cp: ControlPlane;
@@ -101,12 +102,12 @@ test("uninstalled with the cluster Enabled: the pod stays ready and keeps enforc
   await eventually(async () => expect(await answers(controllerIdentity)).toBe(true), { timeoutMs: 12_000, what: "the controller's certificate accepted" });
 
   // What must not change, by resourceVersion.
-  const secrets = ["search-es-client-ca", "search-es-internal-client-cert", "search-es-client-trust-bundle"];
+  const secrets = [{ namespace: "es-mtls-system", name: clientCaSecretName(ns, "search") }, ...["search-es-internal-client-cert", "search-es-client-trust-bundle"].map((name) => ({ namespace: ns, name }))];
   const versions = async () => ({
     es: ((await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "search" })) as any).metadata.resourceVersion,
     status: ((await custom.getNamespacedCustomObject({ ...CLIENT_AUTHENTICATION, namespace: ns, name: "search" })) as any).metadata.resourceVersion,
     pod: (await core.readNamespacedPod({ namespace: ns, name: "search-es-default-0" })).metadata!.resourceVersion,
-    secrets: await Promise.all(secrets.map(async (name) => (await core.readNamespacedSecret({ namespace: ns, name })).metadata!.resourceVersion)),
+    secrets: await Promise.all(secrets.map(async (ref) => (await core.readNamespacedSecret(ref)).metadata!.resourceVersion)),
   });
   const before = await versions();
 

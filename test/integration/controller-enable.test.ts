@@ -11,6 +11,7 @@ import { TestCA } from "../support/test-ca.ts";
 import { x509 } from "../../common/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "prod";
@@ -83,11 +84,13 @@ describe("enabling client authentication", () => {
     expect(cert.subjectName.getField("CN")).toEqual(["eck-internal"]);
     expect(cert.subjectName.getField("OU")).toEqual(["quickstart"]);
     expect(atob(internal.data!["tls.key"]!)).toContain("BEGIN PRIVATE KEY");
-    const caSecret = await eventually(() => core.readNamespacedSecret({ name: "quickstart-es-client-ca", namespace: ns }), { timeoutMs: 15_000, what: "the client CA" });
+    const caSecret = await eventually(() => core.readNamespacedSecret({ name: clientCaSecretName(ns, "quickstart"), namespace: "es-mtls-system" }), { timeoutMs: 15_000, what: "the client CA" });
     const ca = new x509.X509Certificate(atob(caSecret.data!["tls.crt"]!));
     expect(await cert.verify({ publicKey: ca.publicKey, signatureOnly: true })).toBe(true);
     expect(bundle).toContain(ca.toString("base64").slice(0, 64));
-    for (const s of [internal, caSecret]) expect(s.metadata!.ownerReferences![0]!.uid).toBe(es.metadata.uid);
+    expect(internal.metadata!.ownerReferences![0]!.uid).toBe(es.metadata.uid);
+    // The CA is in the controller's namespace: no ownerReference across namespaces, labels name its cluster.
+    expect(caSecret.metadata!.labels!["mtls.es-mtls.io/client-ca-of-uid"]).toBe(es.metadata.uid);
     await eventually(async () => {
       const updated: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "quickstart" });
       expect(updated.metadata.annotations?.["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");

@@ -9,6 +9,7 @@ import { startHaControllers, type HaControllers } from "../support/ha-controller
 import { eventually } from "../support/eventually.ts";
 import { TestCA } from "../support/test-ca.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const ns = "ha";
 let ha: HaControllers;
@@ -71,8 +72,8 @@ test("only the leader writes; after kill -9 the standby takes over within 15 s a
   // Nothing was created twice: the CA and the controller's certificate are the originals.
   const all = cp.auditEvents().filter((e) => e.stage === "ResponseComplete" && e.user.username.startsWith("es-mtls-replica"));
   const creates = (name: string) => all.filter((e) => e.objectRef?.name === name && (e.verb === "create" || (e.verb === "patch" && e.responseStatus?.code === 201)));
-  expect(creates("ha-es-client-ca").length).toBe(1);
-  const caWrites = all.filter((e) => e.objectRef?.name === "ha-es-client-ca" && e.responseStatus?.code && e.responseStatus.code < 300);
+  expect(creates(clientCaSecretName(ns, "ha")).length).toBe(1);
+  const caWrites = all.filter((e) => e.objectRef?.name === clientCaSecretName(ns, "ha") && e.responseStatus?.code && e.responseStatus.code < 300);
   expect(caWrites.length).toBe(1);
   const internalWrites = all.filter((e) => e.objectRef?.name === "ha-es-internal-client-cert" && e.responseStatus?.code && e.responseStatus.code < 300);
   expect(internalWrites.length).toBe(1);

@@ -13,6 +13,7 @@ import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../proto
 import { x509 } from "../../common/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
 import { TestCA } from "../support/test-ca.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "shop";
@@ -131,7 +132,7 @@ describe("intent API with real service-account tokens", () => {
     expect(signed.status).toBe(200);
     const body = await signed.json();
     const leaf = new x509.X509Certificate(body.certificate);
-    const caSecret = await core.readNamespacedSecret({ name: "logs-es-client-ca", namespace: ns });
+    const caSecret = await core.readNamespacedSecret({ name: clientCaSecretName(ns, "logs"), namespace: "es-mtls-system" });
     const clusterCa = new x509.X509Certificate(atob(caSecret.data!["tls.crt"]!));
     expect(await leaf.verify({ publicKey: clusterCa.publicKey, signatureOnly: true })).toBe(true);
     expect(leaf.subjectName.getField("CN")).toEqual(["kb"]);

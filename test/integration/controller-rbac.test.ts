@@ -9,6 +9,7 @@ import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { installControllerRbac, loadManifest } from "../support/controller-rbac.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 let cp: ControlPlane;
 let controller: ControllerProcess;
@@ -50,7 +51,8 @@ test("under its own RBAC the controller enables a cluster, syncs the webhooks' c
     const s: any = await custom.getNamespacedCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", namespace: "team", name: "search" });
     expect(s.status?.phase).toBe("Enabled");
   }, { timeoutMs: 20_000, what: "Enabled under the controller's RBAC" });
-  for (const name of ["search-es-client-ca", "search-es-internal-client-cert", "search-es-client-trust-bundle"]) await core.readNamespacedSecret({ name, namespace: "team" });
+  for (const name of ["search-es-internal-client-cert", "search-es-client-trust-bundle"]) await core.readNamespacedSecret({ name, namespace: "team" });
+  await core.readNamespacedSecret({ name: clientCaSecretName("team", "search"), namespace: "es-mtls-system" });
   const es: any = await custom.getNamespacedCustomObject({ group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches", namespace: "team", name: "search" });
   expect(es.metadata.annotations["eck.k8s.elastic.co/client-authentication-required"]).toBe("true");
   const serving = await core.readNamespacedSecret({ name: "es-mtls-controller-serving", namespace: "es-mtls-system" });

@@ -12,6 +12,7 @@ import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { x509 } from "../../common/x509.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 let cp: ControlPlane;
 let controller: ControllerProcess;
@@ -54,9 +55,9 @@ test("a rotated client CA overlaps with the previous one; the new CA signs only 
     namespace: ns,
     body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "r" }, spec: { http: { tls: { client: { authentication: true } } } } },
   });
-  const first = await eventually(async () => new x509.X509Certificate(atob((await core.readNamespacedSecret({ name: "r-es-client-ca", namespace: ns })).data!["tls.crt"]!)), { timeoutMs: 15_000, what: "first CA" });
+  const first = await eventually(async () => new x509.X509Certificate(atob((await core.readNamespacedSecret({ name: clientCaSecretName(ns, "r"), namespace: "es-mtls-system" })).data!["tls.crt"]!)), { timeoutMs: 15_000, what: "first CA" });
   const rotated = await eventually(async () => {
-    const s = await core.readNamespacedSecret({ name: "r-es-client-ca", namespace: ns });
+    const s = await core.readNamespacedSecret({ name: clientCaSecretName(ns, "r"), namespace: "es-mtls-system" });
     const current = new x509.X509Certificate(atob(s.data!["tls.crt"]!));
     expect(current.serialNumber).not.toBe(first.serialNumber);
     expect(new x509.X509Certificate(atob(s.data!["previous-ca.crt"]!)).serialNumber).toBe(first.serialNumber);

@@ -11,6 +11,7 @@ import { ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
 
 const ECK_CRDS = join(import.meta.dir, "..", "..", "..", "shared", "reference", "eck-crds", "all-crds.yaml");
 const present = existsSync(ECK_CRDS);
@@ -96,5 +97,5 @@ test.skipIf(!present)("ECK 3.3 manages the cluster: required is refused with the
     expect(s.conditions.find((c: any) => c.type === "Ready")).toMatchObject({ reason: "ECKTooOld" });
     expect(s.conditions.find((c: any) => c.type === "Ready").message).toContain("Upgrade ECK to 3.4.0 or later");
   }, { timeoutMs: 20_000, what: "Blocked: ECKTooOld" });
-  await expect(core.readNamespacedSecret({ namespace: ns, name: "old-eck-es-client-ca" })).rejects.toBeDefined();
+  await expect(core.readNamespacedSecret({ namespace: "es-mtls-system", name: clientCaSecretName(ns, "old-eck") })).rejects.toBeDefined();
 });

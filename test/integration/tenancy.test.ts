@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB, clientCaSecretName } from "../../controller/kube/resources.ts";
 import type { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { startControllerUnderOwnRbac } from "../support/controller-rbac.ts";
@@ -104,18 +104,17 @@ test("a Kibana of another namespace without RBAC is left out with an Event and t
   }, { timeoutMs: 30_000, what: "References=True once granted" });
 });
 
-test("a planted <es>-es-client-ca (a tenant with Secret rights in prod, before enabling): Blocked with the reason, never used, never deleted", async () => {
+test("a planted <es>-es-client-ca (a tenant with Secret rights in prod, before enabling): never used, never deleted; the CA is made in the controller's namespace", async () => {
   const attacker = await TestCA.create("attacker");
   await core.createNamespacedSecret({ namespace: PROD, body: { metadata: { name: "planted-es-client-ca" }, stringData: { "tls.crt": attacker.pem, "tls.key": "not used" } } });
   await createEs("planted");
-  await eventually(async () => {
-    const s = await statusOf("planted");
-    expect(s?.phase).toBe("Blocked");
-    expect(s?.conditions?.find((c: any) => c.type === "Ready")).toMatchObject({ reason: "ForeignObject" });
-  }, { timeoutMs: 20_000, what: "Blocked by a foreign Secret" });
+  await eventually(async () => expect((await statusOf("planted"))?.phase).toBe("Enabled"), { timeoutMs: 20_000, what: "Enabled: the planted name is not one es-mtls uses" });
+  const ours = await core.readNamespacedSecret({ namespace: "es-mtls-system", name: clientCaSecretName(PROD, "planted") });
+  expect(atob(ours.data!["tls.crt"]!)).not.toContain(body(attacker.pem));
+  expect(await bundleOf("planted")).not.toContain(body(attacker.pem));
   const still = await core.readNamespacedSecret({ namespace: PROD, name: "planted-es-client-ca" });
   expect(still.metadata?.labels?.["app.kubernetes.io/managed-by"]).toBeUndefined();
-  await expect(core.readNamespacedSecret({ namespace: PROD, name: "planted-es-internal-client-cert" })).rejects.toBeDefined();
+  expect(atob(still.data!["tls.crt"]!)).toContain(body(attacker.pem));
 });
 
 test("crowding: 150 authorized Secrets of one namespace take at most its share; prod's own client stays in the bundle", async () => {

@@ -19,6 +19,7 @@ import { agentRunner } from "../../node/fixtures/agent-runner.ts";
 import { ClusterDns, elasticsearchRunner } from "../../node/fixtures/standin-runners.ts";
 import { desiredMutatingWebhookConfiguration } from "../../../controller/admission/configurations.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../../controller/kube/resources.ts";
 
 export const NS = "lifecycle";
 export const ES_NAME = "quickstart";
@@ -27,7 +28,10 @@ export const REPLICAS = 3;
 export const PASSWORD = "elastic-pw";
 export const CONTROLLER_USER = "es-mtls-controller";
 /** What the controller creates when enabling and must delete when disabled. */
-export const MTLS_SECRETS = [`${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`, `${ES_NAME}-es-client-ca`];
+export const MTLS_SECRETS = [`${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`, clientCaSecretName(NS, ES_NAME)];
+/** The controller's namespace, where the client CA (the last of MTLS_SECRETS) lives. */
+export const CONTROLLER_NAMESPACE = "es-mtls-system";
+const namespaceOf = (secret: string) => (secret === clientCaSecretName(NS, ES_NAME) ? CONTROLLER_NAMESPACE : NS);
 const CONFIG = "/usr/share/elasticsearch/config";
 export const ES_LABELS = {
   "common.k8s.elastic.co/type": "elasticsearch",
@@ -164,7 +168,7 @@ export class Lifecycle {
 
   async secret(name: string): Promise<Record<string, string> | undefined> {
     try {
-      const s = await this.core.readNamespacedSecret({ name, namespace: NS });
+      const s = await this.core.readNamespacedSecret({ name, namespace: namespaceOf(name) });
       return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
     } catch {
       return undefined;

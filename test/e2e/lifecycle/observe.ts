@@ -5,7 +5,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { Client, HttpConnection } from "@elastic/elasticsearch";
 import type { AuditEvent } from "../../controlplane/controlplane.ts";
 import { eventually } from "../../support/eventually.ts";
-import { NS, PASSWORD, REPLICAS, type AgentRun, type Lifecycle } from "./cluster.ts";
+import { CONTROLLER_NAMESPACE, NS, PASSWORD, REPLICAS, type AgentRun, type Lifecycle } from "./cluster.ts";
 
 export interface ClientCert {
   cert: string;
@@ -105,7 +105,7 @@ export function evictionOverlap(events: AuditEvent[], sinceMs = 0): { maxOpen: n
 export function secretDeletes(events: AuditEvent[], names: string[], sinceMs = 0): Map<string, { at: number; user: string }> {
   const out = new Map<string, { at: number; user: string }>();
   for (const e of events) {
-    if (e.verb === "delete" && e.objectRef?.resource === "secrets" && e.objectRef.namespace === NS && names.includes(e.objectRef.name ?? "") && ok(e) && ms(e) >= sinceMs) {
+    if (e.verb === "delete" && e.objectRef?.resource === "secrets" && (e.objectRef.namespace === NS || e.objectRef.namespace === CONTROLLER_NAMESPACE) && names.includes(e.objectRef.name ?? "") && ok(e) && ms(e) >= sinceMs) {
       out.set(e.objectRef.name!, { at: ms(e), user: e.user.username });
     }
   }

@@ -1,0 +1,133 @@
+// Issue 9 finding 7 on the real apiserver, the controller under its own ServiceAccount and
+// deploy/rbac.yaml: a cluster's client CA (certificate and key) lives only in the controller's
+// namespace. Nothing in the workload namespace holds a CA key; an earlier es-mtls's
+// <es>-es-client-ca is moved (the same CA) and deleted; the CA goes with its Elasticsearch (no
+// kube-controller-manager here: the controller deletes it, not the garbage collector); a CA Secret
+// whose cluster no longer exists is swept, and nothing without es-mtls's labels is touched.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, ELASTICSEARCH as ES, clientCaSecretName } from "../../controller/kube/resources.ts";
+import { caToSecretData, createClientCa } from "../../controller/pki/ca.ts";
+import type { ControllerProcess } from "../support/controller-process.ts";
+import { eventually } from "../support/eventually.ts";
+import { startControllerUnderOwnRbac } from "../support/controller-rbac.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
+import { isNotFound } from "../../controller/kube/api-error.ts";
+
+const NS = "team";
+const SYSTEM = "es-mtls-system";
+let cp: ControlPlane;
+let controller: ControllerProcess;
+let core: k8s.CoreV1Api;
+let custom: k8s.CustomObjectsApi;
+
+const CA_RES = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications" };
+const phaseOf = async (name: string) => (((await custom.getNamespacedCustomObject({ ...CA_RES, namespace: NS, name })) as any).status?.phase as string | undefined);
+const caSecret = (name: string) => core.readNamespacedSecret({ namespace: SYSTEM, name: clientCaSecretName(NS, name) });
+const bundleOf = async (name: string) => atob((await core.readNamespacedSecret({ name: `${name}-es-client-trust-bundle`, namespace: NS })).data!["client-trust-bundle.crt"]!);
+async function gone(read: () => Promise<unknown>): Promise<void> {
+  try {
+    await read();
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  throw new Error("still there");
+}
+async function createEs(name: string, authentication: boolean): Promise<any> {
+  return custom.createNamespacedCustomObject({ ...ES, namespace: NS, body: { apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", metadata: { name }, spec: { http: { tls: { client: { authentication } } } } } });
+}
+
+beforeAll(async () => {
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: false, controllerManager: false });
+  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  await prepareCluster(core, [NS]);
+  ({ controller } = await startControllerUnderOwnRbac(cp));
+}, 900_000);
+
+afterAll(async () => {
+  await controller?.stop();
+  await cp?.stop();
+});
+
+test("the CA is in the controller's namespace only; a tenant who reads every Secret of the workload namespace reads no CA key", async () => {
+  const es = await createEs("search", true);
+  await eventually(async () => expect(await phaseOf("search")).toBe("Enabled"), { timeoutMs: 20_000, what: "Enabled" });
+  const ca = await caSecret("search");
+  expect(ca.metadata!.labels).toMatchObject({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: NS, [CA_CLUSTER_NAME_LABEL]: "search", [CA_CLUSTER_UID_LABEL]: es.metadata.uid });
+  await gone(() => core.readNamespacedSecret({ namespace: NS, name: "search-es-client-ca" }));
+  // The workload namespace still has the CA certificate where it is needed: in the trust bundle.
+  expect(await bundleOf("search")).toContain(atob(ca.data!["tls.crt"]!).split("\n")[1]!);
+
+  // A tenant allowed to get/list every Secret of the workload namespace, and nothing else.
+  const rbac = cp.kubeConfig().makeApiClient(k8s.RbacAuthorizationV1Api);
+  await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: "reader" } } });
+  await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name: "secret-reader" }, rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "list"] }] } });
+  await rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: "secret-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "secret-reader" }, subjects: [{ kind: "ServiceAccount", name: "reader", namespace: NS }] } });
+  const token = (await core.createNamespacedServiceAccountToken({ namespace: NS, name: "reader", body: { spec: { audiences: [] } } })).status!.token;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "t", server: cp.server, caData: Buffer.from(cp.caPem).toString("base64") }],
+    users: [{ name: "reader", token }],
+    contexts: [{ name: "t", cluster: "t", user: "reader" }],
+    currentContext: "t",
+  });
+  const tenant = kc.makeApiClient(k8s.CoreV1Api);
+  const readable = await eventually(async () => {
+    const items = (await tenant.listNamespacedSecret({ namespace: NS })).items;
+    expect(items.map((s) => s.metadata!.name)).toContain("search-es-internal-client-cert"); // the reader works
+    return items;
+  }, { timeoutMs: 10_000, what: "the tenant's RBAC in effect" });
+  const caKey = ca.data!["tls.key"]!;
+  for (const s of readable) expect({ secret: s.metadata!.name, holdsCaKey: Object.values(s.data ?? {}).includes(caKey) }).toEqual({ secret: s.metadata!.name, holdsCaKey: false });
+  const status = async (call: () => Promise<unknown>) => call().then(() => 200, (e) => (e as { code?: number }).code);
+  expect(await status(() => tenant.readNamespacedSecret({ namespace: SYSTEM, name: clientCaSecretName(NS, "search") }))).toBe(403);
+  expect(await status(() => tenant.listNamespacedSecret({ namespace: SYSTEM }))).toBe(403);
+});
+
+test("upgrade: an earlier es-mtls's <es>-es-client-ca is moved to the controller's namespace (same CA, so no client is refused) and deleted", async () => {
+  const es = await createEs("legacy", false);
+  const old = await createClientCa("legacy");
+  const data = await caToSecretData(old);
+  await core.createNamespacedSecret({
+    namespace: NS,
+    body: {
+      metadata: {
+        name: "legacy-es-client-ca",
+        labels: { "app.kubernetes.io/managed-by": "es-mtls", "elasticsearch.k8s.elastic.co/cluster-name": "legacy" },
+        ownerReferences: [{ apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", name: "legacy", uid: es.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      type: "Opaque",
+      data: { ...data },
+    },
+  });
+  await custom.patchNamespacedCustomObject({ ...ES, namespace: NS, name: "legacy", body: { spec: { http: { tls: { client: { authentication: true } } } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  await eventually(async () => expect(await phaseOf("legacy")).toBe("Enabled"), { timeoutMs: 20_000, what: "Enabled" });
+  const moved = await caSecret("legacy");
+  expect(moved.data!["tls.crt"]).toBe(data["tls.crt"]);
+  expect(moved.data!["tls.key"]).toBe(data["tls.key"]);
+  await eventually(() => gone(() => core.readNamespacedSecret({ namespace: NS, name: "legacy-es-client-ca" })), { timeoutMs: 10_000, what: "the old Secret deleted" });
+  expect(await bundleOf("legacy")).toContain(old.certificate.toString("base64").slice(0, 64));
+});
+
+test("deleting the Elasticsearch deletes its CA Secret (no garbage collector here: the controller does it)", async () => {
+  await createEs("short-lived", true);
+  await eventually(() => caSecret("short-lived"), { timeoutMs: 20_000, what: "the CA Secret" });
+  await custom.deleteNamespacedCustomObject({ ...ES, namespace: NS, name: "short-lived" });
+  await eventually(() => gone(() => caSecret("short-lived")), { timeoutMs: 15_000, what: "the CA Secret deleted" });
+});
+
+test("the sweep deletes a CA Secret whose cluster UID no longer exists, and never a Secret without es-mtls's labels", async () => {
+  await createEs("kept", true);
+  await eventually(() => caSecret("kept"), { timeoutMs: 20_000, what: "the live cluster's CA" });
+  const labels = { "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: NS, [CA_CLUSTER_NAME_LABEL]: "kept", [CA_CLUSTER_UID_LABEL]: "a-deleted-uid" };
+  await core.createNamespacedSecret({ namespace: SYSTEM, body: { metadata: { name: "client-ca-orphan", labels }, stringData: { "tls.crt": "x" } } });
+  const { "app.kubernetes.io/managed-by": _, ...unmanaged } = labels;
+  await core.createNamespacedSecret({ namespace: SYSTEM, body: { metadata: { name: "client-ca-not-es-mtls", labels: unmanaged }, stringData: { "tls.crt": "x" } } });
+  await eventually(() => gone(() => core.readNamespacedSecret({ namespace: SYSTEM, name: "client-ca-orphan" })), { timeoutMs: 15_000, what: "the orphan swept (resync 2 s)" });
+  await core.readNamespacedSecret({ namespace: SYSTEM, name: "client-ca-not-es-mtls" });
+  await caSecret("kept"); // a live cluster's CA stays
+});
