@@ -225,7 +225,9 @@ export class Orchestrator {
   }
 
   private async loadFromDisk(i: Intent): Promise<void> {
-    this.material = await this.c.store.load(i.files);
+    const m = await this.c.store.load(i.files);
+    // A key file on an ES volume (left by an older agent) is not adopted: the next write drops it.
+    this.material = identityOnDisk(i) ? m : { ...(m.bundle ? { bundle: m.bundle } : {}) };
     if (this.material.identity) this.c.prover.noteIdentity(this.material.identity, false);
   }
 
@@ -246,9 +248,11 @@ export class Orchestrator {
   private async publish(next: Intent, bundle: BundleMaterial | undefined, identity: PodIdentity | undefined): Promise<void> {
     const files: FileSpec[] = [];
     if (bundle) files.push({ name: next.files.bundle, data: bundle.pem });
-    if (identity) files.push({ name: next.files.certificate, data: identity.certPem }, { name: next.files.key, data: identity.keyPem });
-    if (!files.length || this.stopping) return;
-    const p = this.c.store.write(files, { mode: this.cfg.fileMode ?? next.files.mode, uid: this.cfg.uid ?? next.files.uid, gid: this.cfg.gid ?? next.files.gid });
+    // Kibana reads its identity from the files. An Elasticsearch pod's identity only proves, from this
+    // process, that ES accepts what it trusts: its key stays in memory, never on ES's config volume.
+    if (identity && identityOnDisk(next)) files.push({ name: next.files.certificate, data: identity.certPem }, { name: next.files.key, data: identity.keyPem });
+    if (this.stopping || (!files.length && !identity)) return;
+    const p = files.length ? this.c.store.write(files, { mode: this.cfg.fileMode ?? next.files.mode, uid: this.cfg.uid ?? next.files.uid, gid: this.cfg.gid ?? next.files.gid }) : Promise.resolve("unchanged" as const);
     this.writing = p;
     let result: Awaited<typeof p>;
     try {
@@ -307,4 +311,9 @@ export class Orchestrator {
     }
     this.c.reporter.report();
   }
+}
+
+/** Whether the identity is written to the shared volume: only where the workload presents it (Kibana). */
+function identityOnDisk(i: Intent): boolean {
+  return i.role !== "elasticsearch";
 }

@@ -27,18 +27,30 @@ export function esIntent(env: Env, over: Partial<Intent> = {}, bundlePem = env.s
   };
 }
 
-/** Asserts the published set is consistent: links resolve, key matches cert, bundle non-empty. */
-export function checkPublished(dir: string, names = ["client-trust-bundle.crt", "tls.crt", "tls.key"]): void {
+/** Asserts the published set is consistent: links resolve, key matches cert, bundle non-empty. The default is an ES pod's set: the bundle only. */
+export function checkPublished(dir: string, names = ["client-trust-bundle.crt"]): void {
   const data = fs.readlinkSync(join(dir, "..data"));
   expect(fs.statSync(join(dir, data)).isDirectory()).toBe(true);
   for (const n of names) {
     expect(fs.readlinkSync(join(dir, n))).toBe(`..data/${n}`);
     expect(fs.statSync(join(dir, n)).size).toBeGreaterThan(0);
   }
-  const cert = new X509Certificate(fs.readFileSync(join(dir, "tls.crt")));
-  const key = createPrivateKey(fs.readFileSync(join(dir, "tls.key")));
-  expect(cert.checkPrivateKey(key)).toBe(true);
+  if (names.includes("tls.crt")) {
+    const cert = new X509Certificate(fs.readFileSync(join(dir, "tls.crt")));
+    const key = createPrivateKey(fs.readFileSync(join(dir, "tls.key")));
+    expect(cert.checkPrivateKey(key)).toBe(true);
+  }
   if (names.includes("client-trust-bundle.crt")) expect(fs.readFileSync(join(dir, "client-trust-bundle.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+}
+
+/** No certificate or key file anywhere in an ES pod's volume (the published set and every version folder). */
+export function expectNoIdentityOnDisk(dir: string): void {
+  const files = fs.readdirSync(dir, { recursive: true }).map(String);
+  expect(files.filter((f) => /tls\.(crt|key)$/.test(f))).toEqual([]);
+  for (const f of files) {
+    const p = join(dir, f);
+    if (fs.statSync(p).isFile()) expect(fs.readFileSync(p, "utf8")).not.toContain("PRIVATE KEY");
+  }
 }
 
 beforeAll(async () => {
@@ -56,6 +68,7 @@ for (const rt of RUNTIMES) {
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", [...common, "--once"]));
       expect(await Promise.race([agent.exited, sleep(20_000).then(() => "timeout")])).toBe(0);
       checkPublished(env.outDir);
+      expectNoIdentityOnDisk(env.outDir);
       await env.server.stop();
     });
 
@@ -71,14 +84,14 @@ for (const rt of RUNTIMES) {
 
         const t0 = performance.now();
         env.server.publish(esIntent(env));
-        await waitFor(() => fs.existsSync(join(env.outDir, "tls.key")) && fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 5000, 5);
+        await waitFor(() => fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 5000, 5);
         const firstMs = performance.now() - t0;
         expect(firstMs).toBeLessThan(1000);
         checkPublished(env.outDir);
-        for (const n of ["tls.crt", "tls.key", "client-trust-bundle.crt"]) expect(fs.statSync(join(env.outDir, n)).mode & 0o777).toBe(0o440);
-        const cert = new X509Certificate(fs.readFileSync(join(env.outDir, "tls.crt")));
-        expect(cert.subject).toContain("CN=quickstart-es-default-0");
-        expect(fs.readFileSync(join(env.outDir, "tls.key"), "utf8")).toStartWith("-----BEGIN PRIVATE KEY-----"); // PKCS#8
+        expect(fs.statSync(join(env.outDir, "client-trust-bundle.crt")).mode & 0o777).toBe(0o440);
+        // The pod's proof identity (issue 9 finding 11): obtained, but kept in the agent's memory only.
+        await waitFor(() => env.server.certificateRequests.length > 0, "the proof identity requested", 5000);
+        expectNoIdentityOnDisk(env.outDir);
         expect((await agent.health("/startupz")).status).toBe(200);
         // No workload yet: not ready.
         expect((await agent.health("/readyz")).status).toBe(503);
@@ -86,9 +99,11 @@ for (const rt of RUNTIMES) {
         es = await new ElasticsearchStandin({ keyFile: join(env.dir, "http.key"), certFile: join(env.dir, "http.crt"), caFiles: [join(env.dir, "http-ca.crt"), join(env.outDir, "client-trust-bundle.crt")], clientAuthentication: "required", port: esPort, reloadMs: 300 }).start();
         await waitFor(async () => (await agent.health("/readyz")).status === 200, "readyz after proof", 15_000, 100);
         const st = await waitFor(() => env.server.statuses.findLast((s) => s.proof && s.ready), "status report with proof", 5000);
+        // Presented from memory: the handshake with the pod's certificate is accepted.
         expect(st.proof!.withCertificate).toBe("accepted");
         expect(st.proof!.withoutCertificate).toBe("refused");
         expect(st.generation).toBe(1);
+        expectNoIdentityOnDisk(env.outDir);
         expect(st.bundleSha256).toBe(sha(env.server.clientCa.pem));
 
         // A new trust bundle (an extra CA) lands in < 1 s and ES reloads it.
@@ -128,8 +143,8 @@ for (const rt of RUNTIMES) {
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", common));
       try {
         env.server.publish(esIntent(env));
-        await waitFor(() => fs.existsSync(join(env.outDir, "tls.key")), "first write", 10_000);
-        const snapshot = () => ["client-trust-bundle.crt", "tls.crt", "tls.key"].map((n) => fs.readFileSync(join(env.outDir, n), "utf8")).join("|");
+        await waitFor(() => fs.existsSync(join(env.outDir, "client-trust-bundle.crt")), "first write", 10_000);
+        const snapshot = () => ["client-trust-bundle.crt"].map((n) => fs.readFileSync(join(env.outDir, n), "utf8")).join("|");
         const good = snapshot();
         const expired = await issueLeaf(env.server.clientCa, { cn: "old", notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
         const keyPem = await pkcs8Pem(((await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign"])) as CryptoKeyPair).privateKey);
