@@ -1,6 +1,8 @@
 // The controller's view of the cluster: list+watch caches, narrowed by label and
 // field selectors so the controller never holds every Secret or Pod in memory.
 // A watch that fails is restarted with capped backoff; callers see one change stream.
+// Labelled client-certificate Secrets carry a label anyone may set, so their cache holds
+// metadata only (PartialObjectMetadata); their data is read on demand when a bundle is built.
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { Backoff } from "../../common/backoff.ts";
@@ -34,12 +36,26 @@ export interface CacheViews {
   readonly elasticsearch: ObjectCache<Elasticsearch>;
   readonly kibana: ObjectCache<Kibana>;
   readonly clientAuth: ObjectCache<ClientAuthentication>;
+  /** Labelled client-certificate Secrets, metadata only: never `data` (read it with kube/secret-reader.ts). */
   readonly clientCertSecrets: ObjectCache<k8s.V1Secret>;
   readonly managedSecrets: ObjectCache<k8s.V1Secret>;
   readonly pods: ObjectCache<k8s.V1Pod>;
   readonly license: ObjectCache<k8s.V1ConfigMap>;
   /** Namespaces carrying ACTIVE_NAMESPACE_LABEL (optional: fakes without one skip the label step). */
   readonly activeNamespaces?: ObjectCache<k8s.V1Namespace>;
+}
+
+/** Accept headers that make the apiserver answer with metadata only (list, and each watch event). */
+export const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+export const METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+
+/**
+ * client-node's Watch (1.4) takes no headers, but asks its KubeConfig for the fetch options of
+ * every request: this view of `kc` adds the metadata-only Accept header there.
+ */
+export function metadataOnly(kc: k8s.KubeConfig): k8s.KubeConfig {
+  const applyToFetchOptions = (opts: Parameters<k8s.KubeConfig["applyToFetchOptions"]>[0]) => kc.applyToFetchOptions({ ...opts, headers: { ...opts.headers, Accept: METADATA } });
+  return Object.create(kc, { applyToFetchOptions: { value: applyToFetchOptions } }) as k8s.KubeConfig;
 }
 
 class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
@@ -51,6 +67,7 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
 
   constructor(
     readonly kind: Kind,
+    /** What the watch connects with (metadataOnly(kc) for a metadata cache). */
     kc: k8s.KubeConfig,
     path: string,
     listFn: () => Promise<k8s.KubernetesListObject<T>>,
@@ -103,7 +120,7 @@ export class Caches implements CacheViews {
   readonly elasticsearch: Cache<Elasticsearch>;
   readonly kibana: Cache<Kibana>;
   readonly clientAuth: Cache<ClientAuthentication>;
-  /** Secrets labelled eck.k8s.elastic.co/client-certificate=true, cluster-wide. */
+  /** Secrets labelled eck.k8s.elastic.co/client-certificate=true, cluster-wide: metadata only. */
   readonly clientCertSecrets: Cache<k8s.V1Secret>;
   /** Secrets this controller made (CA, internal client cert, trust bundle). */
   readonly managedSecrets: Cache<k8s.V1Secret>;
@@ -123,7 +140,14 @@ export class Caches implements CacheViews {
     this.kibana = cr<Kibana>("kibana", KIBANA);
     this.clientAuth = cr<ClientAuthentication>("clientauth", CLIENT_AUTHENTICATION);
     const clientCertSelector = `${CLIENT_CERTIFICATE_LABEL}=true`;
-    this.clientCertSecrets = new Cache("clientCertSecret", kc, "/api/v1/secrets", () => core.listSecretForAllNamespaces({ labelSelector: clientCertSelector }), onChange, clientCertSelector);
+    this.clientCertSecrets = new Cache(
+      "clientCertSecret",
+      metadataOnly(kc),
+      "/api/v1/secrets",
+      () => core.listSecretForAllNamespaces({ labelSelector: clientCertSelector }, k8s.setHeaderOptions("Accept", METADATA_LIST)),
+      onChange,
+      clientCertSelector,
+    );
     const managedSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
     this.managedSecrets = new Cache("managedSecret", kc, "/api/v1/secrets", () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }), onChange, managedSelector);
     const podSelector = `${ECK_TYPE_LABEL} in (elasticsearch,kibana)`;

@@ -1,5 +1,6 @@
 // On-demand reads of Secrets the caches do not hold (a Kibana's clientCertificateSecretName: the
-// controller does not watch every Secret in the cluster). The reconciler takes this as a function,
+// controller does not watch every Secret in the cluster), and of the data of labelled Secrets,
+// whose cache holds metadata only. The reconciler takes this as a function,
 // so a unit test replaces it.
 import type * as k8s from "@kubernetes/client-node";
 import { isNotFound } from "./api-error.ts";
@@ -16,4 +17,56 @@ export function secretReader(core: k8s.CoreV1Api): SecretReader {
       throw e;
     }
   };
+}
+
+/** What was kept of one labelled Secret's data, by resourceVersion. */
+interface Kept {
+  resourceVersion: string;
+  /** base64 tls.crt when within the limit; absent when the Secret has none. */
+  tlsCrt?: string;
+  /** decoded size of a tls.crt over the limit (its data is not kept). */
+  tooLargeBytes?: number;
+}
+
+/**
+ * The data of labelled client-certificate Secrets, read on demand (their cache holds metadata only).
+ * Only `tls.crt` is kept, by resourceVersion, and only within `maxSourceBytes`; a larger one is
+ * remembered by its size, so memory is bounded by the limit, not by what a tenant labels.
+ */
+export class CertificateDataReader {
+  private readonly kept = new Map<string, Kept>();
+
+  constructor(private readonly maxSourceBytes: number) {}
+
+  /** `meta` with data: `{ tls.crt }`, or `tlsCrtBytes` for one over the limit; undefined when it no longer exists. */
+  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<(k8s.V1Secret & { tlsCrtBytes?: number }) | undefined> {
+    const namespace = meta.metadata!.namespace!;
+    const name = meta.metadata!.name!;
+    const id = `${namespace}/${name}`;
+    let kept = this.kept.get(id);
+    if (!kept || kept.resourceVersion !== meta.metadata?.resourceVersion) {
+      const full = await readSecret(namespace, name);
+      if (!full) {
+        this.kept.delete(id);
+        return undefined;
+      }
+      const crt = full.data?.["tls.crt"];
+      const bytes = crt === undefined ? 0 : (crt.length * 3) / 4 - (crt.endsWith("==") ? 2 : crt.endsWith("=") ? 1 : 0);
+      kept = { resourceVersion: full.metadata?.resourceVersion ?? "", ...(crt === undefined ? {} : bytes > this.maxSourceBytes ? { tooLargeBytes: bytes } : { tlsCrt: crt }) };
+      this.kept.set(id, kept);
+    }
+    if (kept.tooLargeBytes !== undefined) return { ...meta, tlsCrtBytes: kept.tooLargeBytes };
+    return { ...meta, data: kept.tlsCrt === undefined ? {} : { "tls.crt": kept.tlsCrt } };
+  }
+
+  /** Forgets Secrets no longer in `live` (namespace/name), so deleted ones do not linger. */
+  prune(live: Iterable<k8s.V1Secret>): void {
+    const ids = new Set<string>();
+    for (const s of live) ids.add(`${s.metadata?.namespace}/${s.metadata?.name}`);
+    for (const id of this.kept.keys()) if (!ids.has(id)) this.kept.delete(id);
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
 }

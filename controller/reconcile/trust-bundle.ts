@@ -1,5 +1,6 @@
 // Step: the cluster's trust bundle (source → bundle → target): select the labelled client-certificate
-// Secrets the cluster trusts, build the bundle from its CAs, those Secrets and the Kibanas' pinned
+// Secrets the cluster trusts (by their cached metadata), read the data of those that count (own
+// namespace first, then authorized other namespaces; kube/secret-reader.ts), build the bundle from its CAs, those Secrets and the Kibanas' pinned
 // certificates, report every rejected input on the Secret and the Elasticsearch, and write the
 // bundle Secret when it differs.
 import type { V1Secret } from "@kubernetes/client-node";
@@ -18,13 +19,17 @@ import { metrics } from "../metrics.ts";
 import type { ClientCas } from "./cluster-pki.ts";
 import type { KibanaIdentity } from "./kibana.ts";
 import { esTarget, secretTarget } from "./event-targets.ts";
-import type { ClusterWriter, EventSink } from "./deps.ts";
+import type { ClusterWriter, EventSink, SecretReader } from "./deps.ts";
+import { CertificateDataReader } from "../kube/secret-reader.ts";
+
+/** tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every cluster). */
+const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes);
 
 export async function publishTrustBundle(
   es: Elasticsearch,
   cas: ClientCas,
   identities: KibanaIdentity[],
-  d: { caches: CacheViews; writer: ClusterWriter; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer },
+  d: { caches: CacheViews; writer: ClusterWriter; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer; readSecret: SecretReader },
 ): Promise<{ bundle: TrustBundleResult; condition: Condition }> {
   const { namespace, name } = es.metadata;
   const bundle = await buildBundle(es, cas, identities, d);
@@ -63,14 +68,16 @@ async function buildBundle(
   es: Elasticsearch,
   cas: ClientCas,
   identities: KibanaIdentity[],
-  d: { caches: CacheViews; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer },
+  d: { caches: CacheViews; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer; readSecret: SecretReader },
 ): Promise<TrustBundleResult> {
   const cluster = { namespace: es.metadata.namespace, name: es.metadata.name };
   const owners: OwnerCandidate[] = [
     ...d.caches.elasticsearch.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(ELASTICSEARCH), kind: "Elasticsearch", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
     ...d.caches.kibana.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(KIBANA), kind: "Kibana", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
   ];
-  const selection = await verifyClientCertificateSecrets([...d.caches.clientCertSecrets.list()], owners, cluster, d.ownerLookup);
+  const labelled = d.caches.clientCertSecrets.list();
+  certificateData.prune(labelled);
+  const selection = await verifyClientCertificateSecrets([...labelled], owners, cluster, d.ownerLookup);
   const onCluster = new EventBatch(d.events);
   for (const r of selection.rejected) {
     await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
@@ -78,7 +85,8 @@ async function buildBundle(
     onCluster.add(esTarget(es), "Warning", "UntrustedClientCertificate", "labelled Secret(s) not trusted, see each Secret's Events", foreign ? `a Secret in namespace ${r.secret.metadata?.namespace}` : r.where);
   }
   const pinnedUserSecrets = identities.flatMap((k) => (k.ok && k.pinned ? [k.pinned] : []));
-  const sources = await tenancyOrder(selection.selected, pinnedUserSecrets, cluster, d);
+  const load = async (meta: V1Secret) => certificateData.read(meta, d.readSecret);
+  const sources = await tenancyOrder(selection.selected, pinnedUserSecrets, cluster, { ...d, load });
   for (const r of sources.refused) {
     await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
     // Names of another namespace's objects stay out of this namespace's Events: a count only.
@@ -124,9 +132,10 @@ async function tenancyOrder(
   selected: V1Secret[],
   pinned: V1Secret[],
   cluster: { namespace: string; name: string },
-  d: { caches: CacheViews; references: ReferenceAuthorizer },
+  d: { caches: CacheViews; references: ReferenceAuthorizer; load: (meta: V1Secret) => Promise<(V1Secret & { tlsCrtBytes?: number }) | undefined> },
 ): Promise<{ ordered: V1Secret[]; refused: Array<{ secret: V1Secret; reason: string }> }> {
-  const own = selected.filter((s) => s.metadata?.namespace === cluster.namespace);
+  // The data of the cluster's own namespace's Secrets is read first; another namespace's only once authorized.
+  const own = (await Promise.all(selected.filter((s) => s.metadata?.namespace === cluster.namespace).map(d.load))).flatMap((s) => (s ? [s] : []));
   const ownPinned = pinned.filter((s) => s.metadata?.namespace === cluster.namespace);
   const others = [...selected, ...pinned].filter((s) => s.metadata?.namespace !== cluster.namespace);
   const refused: Array<{ secret: V1Secret; reason: string }> = [];
@@ -142,14 +151,16 @@ async function tenancyOrder(
         continue;
       }
     }
-    const size = Math.floor(((secret.data?.["tls.crt"] ?? "").length * 3) / 4);
+    const loaded: (V1Secret & { tlsCrtBytes?: number }) | undefined = pinned.includes(secret) ? secret : await d.load(secret);
+    if (!loaded) continue; // deleted since the cache saw it
+    const size = loaded.tlsCrtBytes ?? Math.floor(((loaded.data?.["tls.crt"] ?? "").length * 3) / 4);
     const total = (used.get(namespace) ?? 0) + size;
     if (total > FOREIGN_NAMESPACE_BUDGET_BYTES) {
       refused.push({ secret, reason: `namespace ${namespace} is over its ${formatSize(FOREIGN_NAMESPACE_BUDGET_BYTES)} share of the trust bundle of ${cluster.namespace}/${cluster.name}` });
       continue;
     }
     used.set(namespace, total);
-    admitted.push(secret);
+    admitted.push(loaded);
   }
   return { ordered: [...sortSecrets(own), ...sortSecrets(ownPinned), ...admitted], refused };
 }

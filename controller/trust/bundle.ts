@@ -92,9 +92,19 @@ export class EmptyTrustBundleError extends Error {
   }
 }
 
+/**
+ * A labelled Secret whose tls.crt was over the per-source limit when it was read on demand: its
+ * decoded size stands in for its data, so the refusal states the size without the data being kept.
+ */
+export interface OversizeSecret extends V1Secret {
+  tlsCrtBytes: number;
+}
+
 interface Source {
   name: string;
   text?: string;
+  /** The decoded size of a source whose text was not kept (OversizeSecret). */
+  tooLargeBytes?: number;
   problem?: string;
   /** Secrets pin their leaf; a CA certificate later in their chain would trust all it signs. */
   pinsLeafOnly: boolean;
@@ -111,6 +121,10 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
   let bundleBytes = 0;
 
   for (const source of [...input.caCertificates.map(caSource), ...(input.presorted ? input.secrets : sortSecrets(input.secrets)).map(secretSource)]) {
+    if (source.tooLargeBytes !== undefined) {
+      rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(source.tooLargeBytes)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
+      continue;
+    }
     if (source.problem !== undefined || source.text === undefined) {
       rejected.push({ source: source.name, block: null, code: "SourceUnreadable", reason: source.problem ?? "no data" });
       continue;
@@ -277,6 +291,7 @@ function caSource(ca: CaCertificateSource): Source {
 
 function secretSource(secret: V1Secret): Source {
   const name = `Secret ${secretKey(secret)} ${CLIENT_CERT_KEY}`;
+  if ("tlsCrtBytes" in secret) return { name, tooLargeBytes: (secret as OversizeSecret).tlsCrtBytes, pinsLeafOnly: true };
   const encoded = secret.data?.[CLIENT_CERT_KEY];
   if (encoded === undefined) return { name, problem: `no ${CLIENT_CERT_KEY} key in the Secret`, pinsLeafOnly: true };
   try {

@@ -34,6 +34,26 @@ export class FakeCache<T extends KubernetesObject> implements ObjectCache<T> {
   }
 }
 
+let storedVersion = 0;
+
+/**
+ * The labelled-Secret cache as the controller's: metadata only (kube/informers.ts). `stored` is what
+ * the apiserver holds, which the fake readSecret serves; each put is a new resourceVersion.
+ */
+export class MetadataFakeCache extends FakeCache<V1Secret> {
+  readonly stored = new Map<string, V1Secret>();
+  override put(obj: V1Secret) {
+    const full = { ...obj, metadata: { ...obj.metadata, resourceVersion: `stored-${++storedVersion}` } };
+    this.stored.set(`${obj.metadata?.namespace ?? ""}/${obj.metadata!.name}`, full);
+    const { data: _data, stringData: _stringData, ...meta } = full;
+    super.put(meta);
+  }
+  override delete(namespace: string, name: string) {
+    this.stored.delete(`${namespace}/${name}`);
+    super.delete(namespace, name);
+  }
+}
+
 type Caches = { [K in keyof CacheViews]: CacheViews[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never };
 
 export function fakeCaches(): Caches {
@@ -41,7 +61,7 @@ export function fakeCaches(): Caches {
     elasticsearch: new FakeCache(),
     kibana: new FakeCache(),
     clientAuth: new FakeCache(),
-    clientCertSecrets: new FakeCache(),
+    clientCertSecrets: new MetadataFakeCache(),
     managedSecrets: new FakeCache(),
     pods: new FakeCache(),
     license: new FakeCache(),
@@ -171,7 +191,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
       userSecretReads.push(`${namespace}/${name}`);
       return undefined;
     },
-    readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`),
+    readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`) ?? (caches.clientCertSecrets as MetadataFakeCache).stored.get(`${namespace}/${name}`),
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),

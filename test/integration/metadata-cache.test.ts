@@ -1,0 +1,52 @@
+// Issue 9 finding 8 on the real apiserver: the cache of labelled client-certificate Secrets (a label
+// anyone may set) holds metadata only. Its list and watch ask for PartialObjectMetadata, so no
+// Secret's data ever reaches the controller's memory through it; a change of data still arrives as
+// an update (a new resourceVersion), which is what triggers a bundle rebuild.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as k8s from "@kubernetes/client-node";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { PROJECT_CRDS } from "../controlplane/crds.ts";
+import { Caches, type Kind } from "../../controller/kube/informers.ts";
+import { eventually } from "../support/eventually.ts";
+import { prepareCluster } from "../support/cluster-setup.ts";
+import { clientCertLabels } from "../support/client-cert-secret.ts";
+
+const NS = "meta";
+let cp: ControlPlane;
+let caches: Caches;
+let core: k8s.CoreV1Api;
+const seen: Array<{ kind: Kind; type: string; obj: k8s.KubernetesObject }> = [];
+
+beforeAll(async () => {
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: false, controllerManager: false });
+  core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  await prepareCluster(core, [NS]);
+  // Present before the cache starts: it arrives through the list.
+  await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "listed", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "listed-data", "tls.key": "listed-key" } } });
+  caches = new Caches(cp.kubeConfig(), "elastic-system", (kind, obj, type) => seen.push({ kind, type, obj }));
+  await caches.start();
+}, 900_000);
+
+afterAll(async () => {
+  await caches?.stop();
+  await cp?.stop();
+});
+
+test("labelled Secrets are cached without data, from the list and from the watch; a data change is an update with a new resourceVersion", async () => {
+  await eventually(() => expect(caches.clientCertSecrets.get("listed", NS)).toBeDefined(), { timeoutMs: 10_000, what: "listed Secret cached" });
+  const created = await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "watched", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "watched-data" } } });
+  await eventually(() => expect(caches.clientCertSecrets.get("watched", NS)?.metadata?.resourceVersion).toBe(created.metadata!.resourceVersion), { timeoutMs: 10_000, what: "watched Secret cached" });
+  await core.patchNamespacedSecret({ namespace: NS, name: "watched", body: { data: { "tls.crt": btoa("changed-data") } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  const update = await eventually(() => {
+    const u = seen.find((e) => e.kind === "clientCertSecret" && e.type === "update" && e.obj.metadata?.name === "watched");
+    expect(u).toBeDefined();
+    return u!;
+  }, { timeoutMs: 10_000, what: "the data change as an update" });
+  expect(update.obj.metadata!.resourceVersion).not.toBe(created.metadata!.resourceVersion);
+  for (const s of caches.clientCertSecrets.list()) {
+    expect(s.metadata?.labels?.["eck.k8s.elastic.co/client-certificate"]).toBe("true");
+    expect({ name: s.metadata?.name, data: s.data, stringData: s.stringData, type: s.type }).toEqual({ name: s.metadata?.name, data: undefined, stringData: undefined, type: undefined });
+  }
+  for (const e of seen.filter((x) => x.kind === "clientCertSecret")) expect(JSON.stringify(e.obj)).not.toContain(btoa("changed-data"));
+  expect(caches.clientCertSecrets.list().length).toBe(2);
+});
