@@ -135,7 +135,7 @@ async function tenancyOrder(
   d: { caches: CacheViews; references: ReferenceAuthorizer; load: (meta: V1Secret) => Promise<(V1Secret & { tlsCrtBytes?: number }) | undefined> },
 ): Promise<{ ordered: V1Secret[]; refused: Array<{ secret: V1Secret; reason: string }> }> {
   // The data of the cluster's own namespace's Secrets is read first; another namespace's only once authorized.
-  const own = (await Promise.all(selected.filter((s) => s.metadata?.namespace === cluster.namespace).map(d.load))).flatMap((s) => (s ? [s] : []));
+  const own = (await mapLimited(selected.filter((s) => s.metadata?.namespace === cluster.namespace), READ_CONCURRENCY, d.load)).flatMap((s) => (s ? [s] : []));
   const ownPinned = pinned.filter((s) => s.metadata?.namespace === cluster.namespace);
   const others = [...selected, ...pinned].filter((s) => s.metadata?.namespace !== cluster.namespace);
   const refused: Array<{ secret: V1Secret; reason: string }> = [];
@@ -174,4 +174,19 @@ function ownerServiceAccount(secret: V1Secret, caches: CacheViews): string {
     }
   }
   return "default";
+}
+
+/** Secrets read at once on demand: each whole Secret (up to 1 MiB) is in memory only while it is read. */
+const READ_CONCURRENCY = 4;
+
+async function mapLimited<T, R>(items: T[], width: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]!);
+    }
+  }));
+  return out;
 }
