@@ -127,6 +127,8 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["watch", { resource: "secrets" }],
       ["create", { resource: "secrets", namespace: "prod" }],
       ["delete", { resource: "secrets", namespace: "prod" }],
+      // Client CAs live in the controller's namespace; a rotation is a compare-and-swap update.
+      ["update", { resource: "secrets", namespace: "es-mtls-system", name: "client-ca-prod-quickstart-0123456789" }],
       ["watch", { resource: "pods" }],
       ["create", { resource: "pods", subresource: "eviction", namespace: "prod" }],
       ["create", { resource: "events", namespace: "prod" }],
@@ -151,6 +153,8 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["delete", { resource: "pods", namespace: "prod" }],
       ["patch", { resource: "pods", namespace: "prod" }],
       ["create", { resource: "pods", namespace: "prod" }],
+      // No update of Secrets in workload namespaces: there es-mtls only applies, and no CA lives there.
+      ["update", { resource: "secrets", namespace: "prod" }],
       ["update", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "someone-else" }],
       ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "prod" }],
       ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "other" }],
