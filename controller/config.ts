@@ -5,7 +5,7 @@
  * | flag | default | meaning |
  * | --- | --- | --- |
  * | --kubeconfig | in-cluster | kubeconfig file; empty = the pod's service account |
- * | --namespace | $POD_NAMESPACE or es-mtls-system | the controller's own namespace (Lease, serving secrets) |
+ * | --namespace | $POD_NAMESPACE or es-mtls-system | the controller's own namespace (Lease, serving secrets, client CAs) |
  * | --pod-name | $POD_NAME or hostname | this replica's identity in the Lease |
  * | --operator-namespace | elastic-system | where ECK's `elastic-licensing` ConfigMap lives |
  * | --service-name | es-mtls-controller | the Service agents and the kube-apiserver reach the controller by |
