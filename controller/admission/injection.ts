@@ -34,6 +34,8 @@ import {
   KIBANA_CONTAINER,
   KIBANA_NAME_LABEL,
   MATERIAL_VOLUME,
+  ES_PROBE_DIR,
+  PROBE_VOLUME,
 } from "../names.ts";
 import { isActive } from "../policy/phases.ts";
 import { isInjected, type InjectionRecord } from "../policy/injection-record.ts";
@@ -121,7 +123,9 @@ function injectionPatch(pod: V1Pod, target: Target, mode: ClusterMode, config: I
   }
   appendAll(patch, "/spec/volumes", pod.spec?.volumes, agentVolumes(target.role, mode, config.tokenExpirationSeconds));
   const base = `/spec/containers/${target.workloadIndex}`;
-  appendAll(patch, `${base}/volumeMounts`, target.workload.volumeMounts, [{ name: MATERIAL_VOLUME, mountPath: target.dir, readOnly: true }]);
+  const mounts = [{ name: MATERIAL_VOLUME, mountPath: target.dir, readOnly: true }];
+  if (target.role === "elasticsearch") mounts.push({ name: PROBE_VOLUME, mountPath: ES_PROBE_DIR, readOnly: true });
+  appendAll(patch, `${base}/volumeMounts`, target.workload.volumeMounts, mounts);
   patch.push({ op: target.workload.env ? "replace" : "add", path: `${base}/env`, value: env });
   return patch;
 }

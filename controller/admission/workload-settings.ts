@@ -2,11 +2,13 @@
 // official images turn into settings that win over elasticsearch.yml / kibana.yml.
 import type { V1EnvVar } from "@kubernetes/client-node";
 import type { Role } from "../../protocol/intent.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_HTTP_CA_FILE, KIBANA_CERT_DIR } from "../names.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_HTTP_CA_FILE, ES_PROBE_DIR, KIBANA_CERT_DIR } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 
 const ES_CLIENT_AUTH = "xpack.security.http.ssl.client_authentication";
 const ES_CERTIFICATE_AUTHORITIES = "xpack.security.http.ssl.certificate_authorities";
+/** curl reads `$CURL_HOME/.curlrc` first: the agent's local probe identity for the container's own curl probes and hooks. */
+const CURL_HOME = "CURL_HOME";
 const KIBANA_CERTIFICATE = "ELASTICSEARCH_SSL_CERTIFICATE";
 const KIBANA_KEY = "ELASTICSEARCH_SSL_KEY";
 const KIBANA_ALWAYS_PRESENT = "ELASTICSEARCH_SSL_ALWAYSPRESENTCERTIFICATE";
@@ -20,7 +22,7 @@ function elasticsearchSettings(mode: ClusterMode): Record<string, string> {
   // changes client_authentication alone. The value is comma-separated: ES splits list settings given as
   // environment variables on commas.
   const cas = [...(mode.userCertificateAuthorities?.length ? mode.userCertificateAuthorities : [ES_HTTP_CA_FILE]), `${ES_BUNDLE_DIR}/${ES_BUNDLE_FILE}`];
-  return { [ES_CLIENT_AUTH]: mode.enforcement, [ES_CERTIFICATE_AUTHORITIES]: cas.join(",") };
+  return { [ES_CLIENT_AUTH]: mode.enforcement, [ES_CERTIFICATE_AUTHORITIES]: cas.join(","), [CURL_HOME]: ES_PROBE_DIR };
 }
 
 function kibanaSettings(): Record<string, string> {
