@@ -72,6 +72,7 @@ describe("injection decisions", () => {
         name: "xpack.security.http.ssl.certificate_authorities",
         value: "/usr/share/elasticsearch/config/http-certs/ca.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
       },
+      { name: "CURL_HOME", value: "/usr/share/elasticsearch/config/es-mtls-probe" },
     ]);
     expect(record!.overridden).toEqual(["ES_SETTING_XPACK_SECURITY_HTTP_SSL_CLIENT__AUTHENTICATION", "xpack.security.http.ssl.certificate_authorities"]);
     expect(injectionRecord(out)).toEqual(record);
