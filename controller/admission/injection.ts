@@ -65,7 +65,7 @@ export function injectPod(pod: V1Pod, mode: ClusterMode | undefined, config: Inj
   const target = eligibility(pod, mode, config);
   if (!target.ok) return { patch: [], skipped: target.reason };
   const { role, workload } = target;
-  const settings = workloadSettings(role, target.mode);
+  const settings = workloadSettings(role, target.mode, workload.env ?? []);
   const { env, overridden } = mergeEnv(workload.env ?? [], settings, role);
   const record: InjectionRecord = {
     version: INJECTION_VERSION,
