@@ -45,7 +45,7 @@ for (const rt of RUNTIMES) {
       env.server.publish(esIntent(env, { probe }));
       const agent = spawnAgent(rt, agentArgs(env, "elasticsearch", ["--proof-interval-ms=200", "--proof-timeout-ms=500"]));
       try {
-        const pem: string = await waitFor(() => (fs.existsSync(join(probeDir, "probe.pem")) ? fs.readFileSync(join(probeDir, "probe.pem"), "utf8") : undefined), "probe.pem", 20_000);
+        const pem: string = await waitFor(() => (fs.existsSync(join(probeDir, "probe.pem")) ? fs.readFileSync(join(probeDir, "probe.pem"), "utf8") : undefined), "probe.pem", 30_000);
         const cert = new X509Certificate(pem);
         expect(cert.subject).toBe("CN=es-mtls-probe\nOU=quickstart");
         expect(cert.checkPrivateKey(createPrivateKey(pem))).toBe(true);
@@ -57,7 +57,7 @@ for (const rt of RUNTIMES) {
 
         const { probe: _dropped, identity: _none, ...retired } = esIntent(env, { phase: "Disabled", enforcement: "none" });
         env.server.publish(retired);
-        await waitFor(() => !fs.existsSync(join(probeDir, "probe.pem")), "probe.pem withdrawn", 20_000);
+        await waitFor(() => !fs.existsSync(join(probeDir, "probe.pem")), "probe.pem withdrawn", 30_000);
         expect(fs.readFileSync(join(probeDir, ".curlrc"), "utf8")).not.toContain("cert =");
       } finally {
         agent.kill();
