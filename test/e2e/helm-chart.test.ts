@@ -9,10 +9,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { x509 } from "../../common/x509.ts";
 import { Lifecycle } from "./lifecycle/cluster.ts";
-import { info } from "./lifecycle/observe.ts";
+import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";
 import { eventually } from "../support/eventually.ts";
-import { ES_NAME, ES_READINESS_SCRIPT, PASSWORD, REPLICAS } from "./helm-chart/charts.ts";
+import { ES_MTLS_ES_LABELS, ES_NAME, ES_READINESS_SCRIPT, PASSWORD, REPLICAS } from "./helm-chart/charts.ts";
 import { NS, esPods, installCharts, kibanaPods, notWhole, setAuthentication, status, type HelmCluster } from "./helm-chart/cluster.ts";
 
 let lc: Lifecycle;
@@ -62,6 +62,46 @@ async function chartProbe(podName: string, podIP: string, edit: (script: string)
   const probe = { ...container.readinessProbe!, exec: { command: ["bash", "-c", edit(container.readinessProbe!.exec!.command![2]!)] } };
   return runProbe(probe, { podIP, container, env: { ...env, ELASTIC_PASSWORD: PASSWORD }, root: local.hostPath("elasticsearch", "/"), logFile: `${lc.node!.dir}/chart-probe.log` });
 }
+
+test("refused: with a pod of the cluster whose readiness probe is an httpGet over HTTPS, enabling stays Blocked (ProbeWouldFail, Event), no pod evicted, nothing created", async () => {
+  // A pod of the cluster (its labels) that the kubelet would probe with httpGet HTTPS on 9200; bound to
+  // another node so it never runs: what counts is its spec.
+  const odd = "elasticsearch-httpget-probe";
+  await lc.core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: odd, labels: ES_MTLS_ES_LABELS },
+      spec: { nodeName: "elsewhere", containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1", readinessProbe: { httpGet: { path: "/_cluster/health", port: 9200 as never, scheme: "HTTPS" } } }] },
+    },
+  });
+  const since = Date.now();
+  await setAuthentication(lc, true);
+  const s = await eventually(async () => {
+    const st = await status(lc);
+    if (st?.phase !== "Blocked") throw new Error(`phase ${st?.phase}`);
+    return st;
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Blocked" });
+  const ready = s.conditions.find((c: any) => c.type === "Ready");
+  expect(ready).toMatchObject({ status: "False", reason: "ProbeWouldFail" });
+  expect(ready.message).toContain(`pod ${odd} container elasticsearch readinessProbe: httpGet over HTTPS`);
+  const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "ProbeWouldFail");
+  expect(events.map((e) => e.involvedObject.name)).toEqual([ES_NAME]);
+  // Still Blocked a reconcile later (the controller's own counter), and nothing happened meanwhile.
+  const reconciles = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${lc.controller!.healthPort}/metrics`)).text();
+    return Number(new RegExp(`es_mtls_controller_reconciles_total\\{cluster="${NS}/${ES_NAME}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+  const seen = await reconciles();
+  await eventually(async () => {
+    if ((await reconciles()) <= seen) throw new Error("not reconciled again yet");
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "another reconcile" });
+  expect((await status(lc))?.phase).toBe("Blocked");
+  expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
+  await expect(lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-client-ca`, namespace: NS })).rejects.toThrow();
+  for (const p of await esPods(lc)) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
+  // Fixed (the pod gone): the next test's enable goes ahead from here.
+  await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
+}, 60_000);
 
 test("enable: Enabled 4/4; every ES pod Ready through the chart's curl probe under `required`, presenting the pod's probe identity; no certificate refused", async () => {
   const before = (await esPods(lc)).map((p) => p.metadata!.uid!);
