@@ -19,7 +19,7 @@ export const INJECT_LABEL = "mtls.es-mtls.io/inject";
 export const ACTIVE_NAMESPACE_LABEL = "mtls.es-mtls.io/active";
 
 /** Version of the injected layout; bumped when the shape of the injected pod changes. */
-export const INJECTION_VERSION = 1;
+export const INJECTION_VERSION = 2; // 2: the probe folder (es-mtls-probe volume, CURL_HOME) for Elasticsearch pods
 
 export const AGENT_CONTAINER = "es-mtls-agent";
 export const AGENT_INIT_CONTAINER = "es-mtls-agent-init";

@@ -145,7 +145,7 @@ describe("injection", () => {
 
     const record = JSON.parse(pod.metadata!.annotations!["mtls.es-mtls.io/injected"]!) as InjectionRecord;
     expect(record).toEqual({
-      version: 1,
+      version: 2,
       sidecar: "native",
       role: "elasticsearch",
       cluster: "prod/quickstart",
