@@ -7,6 +7,7 @@ import { ControllerIdentity } from "./identity/provider.ts";
 import { IntentStream } from "./intent/stream.ts";
 import { logger } from "./log.ts";
 import { Orchestrator } from "./orchestrator.ts";
+import { CurlProbeIdentity } from "./probe-identity/curl-identity.ts";
 import { WorkloadProver } from "./prove/prover.ts";
 import { healthApp } from "./report/health-server.ts";
 import { Metrics } from "./report/metrics.ts";
@@ -30,9 +31,12 @@ export async function startAgent(rt: RuntimeAdapter, cfg: AgentConfig): Promise<
     backoffMinMs: cfg.backoffMinMs,
     backoffMaxMs: cfg.backoffMaxMs,
   });
+  const identity = new ControllerIdentity(client, metrics, { requestTimeoutMs: cfg.requestTimeoutMs, local });
+  const probeOptions = { local, backoffMinMs: cfg.backoffMinMs, backoffMaxMs: cfg.backoffMaxMs, ...(cfg.fileMode !== undefined ? { fileMode: cfg.fileMode } : {}) };
   const agent: Orchestrator = new Orchestrator(cfg, {
     feed: new IntentStream(client, cfg),
-    identity: new ControllerIdentity(client, metrics, { requestTimeoutMs: cfg.requestTimeoutMs, local }),
+    identity,
+    ...(cfg.role === "elasticsearch" ? { probe: new CurlProbeIdentity(identity, probeOptions) } : {}),
     store: new DiskStore(),
     prover: new WorkloadProver({ role: cfg.role, probeUrl: cfg.probeUrl, ...(cfg.probeCaFile ? { probeCaFile: local(cfg.probeCaFile) } : {}), proofTimeoutMs: cfg.proofTimeoutMs }),
     reporter,

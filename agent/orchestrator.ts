@@ -29,6 +29,8 @@ export interface Collaborators {
   prover: Prover;
   reporter: StatusSink;
   metrics: Metrics;
+  /** Elasticsearch: the local probe identity for curl (probe-identity/); kept apart from the pod's material. */
+  probe?: { apply(i: Intent): Promise<void>; stop(): void };
 }
 
 export class Orchestrator {
@@ -107,6 +109,7 @@ export class Orchestrator {
     this.c.feed.stop();
     this.c.reporter.stop();
     this.proofs.stop();
+    this.c.probe?.stop();
     this.retryAlarm.clear();
     this.renewAlarm.clear();
     clearInterval(this.userPoll);
@@ -185,6 +188,7 @@ export class Orchestrator {
       await this.publish(next, bundle, identity);
       this.intent = next;
       this.unwritten = undefined;
+      void this.c.probe?.apply(next); // its own retries; never holds up the material
       this.noteDropped(next, bundle);
       this.scheduleRenewal();
       if (failure) throw failure;

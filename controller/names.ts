@@ -19,7 +19,7 @@ export const INJECT_LABEL = "mtls.es-mtls.io/inject";
 export const ACTIVE_NAMESPACE_LABEL = "mtls.es-mtls.io/active";
 
 /** Version of the injected layout; bumped when the shape of the injected pod changes. */
-export const INJECTION_VERSION = 1;
+export const INJECTION_VERSION = 2; // 2: the probe folder (es-mtls-probe volume, CURL_HOME) for Elasticsearch pods
 
 export const AGENT_CONTAINER = "es-mtls-agent";
 export const AGENT_INIT_CONTAINER = "es-mtls-agent-init";
@@ -27,6 +27,10 @@ export const MATERIAL_VOLUME = "es-mtls-material";
 export const AGENT_VOLUME = "es-mtls-agent";
 export const USER_CERT_VOLUME = "es-mtls-user-client-cert";
 export const NO_API_TOKEN_VOLUME = "es-mtls-no-api-token";
+/** Elasticsearch: the local probe identity's folder (CURL_HOME), written by the agent (intent.probe). */
+export const PROBE_VOLUME = "es-mtls-probe";
+export const ES_PROBE_DIR = "/usr/share/elasticsearch/config/es-mtls-probe";
+export const ES_PROBE_FILE = "probe.pem";
 
 // Where the agent finds its token and the controller CA, its env names, port and file mode: the
 // agent's contract, in protocol/agent-env.ts.

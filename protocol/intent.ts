@@ -99,6 +99,22 @@ export interface Intent {
   /** The identity to present to Elasticsearch (Kibana; ES pods present none). */
   identity?: Identity;
   files: FileLayout;
+  /** Elasticsearch, when the pod has the probe volume: the local probe identity curl picks up (ProbeIdentity). */
+  probe?: ProbeIdentity;
+}
+
+/**
+ * A client identity for HTTPS probes and hooks that run inside the Elasticsearch container (the
+ * official Helm chart's curl readiness probe): the agent writes `file` (certificate chain and key,
+ * one file so a reader never pairs an old certificate with a new key) and a `.curlrc` naming it into
+ * `dir`, which injection gives the container as `CURL_HOME`; curl reads `$CURL_HOME/.curlrc` by itself.
+ */
+export interface ProbeIdentity {
+  identity: ManagedIdentity;
+  /** Absolute directory in the pod (its own volume); `.curlrc` and `file` appear in it. */
+  dir: string;
+  /** e.g. "probe.pem" */
+  file: string;
 }
 
 export interface Heartbeat {

@@ -11,7 +11,7 @@ import {
   MATERIAL_FILE_MODE,
   fileModeText,
 } from "../../protocol/agent-env.ts";
-import { AGENT_CONTAINER, AGENT_INIT_CONTAINER, AGENT_VOLUME, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, USER_CERT_MOUNT_PATH, USER_CERT_VOLUME } from "../names.ts";
+import { AGENT_CONTAINER, AGENT_INIT_CONTAINER, AGENT_VOLUME, ES_PROBE_DIR, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, PROBE_VOLUME, USER_CERT_MOUNT_PATH, USER_CERT_VOLUME } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 import type { InjectionConfig } from "./injection-config.ts";
 
@@ -60,6 +60,7 @@ export function agentContainer(pod: V1Pod, workload: V1Container, role: Role, di
     { name: AGENT_VOLUME, mountPath: AGENT_SECRETS_DIR, readOnly: true },
     { name: NO_API_TOKEN_VOLUME, mountPath: KUBE_API_TOKEN_DIR, readOnly: true },
   ];
+  if (role === "elasticsearch") mounts.push({ name: PROBE_VOLUME, mountPath: ES_PROBE_DIR });
   if (role === "kibana" && mode.kibanaUserSecret) mounts.push({ name: USER_CERT_VOLUME, mountPath: USER_CERT_MOUNT_PATH, readOnly: true });
 
   const probe = (path: string, extra: Partial<V1Probe>): V1Probe => ({ httpGet: { path, port, scheme: "HTTP" }, timeoutSeconds: 2, ...extra });

@@ -3,13 +3,13 @@
 // its own Secret) the user's client certificate.
 import type { V1Volume } from "@kubernetes/client-node";
 import { INTENT_API_AUDIENCE, type Role } from "../../protocol/intent.ts";
-import { AGENT_VOLUME, CONTROLLER_CA_ANNOTATION, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, USER_CERT_VOLUME } from "../names.ts";
+import { AGENT_VOLUME, CONTROLLER_CA_ANNOTATION, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, PROBE_VOLUME, USER_CERT_VOLUME } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 
 export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 
 /** Volume names injection adds; a pod that already has one of them is left alone. */
-export const INJECTED_VOLUMES: ReadonlySet<string> = new Set([MATERIAL_VOLUME, AGENT_VOLUME, USER_CERT_VOLUME, NO_API_TOKEN_VOLUME]);
+export const INJECTED_VOLUMES: ReadonlySet<string> = new Set([MATERIAL_VOLUME, AGENT_VOLUME, USER_CERT_VOLUME, NO_API_TOKEN_VOLUME, PROBE_VOLUME]);
 
 export function agentVolumes(role: Role, mode: ClusterMode, tokenExpirationSeconds: number | undefined): V1Volume[] {
   const volumes: V1Volume[] = [
@@ -27,6 +27,9 @@ export function agentVolumes(role: Role, mode: ClusterMode, tokenExpirationSecon
     // agent without the pod's kube-apiserver credentials (it needs none).
     { name: NO_API_TOKEN_VOLUME, emptyDir: { medium: "Memory", sizeLimit: "1Ki" } },
   ];
+  // Elasticsearch: the local probe identity's folder (CURL_HOME), apart from the material so the
+  // agent's own files and this key readable by the workload's probes never share a write set.
+  if (role === "elasticsearch") volumes.push({ name: PROBE_VOLUME, emptyDir: { medium: "Memory", sizeLimit: "1Mi" } });
   if (role === "kibana" && mode.kibanaUserSecret) volumes.push({ name: USER_CERT_VOLUME, secret: { secretName: mode.kibanaUserSecret } });
   return volumes;
 }

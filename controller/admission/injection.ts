@@ -34,6 +34,8 @@ import {
   KIBANA_CONTAINER,
   KIBANA_NAME_LABEL,
   MATERIAL_VOLUME,
+  ES_PROBE_DIR,
+  PROBE_VOLUME,
 } from "../names.ts";
 import { isActive } from "../policy/phases.ts";
 import { isInjected, type InjectionRecord } from "../policy/injection-record.ts";
@@ -63,7 +65,7 @@ export function injectPod(pod: V1Pod, mode: ClusterMode | undefined, config: Inj
   const target = eligibility(pod, mode, config);
   if (!target.ok) return { patch: [], skipped: target.reason };
   const { role, workload } = target;
-  const settings = workloadSettings(role, target.mode);
+  const settings = workloadSettings(role, target.mode, workload.env ?? []);
   const { env, overridden } = mergeEnv(workload.env ?? [], settings, role);
   const record: InjectionRecord = {
     version: INJECTION_VERSION,
@@ -121,7 +123,9 @@ function injectionPatch(pod: V1Pod, target: Target, mode: ClusterMode, config: I
   }
   appendAll(patch, "/spec/volumes", pod.spec?.volumes, agentVolumes(target.role, mode, config.tokenExpirationSeconds));
   const base = `/spec/containers/${target.workloadIndex}`;
-  appendAll(patch, `${base}/volumeMounts`, target.workload.volumeMounts, [{ name: MATERIAL_VOLUME, mountPath: target.dir, readOnly: true }]);
+  const mounts = [{ name: MATERIAL_VOLUME, mountPath: target.dir, readOnly: true }];
+  if (target.role === "elasticsearch") mounts.push({ name: PROBE_VOLUME, mountPath: ES_PROBE_DIR, readOnly: true });
+  appendAll(patch, `${base}/volumeMounts`, target.workload.volumeMounts, mounts);
   patch.push({ op: target.workload.env ? "replace" : "add", path: `${base}/env`, value: env });
   return patch;
 }

@@ -11,6 +11,7 @@ import {
   type ApiError,
   type ApiErrorWord,
   type Intent,
+  type ManagedIdentity,
   type PodRef,
   type StatusReport,
   type StreamLine,
@@ -163,10 +164,17 @@ export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
       c.header("retry-after", String(Math.ceil(allowance.retryAfterMs / 1000)));
       return fail(c, 429, "rate_limited", `pod ${pod.namespace}/${pod.name} asked for too many certificates; the next one in ${Math.ceil(allowance.retryAfterMs / 1000)} s`);
     }
-    if (intent.identity?.source !== "managed") {
+    // The pod's managed identity, and an Elasticsearch pod's local probe identity: the CSR must match one.
+    const identities = [intent.identity, intent.probe?.identity].filter((i): i is ManagedIdentity => i?.source === "managed");
+    if (!identities.length) {
       return fail(c, 403, "forbidden", `the intent of pod ${pod.namespace}/${pod.name} has no managed identity to certify`);
     }
-    const outcome = await deps.issueCertificate({ pod, identity: intent.identity, csrPem: csr });
+    let outcome = await deps.issueCertificate({ pod, identity: identities[0]!, csrPem: csr });
+    for (const other of identities.slice(1)) {
+      if (outcome.ok) break;
+      const second = await deps.issueCertificate({ pod, identity: other, csrPem: csr });
+      if (second.ok) outcome = second;
+    }
     if (!outcome.ok) return fail(c, 400, "csr_refused", outcome.reason);
     return c.json(outcome.response, 200);
   });

@@ -76,7 +76,12 @@ export function httpTlsEnabled(es: unknown): boolean {
   return !selfSignedDisabled || userCertificate;
 }
 
-export type EnablementProblem = { reason: "TLSDisabled"; message: string } | { reason: "LicenseRequired"; message: string } | { reason: "ECKTooOld"; message: string };
+export type EnablementProblem =
+  | { reason: "TLSDisabled"; message: string }
+  | { reason: "LicenseRequired"; message: string }
+  | { reason: "ECKTooOld"; message: string }
+  /** A probe or hook of an Elasticsearch pod calls it over HTTPS in a way `required` would break (https-probes.ts). */
+  | { reason: "ProbeWouldFail"; message: string };
 
 /**
  * Whether client authentication, when requested, may be switched on: TLS on and an Enterprise

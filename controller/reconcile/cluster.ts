@@ -13,7 +13,8 @@ import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
 import { licenseFromConfigMap, licenseState } from "../policy/license.ts";
-import { enablementCheck } from "../policy/validation.ts";
+import { enablementCheck, type EnablementProblem } from "../policy/validation.ts";
+import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";
 import { isActive } from "../policy/phases.ts";
 import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { findUninjected } from "../policy/uninjected.ts";
@@ -142,7 +143,7 @@ export class ClusterReconciler {
     const enablement = enablementCheck(c.es, license);
     const decision = decidePhase({
       wanted: c.es.spec?.http?.tls?.client?.authentication === true,
-      problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems)],
+      problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c)],
       license: licenseState(license),
       previous: c.prevPhase,
     });
@@ -306,4 +307,10 @@ export class ClusterReconciler {
 /** What an Elasticsearch pod's last proof showed it enforces: refused without a certificate = required. */
 function provenEnforcement(r: StatusReport | undefined): Enforcement {
   return r?.ready && r.proof?.withCertificate === "accepted" && r.proof.withoutCertificate === "refused" ? "required" : "none";
+}
+
+/** Probes and hooks that would fail under `required` refuse enabling (before any restart; an active cluster keeps going). */
+function probeProblems(c: ClusterView): EnablementProblem[] {
+  const found = httpsCallsThatWouldFail(c.esPods.map((p) => p.pod));
+  return found.length ? [{ reason: "ProbeWouldFail", message: describeHttpsProblems(c.key, found) }] : [];
 }

@@ -4,7 +4,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { FileLayout, Identity, Intent, ManagedIdentity, Phase, SelfSignedIdentity, TrustBundle } from "../../protocol/intent.ts";
 import { MATERIAL_FILE_MODE } from "../../protocol/agent-env.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, KIBANA_CERT_DIR } from "../names.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_PROBE_DIR, ES_PROBE_FILE, KIBANA_CERT_DIR, PROBE_VOLUME } from "../names.ts";
 import { podEnforcement } from "../policy/injection-record.ts";
 
 export const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
@@ -37,6 +37,11 @@ export interface ClusterIntentInput {
  * current bundle trusts. CN names that purpose, so no realm mistakes it for a user.
  */
 export const PROOF_COMMON_NAME = "es-mtls-proof";
+/**
+ * The local probe identity of an Elasticsearch pod (curl in the container's own probes and hooks,
+ * through CURL_HOME): trusted by the cluster's bundle like every identity its CA signs.
+ */
+export const PROBE_COMMON_NAME = "es-mtls-probe";
 
 /** An identity the agent creates in the pod and the cluster's client CA signs. */
 export function managedIdentity(commonName: string, organizationalUnit: string, validitySeconds: number): ManagedIdentity {
@@ -61,7 +66,13 @@ export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
     trustBundle: c.bundle,
     identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, c.certValiditySeconds),
     files: { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER },
+    // Only where injection gave the pod the probe folder (pods injected before it have none).
+    ...(hasProbeVolume(pod) ? { probe: { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, c.certValiditySeconds), dir: ES_PROBE_DIR, file: ES_PROBE_FILE } } : {}),
   });
+}
+
+function hasProbeVolume(pod: V1Pod): boolean {
+  return (pod.spec?.volumes ?? []).some((v) => v.name === PROBE_VOLUME);
 }
 
 export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {

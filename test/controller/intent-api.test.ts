@@ -317,6 +317,18 @@ describe("certificate endpoint", () => {
     await expectError(await call(PATHS.certificate, { method: "POST", token: await mint({ pod: podB }), body: JSON.stringify({ generation: 7, csr: pem }) }), 403, /no managed identity/);
   });
 
+  test("an Elasticsearch pod's CSR is signed for its proof identity or its local probe identity (issue 8), and for nothing else", async () => {
+    const managed = (commonName: string) => ({ source: "managed" as const, subject: { commonName, organizationalUnit: "quickstart" }, keyAlgorithm: "ECDSA-P256" as const, validitySeconds: 86400, renewAtFraction: 0.66 });
+    intents.set(intentFor(podB, 8, { identity: managed("es-mtls-proof"), probe: { identity: managed("es-mtls-probe"), dir: "/usr/share/elasticsearch/config/es-mtls-probe", file: "probe.pem" } }));
+    for (const cn of ["es-mtls-proof", "es-mtls-probe"]) {
+      const response = await call(PATHS.certificate, { method: "POST", token: await mint({ pod: podB }), body: JSON.stringify({ generation: 8, csr: (await makeCsr({ subject: `CN=${cn}, OU=quickstart` })).pem }) });
+      expect(response.status).toBe(200);
+      expect(new x509.X509Certificate(((await response.json()) as { certificate: string }).certificate).subject).toBe(`CN=${cn}, OU=quickstart`);
+    }
+    const other = (await makeCsr({ subject: "CN=eck-internal, OU=quickstart" })).pem;
+    await expectError(await call(PATHS.certificate, { method: "POST", token: await mint({ pod: podB }), body: JSON.stringify({ generation: 8, csr: other }) }), 400, /CN is \["eck-internal"\]/);
+  });
+
   test("malformed body and future generation are 400s", async () => {
     await expectError(await call(PATHS.certificate, { method: "POST", token: await mint(), body: "{not json" }), 400, /not JSON/);
     await expectError(await call(PATHS.certificate, { method: "POST", token: await mint(), body: JSON.stringify({ csr: 1 }) }), 400, /generation/);

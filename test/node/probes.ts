@@ -1,9 +1,12 @@
 // Startup, readiness and liveness probes as the kubelet runs them: httpGet
 // (200–399 passes, TLS not verified), tcpSocket (connects), exec (exit 0, run as
-// a local process with the container's env in its root folder); thresholds and
-// periods from the spec. Targets are the pod's own address and declared ports.
+// a local process with the container's env in its root folder; as root, inside a
+// private mount namespace with the container's mounts at their container paths and
+// `127.0.0.1` meaning the pod: probe-namespace.ts); thresholds and periods from
+// the spec. Targets are the pod's own address and declared ports.
 import type * as k8s from "@kubernetes/client-node";
 import { connect } from "node:net";
+import { inContainerMounts, mountNamespaceAvailable, podLocalArgv } from "./probe-namespace.ts";
 import { resolvePort } from "./ports.ts";
 import { spawnProcess } from "./processes.ts";
 import { processEnv } from "./runners.ts";
@@ -56,8 +59,10 @@ function tcp(host: string, port: number, timeoutMs: number): Promise<ProbeResult
   });
 }
 
-async function execProbe(argv: string[], t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
-  const p = spawnProcess(argv, { env: processEnv(t.env), cwd: t.root, logFile: t.logFile });
+async function execProbe(command: string[], t: ProbeTarget, timeoutMs: number): Promise<ProbeResult> {
+  const argv = podLocalArgv(command, t.podIP);
+  const run = mountNamespaceAvailable() ? inContainerMounts(argv, t.container, t.root) : argv;
+  const p = spawnProcess(run, { env: processEnv(t.env), cwd: t.root, logFile: t.logFile });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
   const code = await Promise.race([p.exited, timedOut]);
@@ -65,9 +70,9 @@ async function execProbe(argv: string[], t: ProbeTarget, timeoutMs: number): Pro
   if (code === "timeout") {
     p.kill("SIGKILL");
     await p.exited;
-    return { ok: false, detail: `exec ${argv.join(" ")}: timed out` };
+    return { ok: false, detail: `exec ${command.join(" ")}: timed out` };
   }
-  return { ok: code === 0, detail: `exec ${argv.join(" ")}: exit ${code}` };
+  return { ok: code === 0, detail: `exec ${command.join(" ")}: exit ${code}` };
 }
 
 export type ProbeKind = "startup" | "readiness" | "liveness";

@@ -145,7 +145,7 @@ describe("injection", () => {
 
     const record = JSON.parse(pod.metadata!.annotations!["mtls.es-mtls.io/injected"]!) as InjectionRecord;
     expect(record).toEqual({
-      version: 1,
+      version: 2,
       sidecar: "native",
       role: "elasticsearch",
       cluster: "prod/quickstart",
@@ -155,6 +155,7 @@ describe("injection", () => {
         "xpack.security.http.ssl.client_authentication": "required",
         "xpack.security.http.ssl.certificate_authorities":
           "/usr/share/elasticsearch/config/http-certs/ca.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
+        CURL_HOME: "/usr/share/elasticsearch/config/es-mtls-probe",
       },
       overridden: ["xpack.security.http.ssl.client_authentication"],
     });
@@ -193,11 +194,13 @@ describe("injection", () => {
       { name: "es-mtls-material", mountPath: "/usr/share/elasticsearch/config/client-trust-bundle" },
       { name: "es-mtls-agent", mountPath: "/var/run/secrets/es-mtls", readOnly: true },
       { name: "es-mtls-no-api-token", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true },
+      { name: "es-mtls-probe", mountPath: "/usr/share/elasticsearch/config/es-mtls-probe" },
     ]);
     expect(agent.ports).toEqual([{ name: "mtls-health", containerPort: 8099, protocol: "TCP" }]);
 
     const volumes = Object.fromEntries(pod.spec!.volumes!.map((v) => [v.name, v]));
-    expect(Object.keys(volumes)).toEqual(["elastic-internal-http-certificates", "es-mtls-material", "es-mtls-agent", "es-mtls-no-api-token"]);
+    expect(Object.keys(volumes)).toEqual(["elastic-internal-http-certificates", "es-mtls-material", "es-mtls-agent", "es-mtls-no-api-token", "es-mtls-probe"]);
+    expect(volumes["es-mtls-probe"]!.emptyDir).toEqual({ medium: "Memory", sizeLimit: "1Mi" });
     expect(volumes["es-mtls-material"]!.emptyDir).toEqual({ medium: "Memory", sizeLimit: "4Mi" });
     const sources = volumes["es-mtls-agent"]!.projected!.sources!;
     expect(sources[0]!.serviceAccountToken).toEqual({ audience: INTENT_API_AUDIENCE, expirationSeconds: 3600, path: "token" });
@@ -214,10 +217,13 @@ describe("injection", () => {
         name: "xpack.security.http.ssl.certificate_authorities",
         value: "/usr/share/elasticsearch/config/http-certs/ca.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
       },
+      // curl in the container's own probes and hooks reads $CURL_HOME/.curlrc: the agent's local probe identity.
+      { name: "CURL_HOME", value: "/usr/share/elasticsearch/config/es-mtls-probe" },
     ]);
     expect(es.volumeMounts).toEqual([
       { name: "elastic-internal-http-certificates", mountPath: "/usr/share/elasticsearch/config/http-certs", readOnly: true },
       { name: "es-mtls-material", mountPath: "/usr/share/elasticsearch/config/client-trust-bundle", readOnly: true },
+      { name: "es-mtls-probe", mountPath: "/usr/share/elasticsearch/config/es-mtls-probe", readOnly: true },
     ]);
     expect([...pod.spec!.initContainers!, ...pod.spec!.containers].flatMap((c) => c.volumeMounts ?? []).some((m) => m.subPath)).toBe(false);
 

@@ -52,7 +52,7 @@ describe("injection decisions", () => {
     expect(injectPod(pod, esMode("prod", "quickstart"), config).skipped).toContain("already mounted (volume elastic-internal-client-trust-bundle)");
   });
 
-  test("a patched ES pod: agent last among init containers, settings per enforcement, user duplicates replaced, second pass is a no-op", () => {
+  test("a patched ES pod: agent last among init containers, settings per enforcement, user duplicates replaced (their CAs carried on), second pass is a no-op", () => {
     const pod = esPod("prod", "quickstart", "p", {
       env: [
         { name: "ES_SETTING_XPACK_SECURITY_HTTP_SSL_CLIENT__AUTHENTICATION", value: "optional" },
@@ -70,10 +70,12 @@ describe("injection decisions", () => {
       { name: "xpack.security.http.ssl.client_authentication", value: "none" },
       {
         name: "xpack.security.http.ssl.certificate_authorities",
-        value: "/usr/share/elasticsearch/config/http-certs/ca.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
+        // The container's own CAs (as the Helm chart sets its HTTP CA), then the bundle.
+        value: "/mine.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
       },
+      { name: "CURL_HOME", value: "/usr/share/elasticsearch/config/es-mtls-probe" },
     ]);
-    expect(record!.overridden).toEqual(["ES_SETTING_XPACK_SECURITY_HTTP_SSL_CLIENT__AUTHENTICATION", "xpack.security.http.ssl.certificate_authorities"]);
+    expect(record!.overridden).toEqual(["ES_SETTING_XPACK_SECURITY_HTTP_SSL_CLIENT__AUTHENTICATION"]);
     expect(injectionRecord(out)).toEqual(record);
     expect(isInjected(out)).toBe(true);
     expect(injectPod(out, esMode("prod", "quickstart"), config)).toEqual({ patch: [], skipped: "already injected" });

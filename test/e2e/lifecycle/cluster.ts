@@ -62,12 +62,13 @@ export class Lifecycle {
   controller: ControllerProcess | undefined;
 
   /** Starts everything; on failure stops what started, then throws. */
-  static async start(log: (l: string) => void = () => {}): Promise<Lifecycle> {
+  /** `workload: false` starts everything but the ECK-shaped `quickstart` (a test brings its own, e.g. test/e2e/helm-chart/). */
+  static async start(log: (l: string) => void = () => {}, opts: { workload?: boolean } = {}): Promise<Lifecycle> {
     const binary = buildBinary(); // the agent as shipped, built once and cached
     const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, log });
     const lc = new Lifecycle(cp, log);
     try {
-      await lc.boot(binary);
+      await lc.boot(binary, opts.workload ?? true);
       return lc;
     } catch (e) {
       await lc.stop();
@@ -75,7 +76,7 @@ export class Lifecycle {
     }
   }
 
-  private async boot(binary: Promise<void>): Promise<void> {
+  private async boot(binary: Promise<void>, workload: boolean): Promise<void> {
     const kc = this.cp.kubeConfig();
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
@@ -103,7 +104,7 @@ export class Lifecycle {
       ],
     });
     await eventually(() => this.core.readNamespacedServiceAccount({ name: "default", namespace: NS }), { timeoutMs: 30_000, what: "default ServiceAccount" });
-    await this.createWorkload();
+    if (workload) await this.createWorkload();
   }
 
   private async createWorkload(): Promise<void> {

@@ -1,0 +1,169 @@
+// Issue 8 item 2, end to end: Elasticsearch and Kibana without ECK, as the official Elastic Helm
+// charts run them (test/e2e/helm-chart/charts.ts: a 3-node StatefulSet `elasticsearch-master` and a
+// Deployment `kibana-kibana`, the charts' labels, container names and curl `exec` readiness probes),
+// tied to es-mtls's standalone Elasticsearch and Kibana resources by the labels the README asks for.
+// The whole system runs: kube-controller-manager re-creates what the controller evicts, the webhook
+// injects the shipped agent, the test node runs the charts' probes with real curl inside each
+// container's mount view. Enabling must end `Enabled` with every pod Ready through the chart's probe
+// under `required` (it presents the pod's probe identity via CURL_HOME), and disabling `Disabled`.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { x509 } from "../../common/x509.ts";
+import { Lifecycle } from "./lifecycle/cluster.ts";
+import { evictions, info } from "./lifecycle/observe.ts";
+import { runProbe } from "../node/probes.ts";
+import { eventually } from "../support/eventually.ts";
+import { ES_MTLS_ES_LABELS, ES_NAME, ES_READINESS_SCRIPT, PASSWORD, REPLICAS } from "./helm-chart/charts.ts";
+import { NS, esPods, installCharts, kibanaPods, notWhole, setAuthentication, status, type HelmCluster } from "./helm-chart/cluster.ts";
+
+let lc: Lifecycle;
+let helm: HelmCluster;
+const verbose = process.env.ES_MTLS_TEST_VERBOSE ? (l: string) => console.error(l) : () => {};
+const PROBE_DIR = "/usr/share/elasticsearch/config/es-mtls-probe";
+
+beforeAll(async () => {
+  lc = await Lifecycle.start(verbose, { workload: false });
+  helm = await installCharts(lc);
+  await whole("the charts' pods Ready before anything is switched on");
+}, 150_000);
+
+afterAll(async () => {
+  await lc?.stop();
+});
+
+const firstCertificate = (pem: string) => new x509.X509Certificate(pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 25));
+const controllerTail = () => lc.controller?.logs.slice(-15).join("\n") ?? "";
+
+async function whole(what: string, timeoutMs = 90_000): Promise<void> {
+  await eventually(async () => {
+    const problems = await notWhole(lc);
+    if (problems.length) throw new Error(problems.join("; "));
+  }, { timeoutMs, intervalMs: 500, what });
+}
+
+async function settle(phase: "Enabled" | "Disabled"): Promise<Record<string, any>> {
+  return eventually(async () => {
+    const s = await status(lc);
+    if (s?.phase !== phase) throw new Error(`phase ${s?.phase}, proven ${s?.podsProven}, ${s?.conditions?.find((c: any) => c.type === "PodsUpToDate")?.message ?? ""}`);
+    if (phase === "Enabled" && s.podsProven !== `${REPLICAS + 1}/${REPLICAS + 1}`) throw new Error(`proven ${s.podsProven}`);
+    const problems = await notWhole(lc);
+    if (problems.length) throw new Error(problems.join("; "));
+    return s;
+  }, { timeoutMs: 120_000, intervalMs: 500, what: `phase ${phase} with every pod whole` }).catch((e) => {
+    throw new Error(`${(e as Error).message}\ncontroller:\n${controllerTail()}`);
+  });
+}
+
+/** The chart's readiness probe of `pod`, run now by the test node's prober (in the container's mount view); `edit` changes the script first. */
+async function chartProbe(podName: string, podIP: string, edit: (script: string) => string = (s) => s) {
+  const pod = (await esPods(lc)).find((p) => p.metadata!.name === podName)!;
+  const container = pod.spec!.containers.find((c) => c.name === "elasticsearch")!;
+  const local = lc.node!.pod(NS, podName)!;
+  const env = Object.fromEntries((container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]));
+  const probe = { ...container.readinessProbe!, exec: { command: ["bash", "-c", edit(container.readinessProbe!.exec!.command![2]!)] } };
+  return runProbe(probe, { podIP, container, env: { ...env, ELASTIC_PASSWORD: PASSWORD }, root: local.hostPath("elasticsearch", "/"), logFile: `${lc.node!.dir}/chart-probe.log` });
+}
+
+test("refused: with a pod of the cluster whose readiness probe is an httpGet over HTTPS, enabling stays Blocked (ProbeWouldFail, Event), no pod evicted, nothing created", async () => {
+  // A pod of the cluster (its labels) that the kubelet would probe with httpGet HTTPS on 9200; bound to
+  // another node so it never runs: what counts is its spec.
+  const odd = "elasticsearch-httpget-probe";
+  await lc.core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: odd, labels: ES_MTLS_ES_LABELS },
+      spec: { nodeName: "elsewhere", containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1", readinessProbe: { httpGet: { path: "/_cluster/health", port: 9200 as never, scheme: "HTTPS" } } }] },
+    },
+  });
+  const since = Date.now();
+  await setAuthentication(lc, true);
+  const s = await eventually(async () => {
+    const st = await status(lc);
+    if (st?.phase !== "Blocked") throw new Error(`phase ${st?.phase}`);
+    return st;
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Blocked" });
+  const ready = s.conditions.find((c: any) => c.type === "Ready");
+  expect(ready).toMatchObject({ status: "False", reason: "ProbeWouldFail" });
+  expect(ready.message).toContain(`pod ${odd} container elasticsearch readinessProbe: httpGet over HTTPS`);
+  const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "ProbeWouldFail");
+  expect(events.map((e) => e.involvedObject.name)).toEqual([ES_NAME]);
+  // Still Blocked a reconcile later (the controller's own counter), and nothing happened meanwhile.
+  const reconciles = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${lc.controller!.healthPort}/metrics`)).text();
+    return Number(new RegExp(`es_mtls_controller_reconciles_total\\{cluster="${NS}/${ES_NAME}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+  const seen = await reconciles();
+  await eventually(async () => {
+    if ((await reconciles()) <= seen) throw new Error("not reconciled again yet");
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "another reconcile" });
+  expect((await status(lc))?.phase).toBe("Blocked");
+  expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
+  await expect(lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-client-ca`, namespace: NS })).rejects.toThrow();
+  for (const p of await esPods(lc)) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
+  // Fixed (the pod gone): the next test's enable goes ahead from here.
+  await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
+}, 60_000);
+
+test("enable: Enabled 4/4; every ES pod Ready through the chart's curl probe under `required`, presenting the pod's probe identity; no certificate refused", async () => {
+  const before = (await esPods(lc)).map((p) => p.metadata!.uid!);
+  for (const p of await esPods(lc)) expect(await info(p.status!.podIP!, helm.httpCaPem)).toBe("ok");
+  await setAuthentication(lc, true);
+  const s = await settle("Enabled");
+  expect(s.enforcement).toBe("required");
+
+  const clientCa = firstCertificate(Buffer.from((await lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-client-ca`, namespace: NS })).data!["tls.crt"]!, "base64").toString());
+  const internal = (await lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-internal-client-cert`, namespace: NS })).data!;
+  const cert = { cert: Buffer.from(internal["tls.crt"]!, "base64").toString(), key: Buffer.from(internal["tls.key"]!, "base64").toString() };
+  for (const pod of await esPods(lc)) {
+    const name = pod.metadata!.name!;
+    const podIP = pod.status!.podIP!;
+    expect(before).not.toContain(pod.metadata!.uid!); // re-created by the StatefulSet, injected by the webhook
+    const es = pod.spec!.containers.find((c) => c.name === "elasticsearch")!;
+    expect(es.readinessProbe!.exec!.command).toEqual(["bash", "-c", ES_READINESS_SCRIPT]); // the chart's, untouched
+    const env = Object.fromEntries((es.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      CURL_HOME: PROBE_DIR,
+      "xpack.security.http.ssl.client_authentication": "required",
+      // The chart's own HTTP CA, carried on, with the bundle appended.
+      "xpack.security.http.ssl.certificate_authorities": "/usr/share/elasticsearch/config/certs/ca.crt,/usr/share/elasticsearch/config/client-trust-bundle/client-trust-bundle.crt",
+    });
+    // The kubelet ran the chart's probe on this pod, which was created into `required`, and it passed.
+    expect(lc.node!.eventsOf(NS, name, "elasticsearch").map((e) => e.event)).toContain("ready");
+
+    // The probe identity: CN es-mtls-probe, OU the cluster, signed by the cluster's client CA; .curlrc names it.
+    const local = lc.node!.pod(NS, name)!;
+    const pem = await Bun.file(local.hostPath("elasticsearch", `${PROBE_DIR}/probe.pem`)).text();
+    expect(pem).toContain("PRIVATE KEY"); // certificate chain and key in one file
+    const leaf = firstCertificate(pem);
+    expect(leaf.subject).toBe(`CN=es-mtls-probe, OU=${ES_NAME}`);
+    expect(leaf.issuer).toBe(clientCa.subject);
+    expect(await Bun.file(local.hostPath("elasticsearch", `${PROBE_DIR}/.curlrc`)).text()).toContain(`cert = "${PROBE_DIR}/probe.pem"`);
+
+    // Under `required` the chart's probe passes because of that identity: the same script with
+    // `curl -q` (which skips .curlrc) fails at the handshake.
+    expect(await chartProbe(name, podIP)).toMatchObject({ ok: true });
+    const without = await chartProbe(name, podIP, (script) => script.replace("curl --output", "curl -q --output"));
+    expect(without.ok).toBe(false);
+    // Clients: without a certificate refused at the TLS layer; the controller's own accepted.
+    expect(await info(podIP, helm.httpCaPem)).toStartWith("ConnectionError");
+    expect(await info(podIP, helm.httpCaPem, cert)).toBe("ok");
+  }
+
+  // Kibana: restarted first, injected, talks to Elasticsearch with its own certificate.
+  const [kb] = (await kibanaPods(lc)).filter((p) => !p.metadata?.deletionTimestamp);
+  expect(kb!.metadata!.annotations?.["mtls.es-mtls.io/injected"]).toBeDefined();
+  const kbStatus = (await (await fetch(`http://${kb!.status!.podIP}:5601/api/status`)).json()) as { status?: { overall?: { level?: string } } };
+  expect(kbStatus.status?.overall?.level).toBe("available");
+}, 150_000);
+
+test("disable: Disabled, every pod Ready through the charts' probes and serving without a certificate", async () => {
+  await setAuthentication(lc, false);
+  const s = await settle("Disabled");
+  expect(s.enforcement).toBe("none");
+  for (const pod of await esPods(lc)) {
+    expect(await info(pod.status!.podIP!, helm.httpCaPem)).toBe("ok");
+    expect(await chartProbe(pod.metadata!.name!, pod.status!.podIP!)).toMatchObject({ ok: true });
+  }
+  for (const name of [`${ES_NAME}-es-client-ca`, `${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`]) {
+    await expect(lc.core.readNamespacedSecret({ name, namespace: NS })).rejects.toThrow();
+  }
+}, 150_000);
