@@ -30,7 +30,7 @@ import { deleteClusterCas, dropLegacyCa, findCaSecrets, sweepOrphanCas } from ".
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
 import { resolveKibanaIdentities } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
-import { contentHash, nextGeneration } from "./generation.ts";
+import { contentHash, nextGeneration, retiredHash } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
 import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
@@ -97,7 +97,9 @@ export class ClusterReconciler {
     const gate = await this.gate(c, phase, trust.bundle.sha256, conditions, outstanding);
     // Hashed with the phase the intents will carry: a phase change is a content change, so a
     // transition bumps the generation in the same reconcile that publishes it.
-    const hash = contentHash(gate.next, trust.bundle.sha256, kibanas.identities);
+    // Disabled carries only retired intents: hashed as standDown hashes them, so the resyncs after
+    // the transition find the same generation and write nothing.
+    const hash = gate.next === "Disabled" ? retiredHash("Disabled") : contentHash(gate.next, trust.bundle.sha256, kibanas.identities);
     const generation = nextGeneration(c.prevStatus, hash);
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
@@ -223,19 +225,28 @@ export class ClusterReconciler {
 
   /** Disabled or Blocked: no intents, nothing in memory; say so in status if the cluster ever had one. */
   private async standDown(c: ClusterView, phase: Phase, conditions: Condition[]): Promise<{ requeueAfterMs: number }> {
-    await this.retire(c, phase, Math.max(1, c.prevStatus.intentGeneration ?? 0));
     this.forget(c.key);
     // A cluster that never used client authentication gets no status object: nothing to say.
-    if (!c.clientAuth && phase === "Disabled" && !c.annotated) return { requeueAfterMs: this.d.resyncMs };
+    if (!c.clientAuth && phase === "Disabled" && !c.annotated) {
+      await this.retire(c, phase, Math.max(1, c.prevStatus.intentGeneration ?? 0));
+      return { requeueAfterMs: this.d.resyncMs };
+    }
     if (c.annotated && phase === "Disabled") await this.removeAnnotation(c);
+    // Retired intents are content too: their own generation, persisted before any agent sees it, so
+    // a later Enabling (a new hash) never reuses the number a retired intent went out with.
+    const hash = retiredHash(phase);
+    const generation = nextGeneration(c.prevStatus, hash);
     await writeStatus(this.d.writer, c.es, c.clientAuth, {
       ...baseStatus(c.prevStatus),
       phase,
       enforcement: "none",
+      intentGeneration: generation,
+      intentHash: hash,
       podsProven: `0/${c.pods.length}`,
       pods: [],
       conditions: mergeConditions(c.prevStatus.conditions, conditions),
     });
+    await this.retire(c, phase, generation);
     return { requeueAfterMs: this.d.resyncMs };
   }
 

@@ -15,6 +15,11 @@ export function contentHash(phase: Phase, bundleSha256: string, identities: Kiba
   return sha256Hex(JSON.stringify(input)).slice(0, 16);
 }
 
+/** Hash of a stood-down cluster's retired intents (no bundle, no identities: they carry inert material). */
+export function retiredHash(phase: Phase): string {
+  return contentHash(phase, "", []);
+}
+
 export function nextGeneration(prev: Partial<ClientAuthenticationStatus>, hash: string): number {
   return prev.intentHash === hash ? (prev.intentGeneration ?? 1) : (prev.intentGeneration ?? 0) + 1;
 }

@@ -52,6 +52,26 @@ describe("cluster pipeline", () => {
     expect(condition(expired.status(), "LicenseValid")?.message).toContain("expired 2020-01-01T00:00:00Z");
   });
 
+  test("Blocked (pods carrying the agent) → Enabling, also after a controller restart: the return carries a new generation, never a changed intent at the retired one's", async () => {
+    const pod = esPod("quickstart-es-default-0", "required");
+    const h = setup({ license: license("basic"), pods: [pod] });
+    await h.reconcile();
+    expect(h.status()?.phase).toBe("Blocked");
+    const blocked = h.intents.get(NS, pod.metadata!.name!)!;
+    expect(blocked.phase).toBe("Blocked");
+    // Persisted before the agent sees it, so a new leader cannot hand out the same generation again.
+    expect(h.status()?.intentGeneration).toBe(blocked.generation);
+    h.intents.remove(NS, pod.metadata!.name!); // a new leader starts with an empty intent store
+    await h.reconcile();
+    expect(h.intents.get(NS, pod.metadata!.name!)?.generation).toBe(blocked.generation);
+    h.caches.license.put(license("enterprise"));
+    await h.reconcile(); // threw "generation 1 is not above 1" before
+    expect(h.status()?.phase).toBe("Enabling");
+    const back = h.intents.get(NS, pod.metadata!.name!)!;
+    expect(back.phase).toBe("Enabling");
+    expect(back.generation).toBeGreaterThan(blocked.generation);
+  });
+
   test("Enabling → Enabled only once every Elasticsearch pod's report proves `required`", async () => {
     const pods = [esPod("quickstart-es-default-0", "required"), esPod("quickstart-es-default-1", "required")];
     const h = setup({ license: license("enterprise"), pods });
