@@ -24,13 +24,22 @@ export function killAtBoundaries(lc: Lifecycle, log: (l: string) => void = () =>
   let running = true;
   const loop = (async () => {
     let phase = (await lc.status())?.phase;
-    const terminating = new Set<string>();
-    for (const p of await lc.pods()) if (p.metadata?.deletionTimestamp) terminating.add(p.metadata.uid!);
+    // A pod evicted shows as terminating, or (if it went quickly, say while the controller was
+    // restarting) as a UID that is no longer there: each counts once.
+    const seen = new Set<string>();
+    const gone = new Set<string>();
+    const names = new Map<string, string>();
+    for (const p of await lc.pods()) (p.metadata?.deletionTimestamp ? gone : seen).add(p.metadata!.uid!);
     while (running) {
       const now = (await lc.status())?.phase;
-      const fresh = (await lc.pods()).filter((p) => p.metadata?.deletionTimestamp && !terminating.has(p.metadata.uid!));
-      for (const p of fresh) terminating.add(p.metadata!.uid!);
-      const why = now !== phase ? `phase ${phase} → ${now}` : fresh.length ? `eviction of ${fresh.map((p) => p.metadata!.name).join(", ")}` : undefined;
+      const pods = await lc.pods();
+      const live = new Set(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => p.metadata!.uid!));
+      for (const p of pods) names.set(p.metadata!.uid!, p.metadata!.name!);
+      const fresh = [...seen].filter((uid) => !live.has(uid) && !gone.has(uid));
+      for (const uid of fresh) gone.add(uid);
+      for (const uid of live) if (!gone.has(uid)) seen.add(uid);
+      const reasons = [...(now !== phase ? [`phase ${phase} → ${now}`] : []), ...fresh.map((u) => `eviction of ${names.get(u) ?? `pod ${u}`}`)];
+      const why = reasons.length ? reasons.join(" + ") : undefined;
       phase = now;
       if (why && running) {
         kills.push({ at: Date.now(), why });
