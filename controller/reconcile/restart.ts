@@ -19,7 +19,7 @@ import { esTarget } from "./event-targets.ts";
 import type { PodView } from "./view.ts";
 import type { ClusterWriter, EventSink, ReportSource } from "./deps.ts";
 import type { ClusterHealthReader } from "../kube/es-health.ts";
-import { healthAllowsEviction } from "../gate/cluster-health.ts";
+import { healthAllowsEviction, type HealthVerdict } from "../gate/cluster-health.ts";
 
 /** How soon to look again while a rollout is under way. */
 const ROLLOUT_REQUEUE_MS = 5000;
@@ -49,8 +49,8 @@ export class Restarts {
   private readonly pending = new Map<string, PendingReplacement>();
   /** Per cluster, per pod name (a StatefulSet's replacement keeps it): the restart attempts so far. */
   private readonly attempts = new Map<string, Map<string, Attempts>>();
-  /** Per cluster: consecutive health reads that held an eviction, and the last reason reported. */
-  private readonly healthHolds = new Map<string, { count: number; message: string }>();
+  /** Per cluster: consecutive health reads that held an eviction, the last verdict, and when to read again. */
+  private readonly healthHolds = new Map<string, { count: number; verdict: HealthVerdict & { ok: false }; nextReadAt: number }>();
 
   constructor(private readonly clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random }) {}
 
@@ -128,22 +128,31 @@ export class Restarts {
       if (!("wait" in step)) this.healthHolds.delete(key);
       return plan;
     }
-    const answer = await d.clusterHealth({ namespace: es.metadata.namespace!, name: es.metadata.name! }, pods.filter((p) => p.role === "elasticsearch").map((p) => p.pod));
-    const verdict = healthAllowsEviction(answer);
+    // While a hold's backoff runs, other triggers (pod updates, agents' reports) reuse its verdict
+    // rather than read the health again: rechecks are spaced by the backoff, not by the churn.
+    const now = this.clock.now();
+    const prev = this.healthHolds.get(key);
+    let verdict: ReturnType<typeof healthAllowsEviction>;
+    if (prev && now < prev.nextReadAt) verdict = prev.verdict;
+    else {
+      const answer = await d.clusterHealth({ namespace: es.metadata.namespace!, name: es.metadata.name! }, pods.filter((p) => p.role === "elasticsearch").map((p) => p.pod));
+      verdict = healthAllowsEviction(answer);
+    }
     if (verdict.ok) {
       this.healthHolds.delete(key);
       return plan;
     }
     const wait = `pod ${step.evict.metadata!.name} must restart ${step.why}; waiting for the cluster to be green: ${verdict.message}`;
-    const prev = this.healthHolds.get(key);
-    const count = (prev?.count ?? 0) + 1;
-    this.healthHolds.set(key, { count, message: verdict.message });
-    if (prev?.message !== verdict.message) await d.events.record(esTarget(es), verdict.reason === "ClusterNotGreen" ? "Normal" : "Warning", "RestartWaitingForHealth", wait);
+    const fresh = !prev || now >= prev.nextReadAt;
+    const count = fresh ? (prev?.count ?? 0) + 1 : prev.count;
+    const nextReadAt = fresh ? now + backoffDelay(count - 1, HEALTH_BACKOFF, this.clock.random) : prev.nextReadAt;
+    this.healthHolds.set(key, { count, verdict, nextReadAt });
+    if (prev?.verdict.message !== verdict.message) await d.events.record(esTarget(es), verdict.reason === "ClusterNotGreen" ? "Normal" : "Warning", "RestartWaitingForHealth", wait);
     const pending = this.pending.get(key);
     return {
       step: { wait, pod: step.evict.metadata!.name! },
       conditions: [cond("PodsUpToDate", "False", verdict.reason, wait), ...plan.conditions.filter((c) => c.type !== "PodsUpToDate")],
-      requeueMs: backoffDelay(count - 1, HEALTH_BACKOFF, this.clock.random),
+      requeueMs: Math.max(1000, nextReadAt - now),
       ...(pending ? { pending } : {}),
     };
   }

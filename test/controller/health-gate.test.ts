@@ -22,7 +22,7 @@ function pod(name: string, role: "elasticsearch" | "kibana", ip = "10.0.0.1"): P
 }
 
 function harness(answers: HealthAnswer[]) {
-  const now = Date.parse("2026-11-28T00:00:00Z");
+  let now = Date.parse("2026-11-28T00:00:00Z");
   const evictions: string[] = [];
   const events: string[] = [];
   const asked: string[][] = [];
@@ -43,7 +43,7 @@ function harness(answers: HealthAnswer[]) {
     await restarts.carryOut("prod/q", es, plan.step, pods, d);
     return plan;
   };
-  return { round, evictions, events, asked };
+  return { round, evictions, events, asked, advance: (ms: number) => (now += ms) };
 }
 
 const upToDate = (plan: { conditions: Array<{ type: string; status: string; reason: string; message: string }> }) => plan.conditions.find((c) => c.type === "PodsUpToDate")!;
@@ -62,12 +62,18 @@ describe("restarts gated on the cluster's health", () => {
       expect(upToDate(plan).message).toContain("pod q-es-default-0 must restart");
       expect(plan.pending).toBeUndefined(); // nothing evicted: nothing to persist as pending
       delays.push(plan.requeueMs!);
+      // Other triggers (a pod update, an agent's report) before the recheck is due: no new read.
+      const asked = h.asked.length;
+      expect(upToDate(await h.round(pods)).reason).toBe("ClusterNotGreen");
+      expect(h.asked.length).toBe(asked);
+      h.advance(plan.requeueMs!);
     }
     // Re-read with growing delays (capped), one Event for the unchanged reason.
     expect(delays).toEqual([HEALTH_BACKOFF.minMs, 2 * HEALTH_BACKOFF.minMs, 4 * HEALTH_BACKOFF.minMs]);
     expect(h.events).toHaveLength(1);
     expect(h.events[0]).toStartWith("Normal RestartWaitingForHealth: pod q-es-default-0 must restart");
     expect(h.asked[0]).toEqual(["q-es-default-0", "q-es-default-1"]);
+    expect(h.asked).toHaveLength(3);
 
     const plan = await h.round(pods);
     expect("evict" in plan.step).toBe(true);
