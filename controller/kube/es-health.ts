@@ -16,7 +16,9 @@ export type HealthAnswer = { status: HealthStatus; pod: string } | { status: "un
 export type ClusterHealthReader = (cluster: { namespace: string; name: string }, pods: V1Pod[]) => Promise<HealthAnswer>;
 
 export const ES_HTTP_PORT = 9200;
-const TIMEOUT_MS = 5000;
+const TIMEOUT_MS = 3000;
+/** Pods asked per read: one answer is enough, and a dead cluster must not hold a queue worker for long. */
+const MAX_PODS_ASKED = 3;
 
 const secretText = (data: Record<string, string> | undefined, key: string) => (data?.[key] ? Buffer.from(data[key]!, "base64").toString("utf8") : undefined);
 const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
@@ -40,7 +42,7 @@ export function clusterHealthReader(readSecret: SecretReader, o: { port?: number
     // Absent before enabling and after disabling: the cluster does not ask for one then.
     const cert = secretText(client?.data, "tls.crt");
     const key = secretText(client?.data, "tls.key");
-    const targets = healthTargets(pods);
+    const targets = healthTargets(pods).slice(0, MAX_PODS_ASKED);
     if (!targets.length) return { status: "unreachable", reason: "no Elasticsearch pod is Ready" };
     const failures: string[] = [];
     for (const pod of targets) {
