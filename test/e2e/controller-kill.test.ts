@@ -133,6 +133,9 @@ test("kill -9 at every phase boundary and after each eviction while enabling: En
   expect(whys.join(" + ").split("eviction of").length - 1).toBeGreaterThanOrEqual(REPLICAS);
   verbose(`enable: ${killer.kills.length} kills: ${whys.join("; ")}`);
   expect(status.enforcement).toBe("required");
+  // The proofs as the controller holds them (ClientAuthentication status), for every pod.
+  expect(status.pods).toHaveLength(REPLICAS);
+  for (const p of status.pods) expect(p).toMatchObject({ injected: true, withoutCertificate: "refused", withCertificate: "accepted" });
 
   const audit = lc.cp.auditEvents();
   expect(evictionOverlap(audit, since).maxOpen).toBe(1);
