@@ -29,6 +29,7 @@
  * | --resync | 5m | period of a full re-reconcile of every cluster |
  * | --enforce-rbac-on-refs | true | a Kibana or labelled Secret of another namespace counts only if its ServiceAccount may get the Elasticsearch (SubjectAccessReview); false: as ECK's default, any |
  * | --token-audience | mtls.es-mtls.io/intent-api | audience agents' projected tokens must carry |
+ * | --es-health-gate | true | evict an Elasticsearch pod only while `GET /_cluster/health` (read from its Ready pods on 9200) says green; false: only the rollout's own gates |
  * | --log-level | info | debug, info, warn, error |
  */
 import { hostname } from "node:os";
@@ -61,6 +62,7 @@ export interface ControllerConfig {
   resyncMs: number;
   enforceRbacOnRefs: boolean;
   tokenAudience: string;
+  esHealthGate: boolean;
   logLevel: Level;
 }
 
@@ -131,6 +133,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     resyncMs: dur("resync", "5m"),
     enforceRbacOnRefs: oneOf("enforce-rbac-on-refs", ["true", "false"] as const, "true") === "true",
     tokenAudience: get("token-audience", INTENT_API_AUDIENCE),
+    esHealthGate: oneOf("es-health-gate", ["true", "false"] as const, "true") === "true",
     logLevel: level as Level,
   };
   config.intentApiUrl = get("intent-api-url", `https://${config.serviceName}.${config.namespace}.svc:${config.intentApiPort}`);

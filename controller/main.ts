@@ -20,6 +20,7 @@ import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
 import { ReportStore } from "./reconcile/reports.ts";
 import { ClusterReconciler } from "./reconcile/cluster.ts";
+import { clusterHealthReader } from "./kube/es-health.ts";
 import { IntentStore } from "./intent-api/intent-store.ts";
 import { createTokenVerifier } from "./intent-api/token-verifier.ts";
 import { createCertificateIssuer } from "./intent-api/certificate-issuer.ts";
@@ -113,6 +114,8 @@ reconciler = new ClusterReconciler({
   readSecret: secretReader(core),
   ownerLookup: kubeOwnerLookup(kc),
   readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
+  // Before each Elasticsearch eviction: the cluster must be green (reached on its pods' IPs, port 9200).
+  clusterHealth: config.esHealthGate ? clusterHealthReader(secretReader(core)) : undefined,
   references,
   pki: {
     caValidityMs: config.caCertValidityMs,

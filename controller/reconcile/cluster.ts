@@ -103,7 +103,8 @@ export class ClusterReconciler {
     const generation = nextGeneration(c.prevStatus, hash);
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
-    const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
+    const planned = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
+    const restart = await this.restarts.holdUnlessGreen(key, c.es, planned, c.pods, this.d);
     conditions.push(...restart.conditions);
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.

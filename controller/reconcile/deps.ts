@@ -10,6 +10,7 @@ import type { SecretReader } from "../kube/secret-reader.ts";
 import type { OwnerLookup } from "../trust/owner-lookup.ts";
 import type { ReplicaReader } from "../kube/replica-reader.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
+import type { ClusterHealthReader } from "../kube/es-health.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
@@ -34,6 +35,8 @@ export interface ReconcilerDeps {
   references: ReferenceAuthorizer;
   /** Desired replicas of a pod's controller (kube/replica-reader.ts), or a fake. */
   readReplicas: ReplicaReader;
+  /** Elasticsearch's own `/_cluster/health` (kube/es-health.ts), or a fake; undefined: evictions are not gated on it (--es-health-gate=false). */
+  clusterHealth?: ClusterHealthReader | undefined;
   pki: PkiSettings;
   resyncMs: number;
 }

@@ -3,7 +3,10 @@
 // yet, and evicts through the Eviction API (PodDisruptionBudgets are honoured). Each pod's restarts
 // are spaced with capped exponential backoff (common/backoff.ts): a refused eviction (a budget that
 // allows nothing now) or a replacement that came back still needing a restart is tried again later,
-// not every round; pods a restart would not inject (not-injectable.ts) are never evicted.
+// not every round; pods a restart would not inject (not-injectable.ts) are never evicted. Before an
+// Elasticsearch pod is evicted, the cluster's own health is read (kube/es-health.ts) and must be
+// green (gate/cluster-health.ts); otherwise the eviction waits, rechecked with backoff, its reason
+// in PodsUpToDate and in an Event.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Phase } from "../../protocol/intent.ts";
 import type { Condition, Elasticsearch } from "../kube/resources.ts";
@@ -15,11 +18,15 @@ import { notInjectableCondition, notInjectablePods, reportNotInjectable } from "
 import { esTarget } from "./event-targets.ts";
 import type { PodView } from "./view.ts";
 import type { ClusterWriter, EventSink, ReportSource } from "./deps.ts";
+import type { ClusterHealthReader } from "../kube/es-health.ts";
+import { healthAllowsEviction, type HealthVerdict } from "../gate/cluster-health.ts";
 
 /** How soon to look again while a rollout is under way. */
 const ROLLOUT_REQUEUE_MS = 5000;
 /** Between two restart attempts of the same pod: 10 s doubling to 5 min. */
 export const RESTART_BACKOFF: BackoffOptions = { minMs: 10_000, maxMs: 300_000 };
+/** Between two reads of a cluster's health that was not green: 2 s doubling to 30 s. */
+export const HEALTH_BACKOFF: BackoffOptions = { minMs: 2000, maxMs: 30_000 };
 
 /** One pod's restart attempts. */
 interface Attempts {
@@ -42,12 +49,15 @@ export class Restarts {
   private readonly pending = new Map<string, PendingReplacement>();
   /** Per cluster, per pod name (a StatefulSet's replacement keeps it): the restart attempts so far. */
   private readonly attempts = new Map<string, Map<string, Attempts>>();
+  /** Per cluster: consecutive health reads that held an eviction, the last verdict, and when to read again. */
+  private readonly healthHolds = new Map<string, { count: number; verdict: HealthVerdict & { ok: false }; nextReadAt: number }>();
 
   constructor(private readonly clock: { now: () => number; random: () => number } = { now: Date.now, random: Math.random }) {}
 
   forget(key: string): void {
     this.pending.delete(key);
     this.attempts.delete(key);
+    this.healthHolds.delete(key);
   }
 
   /**
@@ -104,6 +114,47 @@ export class Restarts {
     // Nothing left to restart: the next rollout starts every pod's backoff afresh.
     this.attempts.delete(key);
     return { step, conditions: [cond("PodsUpToDate", "True", "UpToDate", "every restartable pod runs with the current settings"), injectable], ...keep };
+  }
+
+  /**
+   * An Elasticsearch pod is evicted only while its cluster is green (`health` undefined: the gate is
+   * off, --es-health-gate=false). Otherwise the plan becomes a wait: PodsUpToDate says why, an Event
+   * is recorded when the reason changes, and the health is read again after a growing delay.
+   */
+  async holdUnlessGreen(key: string, es: Elasticsearch, plan: RestartPlan, pods: PodView[], d: { clusterHealth?: ClusterHealthReader | undefined; events: EventSink }): Promise<RestartPlan> {
+    const step = plan.step;
+    const evictsEs = "evict" in step && pods.some((p) => p.pod === step.evict && p.role === "elasticsearch");
+    if (!evictsEs || !d.clusterHealth) {
+      if (!("wait" in step)) this.healthHolds.delete(key);
+      return plan;
+    }
+    // While a hold's backoff runs, other triggers (pod updates, agents' reports) reuse its verdict
+    // rather than read the health again: rechecks are spaced by the backoff, not by the churn.
+    const now = this.clock.now();
+    const prev = this.healthHolds.get(key);
+    let verdict: ReturnType<typeof healthAllowsEviction>;
+    if (prev && now < prev.nextReadAt) verdict = prev.verdict;
+    else {
+      const answer = await d.clusterHealth({ namespace: es.metadata.namespace!, name: es.metadata.name! }, pods.filter((p) => p.role === "elasticsearch").map((p) => p.pod));
+      verdict = healthAllowsEviction(answer);
+    }
+    if (verdict.ok) {
+      this.healthHolds.delete(key);
+      return plan;
+    }
+    const wait = `pod ${step.evict.metadata!.name} must restart ${step.why}; waiting for the cluster to be green: ${verdict.message}`;
+    const fresh = !prev || now >= prev.nextReadAt;
+    const count = fresh ? (prev?.count ?? 0) + 1 : prev.count;
+    const nextReadAt = fresh ? now + backoffDelay(count - 1, HEALTH_BACKOFF, this.clock.random) : prev.nextReadAt;
+    this.healthHolds.set(key, { count, verdict, nextReadAt });
+    if (prev?.verdict.message !== verdict.message) await d.events.record(esTarget(es), verdict.reason === "ClusterNotGreen" ? "Normal" : "Warning", "RestartWaitingForHealth", wait);
+    const pending = this.pending.get(key);
+    return {
+      step: { wait, pod: step.evict.metadata!.name! },
+      conditions: [cond("PodsUpToDate", "False", verdict.reason, wait), ...plan.conditions.filter((c) => c.type !== "PodsUpToDate")],
+      requeueMs: Math.max(1000, nextReadAt - now),
+      ...(pending ? { pending } : {}),
+    };
   }
 
   /** Evicts the planned pod, if any, and remembers it until its owner has created the replacement. */

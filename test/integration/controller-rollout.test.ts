@@ -24,7 +24,10 @@ let custom: k8s.CustomObjectsApi;
 let ca: string;
 
 beforeAll(async () => {
-  env = await startControllerWithWebhook(ns, { resync: "3s" });
+  // Hand-made pods, no Elasticsearch behind them: no /_cluster/health to read. The rollout's own
+  // gates are what this tests; the health gate has its own tests (test/controller/health-gate.test.ts,
+  // test/e2e/controller-kill.test.ts, with stand-ins that serve the health).
+  env = await startControllerWithWebhook(ns, { resync: "3s", extraArgs: ["--es-health-gate=false"] });
   ({ cp, controller, core, custom, ca } = env);
 }, 900_000);
 

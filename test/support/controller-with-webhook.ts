@@ -19,7 +19,8 @@ export interface ControllerWithWebhook {
   stop(): Promise<void>;
 }
 
-export async function startControllerWithWebhook(namespace: string, o: { resync?: string } = {}): Promise<ControllerWithWebhook> {
+/** `extraArgs`: more controller flags (e.g. `--es-health-gate=false` where no Elasticsearch runs). */
+export async function startControllerWithWebhook(namespace: string, o: { resync?: string; extraArgs?: string[] } = {}): Promise<ControllerWithWebhook> {
   const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
   const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   let controller: ControllerProcess | undefined;
@@ -29,7 +30,7 @@ export async function startControllerWithWebhook(namespace: string, o: { resync?
   };
   try {
     await prepareCluster(core, [namespace]);
-    controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller", namespace: "es-mtls-system", extraArgs: [`--resync=${o.resync ?? "2s"}`] });
+    controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller", namespace: "es-mtls-system", extraArgs: [`--resync=${o.resync ?? "2s"}`, ...(o.extraArgs ?? [])] });
     await controller.waitReady();
     const ca = await servingCa(core, "es-mtls-system");
     await cp.kubeConfig().makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({

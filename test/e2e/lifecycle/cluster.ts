@@ -82,12 +82,7 @@ export class Lifecycle {
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
     await prepareCluster(this.core, [NS]);
-    this.controller = await ControllerProcess.start({
-      kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
-      name: "controller-0",
-      namespace: "es-mtls-system",
-      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test"],
-    });
+    this.controller = await this.startController();
     await this.controller.waitReady();
     // The apiserver calls the webhook directly (no Service on this control plane).
     const mwc = desiredMutatingWebhookConfiguration({ client: { url: `https://127.0.0.1:${this.controller.webhookPort}` }, caPem: await servingCa(this.core, "es-mtls-system") });
@@ -116,11 +111,16 @@ export class Lifecycle {
     const secret = (name: string, stringData: Record<string, string>) => this.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name, labels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } }, stringData } });
     await secret(`${ES_NAME}-es-http-certs-internal`, { "tls.crt": http.certPem, "tls.key": http.key, "ca.crt": httpCa.pem });
     await secret(`${ES_NAME}-es-elastic-user`, { elastic: PASSWORD });
+    // As ECK publishes the HTTP CA for clients; the controller's health gate verifies the pods with it.
+    await secret(`${ES_NAME}-es-http-certs-public`, { "ca.crt": httpCa.pem, "tls.crt": http.certPem });
     // ECK renders elasticsearch.yml into a Secret; the injected env settings win over it.
     const yml = [
       `cluster.name: ${ES_NAME}`,
       "network.host: 0.0.0.0",
       `discovery.seed_hosts: [${ES_NAME}-es-transport]`,
+      // As ECK bootstraps a new cluster; the stand-in counts these as the nodes expected, so its
+      // /_cluster/health is yellow while one pod is missing and green when all are back.
+      `cluster.initial_master_nodes: [${Array.from({ length: REPLICAS }, (_, i) => `${STS}-${i}`).join(", ")}]`,
       "xpack.security.http.ssl.enabled: true",
       `xpack.security.http.ssl.key: ${CONFIG}/http-certs/tls.key`,
       `xpack.security.http.ssl.certificate: ${CONFIG}/http-certs/tls.crt`,
@@ -143,6 +143,25 @@ export class Lifecycle {
       namespace: NS,
       body: { metadata: { name: `${ES_NAME}-es-default` }, spec: { maxUnavailable: 1, selector: { matchLabels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } } } },
     });
+  }
+
+  /** The controller process, with the same flags every time (the health gate on, its default). */
+  private async startController(samePortsAs?: ControllerProcess): Promise<ControllerProcess> {
+    return ControllerProcess.start({
+      kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
+      name: "controller-0",
+      namespace: "es-mtls-system",
+      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test"],
+      ...(samePortsAs ? { samePortsAs } : {}),
+    });
+  }
+
+  /** Kills the controller with SIGKILL and starts it again on the same ports (agents and the webhook keep its URLs). */
+  async killAndRestartController(): Promise<void> {
+    const old = this.controller!;
+    await old.stop("SIGKILL");
+    this.controller = await this.startController(old);
+    await this.controller.waitReady(60_000);
   }
 
   async setAuthentication(on: boolean): Promise<void> {
