@@ -11,6 +11,9 @@ export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
 /** Pod annotation carrying the controller's serving CA (PEM), projected into the agent as a file. */
 export const CONTROLLER_CA_ANNOTATION = "mtls.es-mtls.io/controller-ca";
 /** Pod label opting a pod out of injection (value "false"); honoured by the webhook's objectSelector. */
+/** On an Elasticsearch not run by ECK: the Secrets the health gate reads (ECK's names otherwise). */
+export const HEALTH_CREDENTIALS_ANNOTATION = "mtls.es-mtls.io/health-credentials-secret";
+export const HEALTH_HTTP_CA_ANNOTATION = "mtls.es-mtls.io/health-http-ca-secret";
 export const INJECT_LABEL = "mtls.es-mtls.io/inject";
 /**
  * Namespace label the controller keeps ("true") while the namespace holds a cluster in an active phase

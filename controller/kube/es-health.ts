@@ -4,8 +4,10 @@
 // (ECK's `<es>-es-elastic-user`) and the cluster's HTTP CA (ECK's `<es>-es-http-certs-public`,
 // `ca.crt`). It reaches the Ready Elasticsearch pods by IP on 9200, one after the other, so no
 // cluster DNS or Service is needed; ECK's HTTP certificate names Services, not pod IPs, so the
-// chain is verified against the CA and the host name is not. The reconciler takes this as a
-// function (deps.ts), so a unit test replaces it.
+// chain is verified against the CA and the host name is not. A cluster not run by ECK (the Helm
+// charts: `<cluster>-<nodeGroup>-credentials` with username/password, `<…>-certs` with ca.crt) names
+// its own Secrets with two annotations on the Elasticsearch resource. The reconciler takes this as
+// a function (deps.ts), so a unit test replaces it.
 import * as https from "node:https";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { SecretReader } from "./secret-reader.ts";
@@ -13,7 +15,22 @@ import type { SecretReader } from "./secret-reader.ts";
 export type HealthStatus = "green" | "yellow" | "red";
 /** What one look at the cluster found: its status and the pod that answered, or why no pod did. */
 export type HealthAnswer = { status: HealthStatus; pod: string } | { status: "unreachable"; reason: string };
-export type ClusterHealthReader = (cluster: { namespace: string; name: string }, pods: V1Pod[]) => Promise<HealthAnswer>;
+/** The cluster, and where its credentials and HTTP CA are when not at ECK's names. */
+export interface HealthCluster {
+  namespace: string;
+  name: string;
+  credentialsSecret?: string | undefined;
+  httpCaSecret?: string | undefined;
+}
+export type ClusterHealthReader = (cluster: HealthCluster, pods: V1Pod[]) => Promise<HealthAnswer>;
+
+/** The cluster's user and password: ECK's `elastic` key, else `username`/`password` (the Helm chart's credentials Secret). */
+function credentials(data: Record<string, string> | undefined): { user: string; password: string } | undefined {
+  const elastic = secretText(data, "elastic");
+  if (elastic) return { user: "elastic", password: elastic };
+  const password = secretText(data, "password");
+  return password ? { user: secretText(data, "username") ?? "elastic", password } : undefined;
+}
 
 export const ES_HTTP_PORT = 9200;
 const TIMEOUT_MS = 3000;
@@ -30,15 +47,17 @@ export function healthTargets(pods: V1Pod[]): V1Pod[] {
 
 export function clusterHealthReader(readSecret: SecretReader, o: { port?: number; timeoutMs?: number } = {}): ClusterHealthReader {
   return async (cluster, pods) => {
+    const userSecret = cluster.credentialsSecret ?? `${cluster.name}-es-elastic-user`;
+    const caSecret = cluster.httpCaSecret ?? `${cluster.name}-es-http-certs-public`;
     const [client, user, http] = await Promise.all([
       readSecret(cluster.namespace, `${cluster.name}-es-internal-client-cert`),
-      readSecret(cluster.namespace, `${cluster.name}-es-elastic-user`),
-      readSecret(cluster.namespace, `${cluster.name}-es-http-certs-public`),
+      readSecret(cluster.namespace, userSecret),
+      readSecret(cluster.namespace, caSecret),
     ]);
-    const password = secretText(user?.data, "elastic");
+    const login = credentials(user?.data);
     const ca = secretText(http?.data, "ca.crt");
-    if (!password) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${cluster.name}-es-elastic-user has no key "elastic"` };
-    if (!ca) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${cluster.name}-es-http-certs-public has no key "ca.crt"` };
+    if (!login) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${userSecret} has no key "elastic" nor "password"` };
+    if (!ca) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${caSecret} has no key "ca.crt"` };
     // Absent before enabling and after disabling: the cluster does not ask for one then.
     const cert = secretText(client?.data, "tls.crt");
     const key = secretText(client?.data, "tls.key");
@@ -47,7 +66,7 @@ export function clusterHealthReader(readSecret: SecretReader, o: { port?: number
     const failures: string[] = [];
     for (const pod of targets) {
       try {
-        const status = await getHealth(pod.status!.podIP!, o.port ?? ES_HTTP_PORT, { ca, cert, key, auth: `elastic:${password}` }, o.timeoutMs ?? TIMEOUT_MS);
+        const status = await getHealth(pod.status!.podIP!, o.port ?? ES_HTTP_PORT, { ca, cert, key, auth: `${login.user}:${login.password}` }, o.timeoutMs ?? TIMEOUT_MS);
         return { status, pod: pod.metadata!.name! };
       } catch (e) {
         failures.push(`${pod.metadata!.name}: ${(e as Error).message}`);

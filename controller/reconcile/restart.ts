@@ -18,7 +18,8 @@ import { notInjectableCondition, notInjectablePods, reportNotInjectable } from "
 import { esTarget } from "./event-targets.ts";
 import type { PodView } from "./view.ts";
 import type { ClusterWriter, EventSink, ReportSource } from "./deps.ts";
-import type { ClusterHealthReader } from "../kube/es-health.ts";
+import type { ClusterHealthReader, HealthCluster } from "../kube/es-health.ts";
+import { HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../names.ts";
 import { healthAllowsEviction, type HealthVerdict } from "../gate/cluster-health.ts";
 
 /** How soon to look again while a rollout is under way. */
@@ -135,7 +136,7 @@ export class Restarts {
     let verdict: ReturnType<typeof healthAllowsEviction>;
     if (prev && now < prev.nextReadAt) verdict = prev.verdict;
     else {
-      const answer = await d.clusterHealth({ namespace: es.metadata.namespace!, name: es.metadata.name! }, pods.filter((p) => p.role === "elasticsearch").map((p) => p.pod));
+      const answer = await d.clusterHealth(healthCluster(es), pods.filter((p) => p.role === "elasticsearch").map((p) => p.pod));
       verdict = healthAllowsEviction(answer);
     }
     if (verdict.ok) {
@@ -189,4 +190,10 @@ function pendingFor(pod: V1Pod, pods: PodView[]): PendingReplacement | undefined
   if (!ownerUid) return undefined;
   const knownUids = pods.filter((p) => controllerUid(p.pod) === ownerUid).map((p) => p.pod.metadata!.uid!);
   return { pod: pod.metadata!.name!, uid: pod.metadata!.uid!, ownerUid, knownUids };
+}
+
+/** Where the health gate finds the cluster's credentials and HTTP CA: the resource's annotations, else ECK's names. */
+function healthCluster(es: Elasticsearch): HealthCluster {
+  const a = es.metadata.annotations ?? {};
+  return { namespace: es.metadata.namespace!, name: es.metadata.name!, credentialsSecret: a[HEALTH_CREDENTIALS_ANNOTATION], httpCaSecret: a[HEALTH_HTTP_CA_ANNOTATION] };
 }

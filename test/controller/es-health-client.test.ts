@@ -58,6 +58,22 @@ describe("reading /_cluster/health as the controller", () => {
     notReady.status!.conditions = [{ type: "Ready", status: "False" }];
     expect(await clusterHealthReader(secrets(es).read, { port: es.es.port })({ namespace: "prod", name: "q" }, [notReady])).toEqual({ status: "unreachable", reason: "no Elasticsearch pod is Ready" });
     const none = async () => undefined;
-    expect(await clusterHealthReader(none, { port: es.es.port })({ namespace: "prod", name: "q" }, [pod("q-es-default-0")])).toEqual({ status: "unreachable", reason: 'Secret prod/q-es-elastic-user has no key "elastic"' });
+    expect(await clusterHealthReader(none, { port: es.es.port })({ namespace: "prod", name: "q" }, [pod("q-es-default-0")])).toEqual({ status: "unreachable", reason: 'Secret prod/q-es-elastic-user has no key "elastic" nor "password"' });
+  });
+
+  test("a cluster not run by ECK names its Secrets (the Helm chart's username/password and certs): those are read, ECK's names are not", async () => {
+    const es = await esFromEnv("required");
+    const all: Record<string, V1Secret> = {
+      "es-master-credentials": { data: { username: b64("elastic"), password: b64(PASSWORD) } },
+      "es-master-certs": { data: { "ca.crt": b64(es.httpCa.pem), "tls.crt": b64("server certificate"), "tls.key": b64("server key") } },
+      "q-es-internal-client-cert": { data: { "tls.crt": b64(es.client.certPem), "tls.key": b64(es.client.key) } },
+    };
+    const reads: string[] = [];
+    const read = async (namespace: string, name: string) => (reads.push(`${namespace}/${name}`), all[name]);
+    const cluster = { namespace: "prod", name: "q", credentialsSecret: "es-master-credentials", httpCaSecret: "es-master-certs" };
+    expect(await clusterHealthReader(read, { port: es.es.port })(cluster, [pod("q-es-default-0")])).toEqual({ status: "green", pod: "q-es-default-0" });
+    expect(reads.sort()).toEqual(["prod/es-master-certs", "prod/es-master-credentials", "prod/q-es-internal-client-cert"]);
+    all["es-master-credentials"] = { data: { username: b64("elastic"), password: b64("wrong") } };
+    expect(await clusterHealthReader(read, { port: es.es.port })(cluster, [pod("q-es-default-0")])).toEqual({ status: "unreachable", reason: "q-es-default-0: HTTP 401" });
   });
 });

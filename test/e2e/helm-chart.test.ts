@@ -8,6 +8,8 @@
 // under `required` (it presents the pod's probe identity via CURL_HOME), and disabling `Disabled`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { x509 } from "../../common/x509.ts";
+import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { CONTROLLER_NAMESPACE } from "../../controller/names.ts";
 import { Lifecycle } from "./lifecycle/cluster.ts";
 import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";
@@ -97,7 +99,7 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
   }, { timeoutMs: 30_000, intervalMs: 250, what: "another reconcile" });
   expect((await status(lc))?.phase).toBe("Blocked");
   expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
-  await expect(lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-client-ca`, namespace: NS })).rejects.toThrow();
+  await expect(lc.core.readNamespacedSecret({ name: clientCaSecretName(NS, ES_NAME), namespace: CONTROLLER_NAMESPACE })).rejects.toThrow();
   for (const p of await esPods(lc)) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
   // Fixed (the pod gone): the next test's enable goes ahead from here.
   await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
@@ -110,7 +112,7 @@ test("enable: Enabled 4/4; every ES pod Ready through the chart's curl probe und
   const s = await settle("Enabled");
   expect(s.enforcement).toBe("required");
 
-  const clientCa = firstCertificate(Buffer.from((await lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-client-ca`, namespace: NS })).data!["tls.crt"]!, "base64").toString());
+  const clientCa = firstCertificate(Buffer.from((await lc.core.readNamespacedSecret({ name: clientCaSecretName(NS, ES_NAME), namespace: CONTROLLER_NAMESPACE })).data!["tls.crt"]!, "base64").toString());
   const internal = (await lc.core.readNamespacedSecret({ name: `${ES_NAME}-es-internal-client-cert`, namespace: NS })).data!;
   const cert = { cert: Buffer.from(internal["tls.crt"]!, "base64").toString(), key: Buffer.from(internal["tls.key"]!, "base64").toString() };
   for (const pod of await esPods(lc)) {
@@ -163,7 +165,8 @@ test("disable: Disabled, every pod Ready through the charts' probes and serving 
     expect(await info(pod.status!.podIP!, helm.httpCaPem)).toBe("ok");
     expect(await chartProbe(pod.metadata!.name!, pod.status!.podIP!)).toMatchObject({ ok: true });
   }
-  for (const name of [`${ES_NAME}-es-client-ca`, `${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`]) {
+  for (const name of [`${ES_NAME}-es-internal-client-cert`, `${ES_NAME}-es-client-trust-bundle`]) {
     await expect(lc.core.readNamespacedSecret({ name, namespace: NS })).rejects.toThrow();
   }
+  await expect(lc.core.readNamespacedSecret({ name: clientCaSecretName(NS, ES_NAME), namespace: CONTROLLER_NAMESPACE })).rejects.toThrow();
 }, 150_000);

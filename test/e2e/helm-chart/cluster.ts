@@ -10,6 +10,7 @@ import { NS, type Lifecycle } from "../lifecycle/cluster.ts";
 import { TestCA } from "../../support/test-ca.ts";
 import { elasticsearchRunner, kibanaRunner } from "../../node/fixtures/standin-runners.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH, KIBANA } from "../../../controller/kube/resources.ts";
+import { HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../../controller/names.ts";
 import { CERTS_SECRET, CREDENTIALS_SECRET, ES_NAME, KB_NAME, KB_SELECTOR, ES_SELECTOR, PASSWORD, REPLICAS, STS, esPdb, esServices, esStatefulSet, kibanaDeployment } from "./charts.ts";
 
 export { NS };
@@ -50,7 +51,7 @@ export async function installCharts(lc: Lifecycle): Promise<HelmCluster> {
   await lc.custom.createNamespacedCustomObject({
     ...ELASTICSEARCH,
     namespace: NS,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { [HEALTH_CREDENTIALS_ANNOTATION]: CREDENTIALS_SECRET, [HEALTH_HTTP_CA_ANNOTATION]: CERTS_SECRET } }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
   });
   await lc.custom.createNamespacedCustomObject({
     ...KIBANA,
