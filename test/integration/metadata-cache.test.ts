@@ -12,6 +12,7 @@ import { prepareCluster } from "../support/cluster-setup.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
 
 const NS = "meta";
+const CONTROLLER_NS = "es-mtls-system";
 let cp: ControlPlane;
 let caches: Caches;
 let core: k8s.CoreV1Api;
@@ -23,7 +24,7 @@ beforeAll(async () => {
   await prepareCluster(core, [NS]);
   // Present before the cache starts: it arrives through the list.
   await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "listed", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "listed-data", "tls.key": "listed-key" } } });
-  caches = new Caches(cp.kubeConfig(), "elastic-system", (kind, obj, type) => seen.push({ kind, type, obj }));
+  caches = new Caches(cp.kubeConfig(), "elastic-system", CONTROLLER_NS, (kind, obj, type) => seen.push({ kind, type, obj }));
   await caches.start();
 }, 900_000);
 
