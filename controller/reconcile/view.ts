@@ -109,7 +109,7 @@ export async function ownManagedSecret(es: Elasticsearch, name: string, d: Sourc
   const namespace = es.metadata.namespace;
   const meta = d.writer.fresh("Secret", namespace, name, d.caches.managedSecrets.get(name, namespace));
   if (!meta || meta.data || !isOwnSecret(meta, es)) return meta;
-  return (await d.caches.managedSecrets.load(meta)) ?? meta;
+  return d.caches.managedSecrets.load(meta); // undefined: deleted since the cache saw it
 }
 
 function podsOf(es: Elasticsearch, kibanas: Kibana[], caches: CacheViews): PodView[] {
