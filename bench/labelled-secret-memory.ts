@@ -6,7 +6,10 @@
 //   - the same process with the controller's metadata-only list and watch;
 //   - the controller itself: RSS (VmRSS, peak VmHWM) once the cluster's bundle holds every
 //     certificate (its tls.crt read on demand, 4 at a time).
-// Run: npx bun bench/labelled-secret-memory.ts [--secrets=300] [--mib=1]
+// With --label=managed-by the Secrets carry es-mtls's own label instead (app.kubernetes.io/managed-by=
+// es-mtls, the cluster's name label and a controller ownerReference to it: what a tenant can plant);
+// the controller then reads none of them and only needs its own Secrets (bundle with the CA only).
+// Run: npx bun bench/labelled-secret-memory.ts [--secrets=300] [--mib=1] [--label=client-certificate|managed-by]
 // Prints one JSON object; exits 1 when the bundle never got every certificate.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,6 +28,8 @@ import { eventually } from "../test/support/eventually.ts";
 const argOf = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const SECRETS = Number(argOf("secrets") ?? 300);
 const MIB = Number(argOf("mib") ?? 1);
+const MANAGED = argOf("label") === "managed-by";
+const MANAGED_LABELS = { "app.kubernetes.io/managed-by": "es-mtls", "elasticsearch.k8s.elastic.co/cluster-name": "es" };
 const NS = "bulk";
 const procStatus = (pid: number, field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024);
 
@@ -46,7 +51,11 @@ try {
     await core.createNamespacedSecret({
       namespace: NS,
       body: {
-        metadata: { name: `bulk-${String(i).padStart(3, "0")}`, labels: clientCertLabels("es", NS), ownerReferences: [{ apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", name: "es", uid: es.metadata.uid }] },
+        metadata: {
+          name: `bulk-${String(i).padStart(3, "0")}`,
+          labels: MANAGED ? MANAGED_LABELS : clientCertLabels("es", NS),
+          ownerReferences: [{ apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", name: "es", uid: es.metadata.uid, ...(MANAGED ? { controller: true } : {}) }],
+        },
         data: { "tls.crt": btoa(cert.toString("pem") + "\n"), padding },
       },
     });
@@ -54,7 +63,8 @@ try {
   const createSeconds = Math.round((Date.now() - t0) / 100) / 10;
 
   const cacheRun = (mode: string) => {
-    const r = spawnSync(process.execPath, [join(import.meta.dir, "support", "labelled-secret-cache.ts"), `--kubeconfig=${kubeconfig}`, `--mode=${mode}`], { encoding: "utf8", maxBuffer: 1 << 20 });
+    const selector = MANAGED ? ["--selector=app.kubernetes.io/managed-by=es-mtls"] : [];
+    const r = spawnSync(process.execPath, [join(import.meta.dir, "support", "labelled-secret-cache.ts"), `--kubeconfig=${kubeconfig}`, `--mode=${mode}`, ...selector], { encoding: "utf8", maxBuffer: 1 << 20 });
     return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
   };
   const whole = cacheRun("whole");
@@ -68,6 +78,11 @@ try {
     await eventually(async () => {
       const bundle = atob((await core.readNamespacedSecret({ namespace: NS, name: "es-es-client-trust-bundle" })).data!["client-trust-bundle.crt"]!);
       included = bundle.split("BEGIN CERTIFICATE").length - 1;
+      if (MANAGED) {
+        // None of the planted ones is a trust source: the bundle holds the CA; the controller's own certificate exists.
+        await core.readNamespacedSecret({ namespace: NS, name: "es-es-internal-client-cert" });
+        return;
+      }
       if (included < SECRETS + 1) throw new Error(`${included - 1}/${SECRETS} certificates in the bundle`);
     }, { timeoutMs: 300_000, intervalMs: 500, what: "every certificate in the bundle" });
   } catch (e) {
@@ -79,6 +94,7 @@ try {
   console.log(JSON.stringify({
     secrets: SECRETS,
     secretMiB: MIB,
+    label: MANAGED ? "app.kubernetes.io/managed-by=es-mtls" : "eck.k8s.elastic.co/client-certificate=true",
     createSeconds,
     baselineWholeObjectCache: whole,
     metadataOnlyCache: metadata,

@@ -89,7 +89,7 @@ function allClusters(): string[] {
   return caches.elasticsearch.list().map((es) => `${es.metadata.namespace}/${es.metadata.name}`);
 }
 
-const caches = new Caches(kc, config.operatorNamespace, (kind, obj, type) => {
+const caches = new Caches(kc, config.operatorNamespace, config.namespace, (kind, obj, type) => {
   if (kind === "pod" && type === "delete") {
     reports.forget(obj.metadata!.uid!);
     intents.remove(obj.metadata!.namespace!, obj.metadata!.name!);

@@ -1,8 +1,9 @@
 // One cache of the labelled client-certificate Secrets, on its own in a process, for
 // bench/labelled-secret-memory.ts: `--mode=whole` caches whole Secrets (as the controller did
 // before issue 9), `--mode=metadata` uses the controller's own metadata-only list and watch
-// (kube/informers.ts). Prints one JSON line once the cache is synced and garbage collected.
-// Run: bun bench/support/labelled-secret-cache.ts --kubeconfig=FILE --mode=whole|metadata
+// (kube/informers.ts). `--selector=` caches another label instead (the managed-by label: the
+// same metadata-only list and watch). Prints one JSON line once synced and garbage collected.
+// Run: bun bench/support/labelled-secret-cache.ts --kubeconfig=FILE --mode=whole|metadata [--selector=LABEL=VALUE]
 import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
 import { METADATA_LIST, metadataOnly } from "../../controller/kube/informers.ts";
@@ -13,7 +14,7 @@ const mode = argOf("mode");
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(argOf("kubeconfig")!);
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const selector = `${CLIENT_CERTIFICATE_LABEL}=true`;
+const selector = argOf("selector") ?? `${CLIENT_CERTIFICATE_LABEL}=true`;
 const informer =
   mode === "whole"
     ? new k8s.ListWatch<k8s.V1Secret>("/api/v1/secrets", new k8s.Watch(kc), () => core.listSecretForAllNamespaces({ labelSelector: selector }), false, selector)

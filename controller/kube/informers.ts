@@ -3,6 +3,9 @@
 // A watch that fails is restarted with capped backoff; callers see one change stream.
 // Labelled client-certificate Secrets carry a label anyone may set, so their cache holds
 // metadata only (PartialObjectMetadata); their data is read on demand when a bundle is built.
+// So do es-mtls's own Secrets in workload namespaces (the managed-by label is just as open): the
+// data of those that pass the ownership check is read on demand. CA Secrets live in the
+// controller's namespace, which only the controller and admins write: cached whole, there only.
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { Backoff } from "../../common/backoff.ts";
@@ -21,6 +24,7 @@ import {
 import { CLIENT_CERTIFICATE_LABEL } from "../trust/labels.ts";
 import { ACTIVE_NAMESPACE_LABEL } from "../names.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
 export type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
@@ -31,6 +35,15 @@ export interface ObjectCache<T> {
   get(name: string, namespace?: string): T | undefined;
 }
 
+/** Metadata of Secrets with es-mtls's label, cluster-wide, and the whole of those that are truly its own. */
+export interface ManagedSecretCache extends ObjectCache<k8s.V1Secret> {
+  /**
+   * The whole Secret behind `meta` (from this cache), read on demand and kept by resourceVersion
+   * until it is deleted; undefined once gone. Only for Secrets that passed policy/ownership.ts.
+   */
+  load(meta: k8s.V1Secret): Promise<k8s.V1Secret | undefined>;
+}
+
 /** Every cache the reconciler reads, as views. */
 export interface CacheViews {
   readonly elasticsearch: ObjectCache<Elasticsearch>;
@@ -38,7 +51,10 @@ export interface CacheViews {
   readonly clientAuth: ObjectCache<ClientAuthentication>;
   /** Labelled client-certificate Secrets, metadata only: never `data` (read it with kube/secret-reader.ts). */
   readonly clientCertSecrets: ObjectCache<k8s.V1Secret>;
-  readonly managedSecrets: ObjectCache<k8s.V1Secret>;
+  /** es-mtls's Secrets in workload namespaces (internal client cert, trust bundle, legacy CA): metadata only. */
+  readonly managedSecrets: ManagedSecretCache;
+  /** es-mtls's CA Secrets, whole, in the controller's namespace only. */
+  readonly caSecrets: ObjectCache<k8s.V1Secret>;
   readonly pods: ObjectCache<k8s.V1Pod>;
   readonly license: ObjectCache<k8s.V1ConfigMap>;
   /** Namespaces carrying ACTIVE_NAMESPACE_LABEL (optional: fakes without one skip the label step). */
@@ -116,14 +132,36 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   }
 }
 
+/** A metadata-only Secret cache whose Secrets' data is read on demand (load), kept per resourceVersion. */
+class ManagedSecrets extends Cache<k8s.V1Secret> implements ManagedSecretCache {
+  readonly data = new WholeSecretKeeper();
+
+  constructor(kind: Kind, source: MetadataSource, onChange: ChangeHandler, private readonly readSecret: SecretReader) {
+    super(kind, source.kc, source.path, source.listFn, onChange, source.selector);
+    this.informer.on("delete", (obj) => this.data.forget(obj.metadata!.namespace!, obj.metadata!.name!));
+  }
+
+  load(meta: k8s.V1Secret): Promise<k8s.V1Secret | undefined> {
+    return this.data.read(meta, this.readSecret);
+  }
+}
+
+/** How a metadata-only cache of the Secrets carrying `selector` lists and watches, cluster-wide. */
+type MetadataSource = { kc: k8s.KubeConfig; path: string; listFn: () => Promise<k8s.V1SecretList>; selector: string };
+function secretMetadata(kc: k8s.KubeConfig, core: k8s.CoreV1Api, selector: string): MetadataSource {
+  return { kc: metadataOnly(kc), path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector: selector }, k8s.setHeaderOptions("Accept", METADATA_LIST)), selector };
+}
+
 export class Caches implements CacheViews {
   readonly elasticsearch: Cache<Elasticsearch>;
   readonly kibana: Cache<Kibana>;
   readonly clientAuth: Cache<ClientAuthentication>;
   /** Secrets labelled eck.k8s.elastic.co/client-certificate=true, cluster-wide: metadata only. */
   readonly clientCertSecrets: Cache<k8s.V1Secret>;
-  /** Secrets this controller made (CA, internal client cert, trust bundle). */
-  readonly managedSecrets: Cache<k8s.V1Secret>;
+  /** Secrets with es-mtls's label, cluster-wide: metadata only; the data of own ones on demand. */
+  readonly managedSecrets: ManagedSecrets;
+  /** es-mtls's client CA Secrets, whole, in the controller's namespace only. */
+  readonly caSecrets: Cache<k8s.V1Secret>;
   /** Elasticsearch and Kibana pods (ECK's type label). */
   readonly pods: Cache<k8s.V1Pod>;
   /** ECK's elastic-licensing ConfigMap in the operator namespace. */
@@ -131,7 +169,7 @@ export class Caches implements CacheViews {
   /** Namespaces labelled ACTIVE_NAMESPACE_LABEL=true (reconcile/namespace-label.ts keeps the label). */
   readonly activeNamespaces: Cache<k8s.V1Namespace>;
 
-  constructor(kc: k8s.KubeConfig, operatorNamespace: string, onChange: ChangeHandler) {
+  constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, onChange: ChangeHandler) {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const cr = <T extends k8s.KubernetesObject>(kind: Kind, r: CustomResource) =>
@@ -140,16 +178,19 @@ export class Caches implements CacheViews {
     this.kibana = cr<Kibana>("kibana", KIBANA);
     this.clientAuth = cr<ClientAuthentication>("clientauth", CLIENT_AUTHENTICATION);
     const clientCertSelector = `${CLIENT_CERTIFICATE_LABEL}=true`;
-    this.clientCertSecrets = new Cache(
-      "clientCertSecret",
-      metadataOnly(kc),
-      "/api/v1/secrets",
-      () => core.listSecretForAllNamespaces({ labelSelector: clientCertSelector }, k8s.setHeaderOptions("Accept", METADATA_LIST)),
-      onChange,
-      clientCertSelector,
-    );
+    const clientCert = secretMetadata(kc, core, clientCertSelector);
+    this.clientCertSecrets = new Cache("clientCertSecret", clientCert.kc, clientCert.path, clientCert.listFn, onChange, clientCert.selector);
     const managedSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
-    this.managedSecrets = new Cache("managedSecret", kc, "/api/v1/secrets", () => core.listSecretForAllNamespaces({ labelSelector: managedSelector }), onChange, managedSelector);
+    this.managedSecrets = new ManagedSecrets("managedSecret", secretMetadata(kc, core, managedSelector), onChange, secretReader(core));
+    // The same kind for the change handler: a CA Secret names its cluster by labels either way.
+    this.caSecrets = new Cache(
+      "managedSecret",
+      kc,
+      `/api/v1/namespaces/${controllerNamespace}/secrets`,
+      () => core.listNamespacedSecret({ namespace: controllerNamespace, labelSelector: managedSelector }),
+      onChange,
+      managedSelector,
+    );
     const podSelector = `${ECK_TYPE_LABEL} in (elasticsearch,kibana)`;
     this.pods = new Cache("pod", kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: podSelector }), onChange, podSelector);
     const licenseField = `metadata.name=${LICENSING_CONFIGMAP}`;
@@ -167,7 +208,7 @@ export class Caches implements CacheViews {
   }
 
   private all() {
-    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.pods, this.license, this.activeNamespaces] as Cache<k8s.KubernetesObject>[];
+    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.caSecrets, this.pods, this.license, this.activeNamespaces] as Cache<k8s.KubernetesObject>[];
   }
 
   async start(): Promise<void> {

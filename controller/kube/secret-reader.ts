@@ -70,3 +70,36 @@ export class CertificateDataReader {
     return this.kept.size;
   }
 }
+
+/**
+ * Whole Secrets es-mtls wrote for a real cluster, whose cache holds metadata only (anyone may set
+ * the managed-by label). The caller reads only Secrets that passed the ownership check; each is
+ * kept by resourceVersion, so a resync of unchanged Secrets reads nothing, and dropped on delete.
+ */
+export class WholeSecretKeeper {
+  private readonly kept = new Map<string, k8s.V1Secret>();
+  /** API reads made so far (tests and the bench count them). */
+  reads = 0;
+
+  /** The whole Secret behind `meta`; undefined when it no longer exists. */
+  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<k8s.V1Secret | undefined> {
+    const namespace = meta.metadata!.namespace!;
+    const name = meta.metadata!.name!;
+    const id = `${namespace}/${name}`;
+    const kept = this.kept.get(id);
+    if (kept && kept.metadata?.resourceVersion === meta.metadata?.resourceVersion) return kept;
+    this.reads++;
+    const full = await readSecret(namespace, name);
+    if (full) this.kept.set(id, full);
+    else this.kept.delete(id);
+    return full;
+  }
+
+  forget(namespace: string, name: string): void {
+    this.kept.delete(`${namespace}/${name}`);
+  }
+
+  get size(): number {
+    return this.kept.size;
+  }
+}

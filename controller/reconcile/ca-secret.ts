@@ -26,7 +26,7 @@ export interface CaSecrets {
 export async function findCaSecrets(c: ClusterView, d: Deps): Promise<CaSecrets> {
   const ns = d.pki.caNamespace;
   const name = clientCaSecretName(c.namespace, c.name);
-  let existing = d.writer.fresh("Secret", ns, name, d.caches.managedSecrets.get(name, ns));
+  let existing = d.writer.fresh("Secret", ns, name, d.caches.caSecrets.get(name, ns));
   if (existing && caSecretRelation(existing, c.es) === "stale") {
     log.info("deleting the client CA of a deleted cluster of the same name", { cluster: c.key });
     await d.writer.deleteSecret(ns, name, existing.metadata?.uid);
@@ -49,7 +49,7 @@ const isCaSecret = (s: V1Secret) => s.metadata?.labels?.[MANAGED_BY_LABEL] === M
 
 /** Deletes every CA Secret es-mtls labelled for the cluster namespace/name (its Elasticsearch is gone or disabled). */
 export async function deleteClusterCas(namespace: string, name: string, d: Deps): Promise<void> {
-  for (const s of d.caches.managedSecrets.list(d.pki.caNamespace)) {
+  for (const s of d.caches.caSecrets.list(d.pki.caNamespace)) {
     const labels = s.metadata?.labels ?? {};
     if (isCaSecret(s) && labels[CA_CLUSTER_NAMESPACE_LABEL] === namespace && labels[CA_CLUSTER_NAME_LABEL] === name) {
       await d.writer.deleteSecret(d.pki.caNamespace, s.metadata!.name!, s.metadata?.uid);
@@ -61,7 +61,7 @@ export async function deleteClusterCas(namespace: string, name: string, d: Deps)
 export async function sweepOrphanCas(d: Deps): Promise<number> {
   const live = new Set(d.caches.elasticsearch.list().map((es) => es.metadata.uid));
   let deleted = 0;
-  for (const s of d.caches.managedSecrets.list(d.pki.caNamespace)) {
+  for (const s of d.caches.caSecrets.list(d.pki.caNamespace)) {
     if (!isCaSecret(s) || live.has(s.metadata!.labels![CA_CLUSTER_UID_LABEL]!)) continue;
     await d.writer.deleteSecret(d.pki.caNamespace, s.metadata!.name!, s.metadata?.uid);
     deleted++;

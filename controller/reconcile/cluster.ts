@@ -61,7 +61,7 @@ export class ClusterReconciler {
   }
 
   async reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const loaded = loadCluster(key, this.d);
+    const loaded = await loadCluster(key, this.d);
     if (!loaded) {
       await syncNamespaceLabels(key, undefined, this.d); // its namespace may lose the active label
       return await this.gone(key);

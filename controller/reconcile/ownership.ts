@@ -26,7 +26,7 @@ export async function foreignSecret(c: ClusterView, d: Pick<ReconcilerDeps, "rea
   }
   const ns = d.pki.caNamespace;
   const caName = clientCaSecretName(c.namespace, c.name);
-  const ca = d.writer.fresh("Secret", ns, caName, d.caches.managedSecrets.get(caName, ns)) ?? (await d.readSecret(ns, caName));
+  const ca = d.writer.fresh("Secret", ns, caName, d.caches.caSecrets.get(caName, ns)) ?? (await d.readSecret(ns, caName));
   if (ca && caSecretRelation(ca, c.es) === "foreign") return foreignCaReason(ca, c.es);
   return undefined;
 }

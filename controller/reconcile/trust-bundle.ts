@@ -21,6 +21,7 @@ import type { KibanaIdentity } from "./kibana.ts";
 import { esTarget, secretTarget } from "./event-targets.ts";
 import type { ClusterWriter, EventSink, SecretReader } from "./deps.ts";
 import { CertificateDataReader } from "../kube/secret-reader.ts";
+import { ownManagedSecret } from "./view.ts";
 
 /** tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every cluster). */
 const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes);
@@ -38,7 +39,7 @@ export async function publishTrustBundle(
     : cond("TrustBundleValid", "True", "AllInputsValid", `${bundle.included.length} certificate(s) trusted`);
   metrics.set("es_mtls_controller_trust_bundle_certificates", { cluster: `${namespace}/${name}` }, bundle.included.length);
   const desired = desiredTrustBundleSecret({ namespace, name, uid: es.metadata.uid, apiVersion: es.apiVersion }, bundle);
-  const existing = d.writer.fresh("Secret", namespace, trustBundleSecretName(name), d.caches.managedSecrets.get(trustBundleSecretName(name), namespace));
+  const existing = await ownManagedSecret(es, trustBundleSecretName(name), d);
   if (!isUpToDate(existing, desired)) await d.writer.apply(desired);
   return { bundle, condition };
 }

@@ -1,10 +1,12 @@
 // Step: what one reconcile reads, once, from the caches (through the writer's read-your-writes
 // view): the Elasticsearch, its ClientAuthentication, the Kibanas that reference it and the pods
-// of both, in a stable order.
+// of both, in a stable order; and the whole of the cluster's own managed Secrets (their cache holds
+// metadata only: the data of those that pass the ownership check is read here, once per resourceVersion).
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Phase, Role } from "../../protocol/intent.ts";
 import {
   CLIENT_AUTH_REQUIRED_ANNOTATION,
+  legacyClientCaSecretName,
   ES_CLUSTER_LABEL,
   KIBANA_NAME_LABEL,
   splitKey,
@@ -16,6 +18,9 @@ import {
 import type { CacheViews } from "../kube/informers.ts";
 import { referencesCluster } from "./kibana.ts";
 import type { ClusterWriter } from "./deps.ts";
+import { isOwnSecret } from "../policy/ownership.ts";
+import { internalClientCertSecretName } from "../pki/leaf.ts";
+import { trustBundleSecretName } from "../trust/target.ts";
 
 export interface PodView {
   pod: V1Pod;
@@ -40,14 +45,17 @@ export interface ClusterView {
   pods: PodView[];
   /** The Elasticsearch ones among them. */
   esPods: PodView[];
-  /** A Secret es-mtls manages for this cluster, as last written. */
+  /**
+   * A Secret es-mtls manages for this cluster, as last written: whole when it is the cluster's own
+   * (label and controller ownerReference), its metadata only otherwise.
+   */
   managedSecret(name: string): V1Secret | undefined;
 }
 
 type Sources = { caches: CacheViews; writer: ClusterWriter };
 
 /** The cluster of `key` ("namespace/name"), or undefined when its Elasticsearch is gone. */
-export function loadCluster(key: string, d: Sources): ClusterView | undefined {
+export async function loadCluster(key: string, d: Sources): Promise<ClusterView | undefined> {
   const { namespace, name } = splitKey(key);
   const { caches, writer } = d;
   const es = writer.fresh("Elasticsearch", namespace, name, caches.elasticsearch.get(name, namespace));
@@ -61,6 +69,11 @@ export function loadCluster(key: string, d: Sources): ClusterView | undefined {
     .filter((kb) => referencesCluster(kb, es))
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`, "en"));
   const pods = podsOf(es, kibanas, caches);
+  const whole = new Map<string, V1Secret>();
+  for (const secret of managedSecretNames(name)) {
+    const loaded = await ownManagedSecret(es, secret, d);
+    if (loaded?.data) whole.set(secret, loaded);
+  }
   return {
     key,
     namespace,
@@ -73,8 +86,30 @@ export function loadCluster(key: string, d: Sources): ClusterView | undefined {
     kibanas,
     pods,
     esPods: pods.filter((p) => p.role === "elasticsearch"),
-    managedSecret: (secret) => writer.fresh("Secret", namespace, secret, caches.managedSecrets.get(secret, namespace)),
+    managedSecret: (secret) => {
+      const now = writer.fresh("Secret", namespace, secret, caches.managedSecrets.get(secret, namespace));
+      // Written during this reconcile: the writer's copy is whole. Else the copy loaded above (if
+      // the cache moved on meanwhile, its change queues the next reconcile, which loads it).
+      if (!now || now.data) return now;
+      return whole.get(secret) ?? now;
+    },
   };
+}
+
+/** The names of the Secrets es-mtls keeps in a cluster's namespace: the only ones whose data it reads. */
+export function managedSecretNames(esName: string): string[] {
+  return [internalClientCertSecretName(esName), trustBundleSecretName(esName), legacyClientCaSecretName(esName)];
+}
+
+/**
+ * The Secret `name` in the Elasticsearch's namespace, whole when it is es-mtls's own for this
+ * cluster (read on demand, kept per resourceVersion), its metadata otherwise.
+ */
+export async function ownManagedSecret(es: Elasticsearch, name: string, d: Sources): Promise<V1Secret | undefined> {
+  const namespace = es.metadata.namespace;
+  const meta = d.writer.fresh("Secret", namespace, name, d.caches.managedSecrets.get(name, namespace));
+  if (!meta || meta.data || !isOwnSecret(meta, es)) return meta;
+  return d.caches.managedSecrets.load(meta); // undefined: deleted since the cache saw it
 }
 
 function podsOf(es: Elasticsearch, kibanas: Kibana[], caches: CacheViews): PodView[] {

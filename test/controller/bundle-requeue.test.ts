@@ -13,7 +13,7 @@ const labelled = (name: string, pem: string): V1Secret => ({
   metadata: { name, namespace: NS, uid: `uid-${name}`, labels: clientCertLabels(ES_NAME, NS), ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: "kb", uid: "uid-kb" }] },
   data: { "tls.crt": btoa(pem) },
 });
-const bundleOf = (h: ReturnType<typeof setup>) => atob(h.caches.managedSecrets.get(`${ES_NAME}-es-client-trust-bundle`, NS)!.data!["client-trust-bundle.crt"]!);
+const bundleOf = (h: ReturnType<typeof setup>) => atob(h.caches.managedSecrets.whole(`${ES_NAME}-es-client-trust-bundle`, NS)!.data!["client-trust-bundle.crt"]!);
 const body = (pem: string) => pem.split("\n").slice(1, 3).join("\n");
 
 describe("requeue at the bundle's earliest notAfter", () => {

@@ -4,7 +4,8 @@
 import type { KubernetesObject, V1ConfigMap, V1Pod, V1Secret } from "@kubernetes/client-node";
 import { ClusterReconciler } from "../../controller/reconcile/cluster.ts";
 import type { ClusterWriter, EventSink } from "../../controller/reconcile/deps.ts";
-import type { CacheViews, ObjectCache } from "../../controller/kube/informers.ts";
+import type { CacheViews, ManagedSecretCache, ObjectCache } from "../../controller/kube/informers.ts";
+import { WholeSecretKeeper } from "../../controller/kube/secret-reader.ts";
 import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/kube/resources.ts";
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
@@ -54,7 +55,28 @@ export class MetadataFakeCache extends FakeCache<V1Secret> {
   }
 }
 
-type Caches = { [K in keyof CacheViews]: CacheViews[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never };
+/**
+ * es-mtls's own Secrets in workload namespaces as the controller caches them: metadata only, the
+ * whole Secret loaded on demand through the real keeper (kept per resourceVersion). `reads` lists
+ * every load that reached the "apiserver".
+ */
+export class ManagedFakeCache extends MetadataFakeCache implements ManagedSecretCache {
+  readonly reads: string[] = [];
+  private readonly keeper = new WholeSecretKeeper();
+  load(meta: V1Secret): Promise<V1Secret | undefined> {
+    return this.keeper.read(meta, async (namespace, name) => {
+      this.reads.push(`${namespace}/${name}`);
+      return this.stored.get(`${namespace}/${name}`);
+    });
+  }
+  /** The whole Secret as the apiserver holds it (what a test inspects). */
+  whole(name: string, namespace: string): V1Secret | undefined {
+    return this.stored.get(`${namespace}/${name}`);
+  }
+}
+
+type Views = Omit<CacheViews, "managedSecrets">;
+type Caches = { [K in keyof Views]: Views[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never } & { managedSecrets: ManagedFakeCache };
 
 export function fakeCaches(): Caches {
   return {
@@ -62,7 +84,8 @@ export function fakeCaches(): Caches {
     kibana: new FakeCache(),
     clientAuth: new FakeCache(),
     clientCertSecrets: new MetadataFakeCache(),
-    managedSecrets: new FakeCache(),
+    managedSecrets: new ManagedFakeCache(),
+    caSecrets: new FakeCache(),
     pods: new FakeCache(),
     license: new FakeCache(),
   };
@@ -80,7 +103,7 @@ export class FakeWriter implements ClusterWriter {
     this.writes.push(`apply ${obj.kind} ${obj.metadata!.name}`);
     const ns = obj.metadata!.namespace!;
     const name = obj.metadata!.name!;
-    if (obj.kind === "Secret") this.caches.managedSecrets.put(this.stamp({ ...(obj as V1Secret) }));
+    if (obj.kind === "Secret") this.secrets(ns).put(this.stamp({ ...(obj as V1Secret) }));
     else if (obj.kind === "Elasticsearch") {
       const es = this.caches.elasticsearch.get(name, ns)!;
       es.metadata.annotations = { ...es.metadata.annotations, ...obj.metadata!.annotations };
@@ -103,13 +126,13 @@ export class FakeWriter implements ClusterWriter {
   async createSecret(secret: V1Secret): Promise<V1Secret> {
     this.writes.push(`create Secret ${secret.metadata!.name}`);
     const stored = this.stamp({ ...secret });
-    this.caches.managedSecrets.put(stored);
+    this.secrets(secret.metadata!.namespace!).put(stored);
     return stored;
   }
   async replaceSecret(secret: V1Secret): Promise<V1Secret> {
     this.writes.push(`replace Secret ${secret.metadata!.name}`);
     const stored = this.stamp({ ...secret });
-    this.caches.managedSecrets.put(stored);
+    this.secrets(secret.metadata!.namespace!).put(stored);
     return stored;
   }
   async evict(_namespace: string, name: string): Promise<boolean> {
@@ -118,7 +141,11 @@ export class FakeWriter implements ClusterWriter {
   }
   async deleteSecret(namespace: string, name: string): Promise<void> {
     this.writes.push(`delete Secret ${name}`);
-    this.caches.managedSecrets.delete(namespace, name);
+    this.secrets(namespace).delete(namespace, name);
+  }
+  /** CA Secrets live in the controller's namespace, cached whole; the others metadata only. */
+  private secrets(namespace: string): FakeCache<V1Secret> {
+    return namespace === CA_NS ? this.caches.caSecrets : this.caches.managedSecrets;
   }
   private stamp(secret: V1Secret): V1Secret {
     secret.metadata = { ...secret.metadata, resourceVersion: String(++this.rv), uid: `uid-${secret.metadata!.name}` };
@@ -191,7 +218,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
       userSecretReads.push(`${namespace}/${name}`);
       return undefined;
     },
-    readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`) ?? (caches.clientCertSecrets as MetadataFakeCache).stored.get(`${namespace}/${name}`),
+    readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`) ?? (caches.clientCertSecrets as MetadataFakeCache).stored.get(`${namespace}/${name}`) ?? caches.managedSecrets.stored.get(`${namespace}/${name}`),
     ownerLookup: async () => ({ notFound: true }),
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),

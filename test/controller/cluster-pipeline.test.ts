@@ -15,7 +15,7 @@ describe("cluster pipeline", () => {
     expect(h.status()?.phase).toBe("Enabling");
     expect(h.writer.writes).toContain(`create Secret ${clientCaSecretName(NS, ES_NAME)}`);
     // The CA (with its key) is in the controller's namespace, nothing of it in the workload namespace.
-    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)?.data?.["tls.key"]).toBeDefined();
+    expect(h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)?.data?.["tls.key"]).toBeDefined();
     expect(h.caches.managedSecrets.list(NS).some((s) => s.metadata?.name?.includes("client-ca"))).toBe(false);
     expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-internal-client-cert`);
     expect(h.writer.writes).toContain(`apply Secret ${ES_NAME}-es-client-trust-bundle`);

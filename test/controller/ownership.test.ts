@@ -32,7 +32,7 @@ describe("foreign objects of es-mtls's names", () => {
     h.planted.set(`${NS}/${caName}`, planted);
     await h.reconcile();
     expect(h.status()?.phase).toBe("Enabling");
-    const ours = h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
+    const ours = h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
     expect(ours.data!["tls.crt"]).not.toBe(planted.data!["tls.crt"]);
     expect(h.intents.get(NS, "quickstart-es-default-0")?.trustBundle?.pem).not.toContain(atob(planted.data!["tls.crt"]!).split("\n")[1]);
     expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
@@ -43,15 +43,17 @@ describe("foreign objects of es-mtls's names", () => {
     const planted = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "someone-else");
     h.caches.managedSecrets.put(planted);
     await h.reconcile();
-    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data!["tls.crt"]).not.toBe(planted.data!["tls.crt"]);
-    expect(h.caches.managedSecrets.get(caName, NS)).toBe(planted);
+    expect(h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data!["tls.crt"]).not.toBe(planted.data!["tls.crt"]);
+    expect(h.caches.managedSecrets.whole(caName, NS)?.data).toEqual(planted.data);
+    // Not its own (another owner UID): its data is never read.
+    expect(h.caches.managedSecrets.reads).not.toContain(`${NS}/${caName}`);
     expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
   });
 
   test("a Secret of the CA's name in the controller's namespace labelled for another cluster: Blocked, nothing signed", async () => {
     const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
     const other = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: "tenant", [CA_CLUSTER_NAME_LABEL]: ES_NAME, [CA_CLUSTER_UID_LABEL]: "x" });
-    h.caches.managedSecrets.put({ ...other, metadata: { ...other.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
+    h.caches.caSecrets.put({ ...other, metadata: { ...other.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
     await h.reconcile();
     expect(h.status()?.phase).toBe("Blocked");
     expect(h.status()?.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "False", reason: "ForeignObject" });
@@ -82,7 +84,7 @@ describe("the client CA lives in the controller's namespace", () => {
     h.caches.managedSecrets.put(legacy);
     await h.reconcile();
     expect(h.status()?.phase).toBe("Enabling");
-    expect(h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data).toEqual(legacy.data);
+    expect(h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data).toEqual(legacy.data);
     expect(h.caches.managedSecrets.get(caName, NS)).toBeUndefined();
     expect(h.writer.writes).toContain(`delete Secret ${caName}`);
     expect(h.reconciler.caFor(NS, ES_NAME)!.certificate.serialNumber).toBe(new x509.X509Certificate(atob(legacy.data!["tls.crt"]!)).serialNumber);
@@ -91,9 +93,9 @@ describe("the client CA lives in the controller's namespace", () => {
   test("a CA left by a deleted namesake cluster (other UID) is deleted and a new one made", async () => {
     const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
     const stale = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: NS, [CA_CLUSTER_NAME_LABEL]: ES_NAME, [CA_CLUSTER_UID_LABEL]: "old-uid" });
-    h.caches.managedSecrets.put({ ...stale, metadata: { ...stale.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
+    h.caches.caSecrets.put({ ...stale, metadata: { ...stale.metadata, name: clientCaSecretName(NS, ES_NAME), namespace: CA_NS } });
     await h.reconcile();
-    const fresh = h.caches.managedSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
+    const fresh = h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
     expect(fresh.metadata?.labels?.[CA_CLUSTER_UID_LABEL]).toBe("es-uid");
     expect(fresh.data!["tls.crt"]).not.toBe(stale.data!["tls.crt"]);
   });
@@ -102,20 +104,20 @@ describe("the client CA lives in the controller's namespace", () => {
     const h = setup({ license: license("enterprise") });
     await h.reconcile();
     const name = clientCaSecretName(NS, ES_NAME);
-    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeDefined();
+    expect(h.caches.caSecrets.get(name, CA_NS)).toBeDefined();
     h.caches.elasticsearch.delete(NS, ES_NAME);
     await h.reconcile();
-    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeUndefined();
+    expect(h.caches.caSecrets.get(name, CA_NS)).toBeUndefined();
 
     const orphan = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls", [CA_CLUSTER_NAMESPACE_LABEL]: "gone", [CA_CLUSTER_NAME_LABEL]: "es", [CA_CLUSTER_UID_LABEL]: "gone-uid" });
-    h.caches.managedSecrets.put({ ...orphan, metadata: { ...orphan.metadata, name: "orphan", namespace: CA_NS } });
+    h.caches.caSecrets.put({ ...orphan, metadata: { ...orphan.metadata, name: "orphan", namespace: CA_NS } });
     const unlabelled = await plantedCa({ "app.kubernetes.io/managed-by": "someone" });
-    h.caches.managedSecrets.put({ ...unlabelled, metadata: { ...unlabelled.metadata, name: "not-ours", namespace: CA_NS } });
+    h.caches.caSecrets.put({ ...unlabelled, metadata: { ...unlabelled.metadata, name: "not-ours", namespace: CA_NS } });
     h.caches.elasticsearch.put(elasticsearch(true));
     await h.reconcile();
     expect(await h.reconciler.sweepOrphanCas()).toBe(1);
-    expect(h.caches.managedSecrets.get("orphan", CA_NS)).toBeUndefined();
-    expect(h.caches.managedSecrets.get("not-ours", CA_NS)).toBeDefined();
-    expect(h.caches.managedSecrets.get(name, CA_NS)).toBeDefined(); // a live cluster's CA stays
+    expect(h.caches.caSecrets.get("orphan", CA_NS)).toBeUndefined();
+    expect(h.caches.caSecrets.get("not-ours", CA_NS)).toBeDefined();
+    expect(h.caches.caSecrets.get(name, CA_NS)).toBeDefined(); // a live cluster's CA stays
   });
 });

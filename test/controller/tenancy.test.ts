@@ -23,7 +23,7 @@ const labelled = (namespace: string, name: string, owner: Kibana, pem: string): 
   metadata: { name, namespace, uid: `uid-${namespace}-${name}`, labels: clientCertLabels(ES_NAME, NS), ownerReferences: [{ apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", name: owner.metadata.name, uid: owner.metadata.uid }] },
   data: { "tls.crt": btoa(pem) },
 });
-const bundleOf = (h: ReturnType<typeof setup>) => atob(h.caches.managedSecrets.get(`${ES_NAME}-es-client-trust-bundle`, NS)!.data!["client-trust-bundle.crt"]!);
+const bundleOf = (h: ReturnType<typeof setup>) => atob(h.caches.managedSecrets.whole(`${ES_NAME}-es-client-trust-bundle`, NS)!.data!["client-trust-bundle.crt"]!);
 const body = (pem: string) => pem.split("\n").slice(1, 3).join("\n");
 const grant = (h: ReturnType<typeof setup>, ns: string, sa = "default") => h.allowedRefs.add(`system:serviceaccount:${ns}:${sa}->${NS}/${ES_NAME}`);
 

@@ -35,6 +35,8 @@ export interface StartOptions {
   apiserverArgs?: string[];
   /** Write an audit log of every write request (read it with auditEvents()). */
   audit?: boolean;
+  /** Also audit reads (get) of Secrets: a test that proves which Secrets a controller read. */
+  auditSecretReads?: boolean;
   log?: (line: string) => void;
 }
 
@@ -167,14 +169,15 @@ export class ControlPlane {
       // Static tokens: the bearer-token kubeconfig (Bun with client-node 2.x needs one).
       "tokens.csv": `${this.adminToken},admin-token,admin-token-uid,"system:masters"\n`,
     };
-    // Audit only writes: tests count what a controller wrote, by user.
+    // Audit only writes: tests count what a controller wrote, by user (and, when asked, Secret reads).
+    const secretReads = opts.auditSecretReads ? `- level: Metadata\n  verbs: [get]\n  resources: [{ group: "", resources: [secrets] }]\n` : "";
     files["audit-policy.yaml"] = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
-- level: None
+${secretReads}- level: None
 `;
     for (const [name, content] of Object.entries(files)) writeFileSync(join(d, name), content, { mode: 0o600 });
 
@@ -302,7 +305,7 @@ rules:
     }
   }
 
-  /** Audit events (writes only) recorded so far; needs start({ audit: true }). */
+  /** Audit events (writes, and Secret reads with auditSecretReads) recorded so far; needs start({ audit: true }). */
   auditEvents(): AuditEvent[] {
     let text = "";
     try {

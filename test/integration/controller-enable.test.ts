@@ -52,17 +52,34 @@ async function eventsFor(name: string, namespace = ns): Promise<k8s.CoreV1Event[
   return (await core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` })).items;
 }
 
-function controllerWrites(since: string) {
+function controllerRequests(since: string) {
   return cp.auditEvents().filter((e) => e.user.username === CONTROLLER_USER && e.stage === "ResponseComplete" && e.requestReceivedTimestamp >= since);
 }
 
+function controllerWrites(since: string) {
+  return controllerRequests(since).filter((e) => e.verb !== "get");
+}
+
+/** Secrets the controller read (get) since `since`, as namespace/name. */
+function controllerSecretReads(since: string) {
+  return controllerRequests(since).filter((e) => e.verb === "get" && e.objectRef?.resource === "secrets").map((e) => `${e.objectRef?.namespace}/${e.objectRef?.name}`);
+}
+
+/** Issue 9 finding 8: a Secret a tenant labels as es-mtls's, 1 MiB, present before the controller starts. */
+const PLANTED = "tenant-planted";
+
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, auditSecretReads: true });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   for (const n of [ns, "other", "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
   await setLicense("enterprise");
   testCa = await TestCA.create("user client CA");
+  const padding = Buffer.from(crypto.getRandomValues(new Uint8Array(1024 * 1024 - 4096))).toString("base64");
+  await core.createNamespacedSecret({
+    namespace: ns,
+    body: { metadata: { name: PLANTED, labels: { "app.kubernetes.io/managed-by": "es-mtls", "elasticsearch.k8s.elastic.co/cluster-name": "quickstart" } }, data: { padding } },
+  });
   const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
   controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
   await controller.waitReady();
@@ -201,6 +218,24 @@ describe("enabling client authentication", () => {
     expect(writes.map((w) => `${w.verb} ${w.objectRef?.resource}/${w.objectRef?.name}`)).toEqual([]);
     const reconciles = Number(/es_mtls_controller_reconciles_total\{cluster="prod\/quickstart"\} (\d+)/.exec(await (await controller.health("/metrics")).text())?.[1]);
     expect(reconciles).toBeGreaterThan(3);
+    // Nor reads: the cluster's own Secrets are read once per resourceVersion, not on every resync.
+    expect(controllerSecretReads(since).filter((r) => r.startsWith(`${ns}/quickstart-es-`))).toEqual([]);
+  });
+
+  test("a Secret a tenant labels managed-by=es-mtls (1 MiB) is never read; the cluster's own Secrets were read once per version", async () => {
+    const all = controllerSecretReads("");
+    expect(all.filter((r) => r === `${ns}/${PLANTED}`)).toEqual([]);
+    // The cluster's own Secrets were read on demand: at most once per version the controller wrote
+    // (and a look, answered 404, for a name not yet cached), never once per resync.
+    const ownNames = new Set(["quickstart-es-internal-client-cert", "quickstart-es-client-trust-bundle"]);
+    const ownReads = controllerRequests("").filter((e) => e.verb === "get" && e.objectRef?.resource === "secrets" && e.objectRef.namespace === ns && ownNames.has(e.objectRef.name ?? ""));
+    const found = ownReads.filter((e) => e.responseStatus?.code === 200).length;
+    const versions = controllerWrites("").filter((e) => e.objectRef?.resource === "secrets" && ownNames.has(e.objectRef.name ?? "")).length;
+    const reconciles = Number(/es_mtls_controller_reconciles_total\{cluster="prod\/quickstart"\} (\d+)/.exec(await (await controller.health("/metrics")).text())?.[1]);
+    console.error(`own Secret reads: ${found} (+${ownReads.length - found} not found) for ${versions} written versions over ${reconciles} reconciles`);
+    expect(found).toBeGreaterThan(0);
+    expect(found).toBeLessThanOrEqual(versions);
+    expect((await core.readNamespacedSecret({ namespace: ns, name: PLANTED })).data?.padding).toBeDefined(); // untouched
   });
 });
 

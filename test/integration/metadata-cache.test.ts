@@ -1,7 +1,9 @@
 // Issue 9 finding 8 on the real apiserver: the cache of labelled client-certificate Secrets (a label
 // anyone may set) holds metadata only. Its list and watch ask for PartialObjectMetadata, so no
 // Secret's data ever reaches the controller's memory through it; a change of data still arrives as
-// an update (a new resourceVersion), which is what triggers a bundle rebuild.
+// an update (a new resourceVersion), which is what triggers a bundle rebuild. The same holds for
+// Secrets with es-mtls's managed-by label (anyone may set it) outside the controller's namespace;
+// CA Secrets are cached whole, from the controller's namespace only.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
@@ -12,6 +14,8 @@ import { prepareCluster } from "../support/cluster-setup.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
 
 const NS = "meta";
+const CONTROLLER_NS = "es-mtls-system";
+const MANAGED = { "app.kubernetes.io/managed-by": "es-mtls" };
 let cp: ControlPlane;
 let caches: Caches;
 let core: k8s.CoreV1Api;
@@ -23,7 +27,9 @@ beforeAll(async () => {
   await prepareCluster(core, [NS]);
   // Present before the cache starts: it arrives through the list.
   await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "listed", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "listed-data", "tls.key": "listed-key" } } });
-  caches = new Caches(cp.kubeConfig(), "elastic-system", (kind, obj, type) => seen.push({ kind, type, obj }));
+  await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "planted-managed", labels: MANAGED }, stringData: { payload: "planted-data" } } });
+  await core.createNamespacedSecret({ namespace: CONTROLLER_NS, body: { metadata: { name: "a-ca", labels: MANAGED }, stringData: { "tls.key": "ca-key" } } });
+  caches = new Caches(cp.kubeConfig(), "elastic-system", CONTROLLER_NS, (kind, obj, type) => seen.push({ kind, type, obj }));
   await caches.start();
 }, 900_000);
 
@@ -49,4 +55,28 @@ test("labelled Secrets are cached without data, from the list and from the watch
   }
   for (const e of seen.filter((x) => x.kind === "clientCertSecret")) expect(JSON.stringify(e.obj)).not.toContain(btoa("changed-data"));
   expect(caches.clientCertSecrets.list().length).toBe(2);
+});
+
+test("Secrets a tenant labels managed-by=es-mtls are cached without data; CA Secrets whole, from the controller's namespace only; own data read once per resourceVersion", async () => {
+  const watched = await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "watched-managed", labels: MANAGED }, stringData: { payload: "watched-managed-data" } } });
+  await eventually(() => expect(caches.managedSecrets.get("watched-managed", NS)?.metadata?.resourceVersion).toBe(watched.metadata!.resourceVersion), { timeoutMs: 10_000, what: "watched managed Secret cached" });
+  await eventually(() => expect(caches.caSecrets.get("a-ca", CONTROLLER_NS)).toBeDefined(), { timeoutMs: 10_000, what: "CA Secret cached" });
+  expect(caches.managedSecrets.get("planted-managed", NS)).toBeDefined();
+  for (const s of caches.managedSecrets.list()) expect({ name: s.metadata?.name, data: s.data, type: s.type }).toEqual({ name: s.metadata?.name, data: undefined, type: undefined });
+  for (const e of seen.filter((x) => x.kind === "managedSecret")) {
+    expect(JSON.stringify(e.obj)).not.toContain(btoa("watched-managed-data"));
+    expect(JSON.stringify(e.obj)).not.toContain(btoa("planted-data"));
+  }
+  // Nothing was read on demand: the reconciler reads only what passes the ownership check.
+  expect(caches.managedSecrets.data.reads).toBe(0);
+  expect(caches.managedSecrets.data.size).toBe(0);
+  expect(caches.caSecrets.get("a-ca", CONTROLLER_NS)?.data?.["tls.key"]).toBe(btoa("ca-key"));
+  expect(caches.caSecrets.list().map((s) => s.metadata?.namespace)).toEqual([CONTROLLER_NS]);
+  // On demand: read once per resourceVersion, forgotten on delete.
+  const meta = caches.managedSecrets.get("watched-managed", NS)!;
+  expect((await caches.managedSecrets.load(meta))?.data?.payload).toBe(btoa("watched-managed-data"));
+  expect((await caches.managedSecrets.load(meta))?.data?.payload).toBe(btoa("watched-managed-data"));
+  expect(caches.managedSecrets.data.reads).toBe(1);
+  await core.deleteNamespacedSecret({ namespace: NS, name: "watched-managed" });
+  await eventually(() => expect(caches.managedSecrets.data.size).toBe(0), { timeoutMs: 10_000, what: "kept data forgotten on delete" });
 });
