@@ -192,8 +192,19 @@ async function startIntentApi(material: ServingMaterial) {
   log.info("intent API listening", { port: intentServer.port, issuer });
 }
 
+/**
+ * One refresh at a time: the leadership callback and the 5 s timer may both ask at once, and two
+ * concurrent first starts would both try to bind the intent API's port.
+ */
+let servingChain: Promise<void> = Promise.resolve();
+function refreshServing(isLeader: boolean): Promise<void> {
+  const run = servingChain.then(() => refreshServingOnce(isLeader));
+  servingChain = run.catch(() => {});
+  return run;
+}
+
 /** Serving material: the leader makes it; everyone serves it once it exists, and picks up rotations. */
-async function refreshServing(isLeader: boolean) {
+async function refreshServingOnce(isLeader: boolean) {
   const material = isLeader
     ? await ensureServingMaterial(core, writer, { namespace: config.namespace, serviceName: config.serviceName, extraServiceNames: [webhookServiceName(config.serviceName)], validityMs: config.certValidityMs, rotateBeforeMs: config.certRotateBeforeMs })
     : (await readServingMaterial(core, config.namespace))?.material;
