@@ -19,7 +19,7 @@ import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.t
 import { findUninjected } from "../policy/uninjected.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
 import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
-import { proves, waitingForBundle } from "../gate/proofs.ts";
+import { bundleReloadedInMs, proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
 import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../status/build.ts";
 import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
@@ -110,7 +110,7 @@ export class ClusterReconciler {
     publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await this.restarts.carryOut(key, c.es, restart.step, c.pods, this.d);
-    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), bundleRequeueMs(trust.bundle), this.d.resyncMs, restart.requeueMs ?? Infinity) };
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), bundleRequeueMs(trust.bundle), this.d.resyncMs, restart.requeueMs ?? Infinity, signing.reloadedInMs ?? Infinity) };
   }
 
   // ---- the steps
@@ -153,13 +153,16 @@ export class ClusterReconciler {
   }
 
   /** The CA that signs from now on (gate/signer.ts), and the controller's own certificate issued by it. */
-  private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date }> {
-    const waiting = waitingForBundle(c.esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p) })), bundleSha256);
+  private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date; reloadedInMs?: number }> {
+    const esPods = c.esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p), bundleSince: this.d.reports.bundleSince(p.pod.metadata!.uid!) }));
+    const waiting = waitingForBundle(esPods, bundleSha256);
+    // No report may come when the last pod's ES has re-read the bundle: look again then.
+    const reloadedInMs = bundleReloadedInMs(esPods, bundleSha256);
     const signing = chooseSigner(cas.current, cas.previous, waiting);
     this.signers.set(c.key, signing.signer);
     const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
     if (signing.condition) conditions.push(signing.condition);
-    return { waiting, internalNotAfter };
+    return { waiting, internalNotAfter, ...(reloadedInMs !== undefined ? { reloadedInMs } : {}) };
   }
 
   /** The proof gate: which pods proved the current material, and the phase that allows. */

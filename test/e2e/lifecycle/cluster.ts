@@ -52,16 +52,17 @@ export class Lifecycle {
   private constructor(
     readonly cp: ControlPlane,
     private readonly log: (l: string) => void,
+    private readonly controllerArgs: string[] = [],
   ) {}
   node: TestNode | undefined;
   dns: ClusterDns | undefined;
   controller: ControllerProcess | undefined;
 
-  /** Starts everything; on failure stops what started, then throws. */
-  static async start(log: (l: string) => void = () => {}): Promise<Lifecycle> {
+  /** Starts everything; on failure stops what started, then throws. `controllerArgs` are added to the controller's flags (e.g. short certificate validities). */
+  static async start(log: (l: string) => void = () => {}, o: { controllerArgs?: string[] } = {}): Promise<Lifecycle> {
     const binary = buildBinary(); // the agent as shipped, built once and cached
     const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, log });
-    const lc = new Lifecycle(cp, log);
+    const lc = new Lifecycle(cp, log, o.controllerArgs ?? []);
     try {
       await lc.boot(binary);
       return lc;
@@ -81,7 +82,7 @@ export class Lifecycle {
       kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
       name: "controller-0",
       namespace: "es-mtls-system",
-      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test"],
+      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test", ...this.controllerArgs],
     });
     await this.controller.waitReady();
     // The apiserver calls the webhook directly (no Service on this control plane).
