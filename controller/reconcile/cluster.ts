@@ -26,7 +26,7 @@ import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
-import { resolveKibanaIdentities } from "./kibana-identities.ts";
+import { resolveKibanaIdentities, stillPresented } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
@@ -84,7 +84,9 @@ export class ClusterReconciler {
     const cas = await this.ensureClientCas(c);
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
-    const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
+    // Pins of user certificates Kibana pods still present after their Kibana switched away (restart pending).
+    const presented = await stillPresented(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod), kibanas.identities, this.d);
+    const trust = await publishTrustBundle(c.es, cas, [...kibanas.identities, ...presented], this.d);
     conditions.push(trust.condition);
     await this.markRequired(c);
     const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeTime(new Date());

@@ -2,10 +2,12 @@
 // the renewal of every agent's leaf. Each is watched from the moment the test starts it (right
 // after enabling) until it is complete, while the test runs its other transitions meanwhile;
 // its window is that time span, over which the load must show no refusal.
-import type { x509 } from "../../../common/x509.ts";
+import { x509 } from "../../../common/x509.ts";
 import type { Lifecycle } from "../lifecycle/cluster.ts";
 import type { ClientCert } from "./client.ts";
 import { bundlesOnDisk, issuances, issuerAmong, sameCert, signedBy } from "./pki.ts";
+
+const isCa = (c: x509.X509Certificate) => c.getExtension(x509.BasicConstraintsExtension)?.ca === true;
 
 export interface Span {
   start: number;
@@ -63,7 +65,7 @@ export class RotationWatch {
     }
     const old = this.old;
     const all = [...bundles.values()];
-    if (!this.overlapAt && all.every((b) => b.some((c) => sameCert(c, old)) && b.length > 1)) this.overlapAt = Date.now();
+    if (!this.overlapAt && all.every((b) => b.some((c) => sameCert(c, old)) && b.some((c) => isCa(c) && !sameCert(c, old)))) this.overlapAt = Date.now();
     const signer = await issuerAmong(internal.cert, all[0] ?? []);
     if (signer && !sameCert(signer, old) && !this.newSigningAt) {
       this.newSigningAt = Date.now();
