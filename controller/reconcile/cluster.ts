@@ -26,7 +26,7 @@ import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
-import { resolveKibanaIdentities, stillPresented } from "./kibana-identities.ts";
+import { cannotLoadIdentity, resolveKibanaIdentities, stillPresented } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
@@ -42,7 +42,8 @@ import { managerOf, type Manager } from "../policy/manager.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
-import type { ReconcilerDeps } from "./deps.ts";
+import type { ReconcilerDeps, ReportSource } from "./deps.ts";
+import type { KibanaIdentity } from "./kibana.ts";
 import { syncNamespaceLabels } from "./namespace-label.ts";
 
 export type { ReconcilerDeps } from "./deps.ts";
@@ -50,6 +51,8 @@ export type { ReconcilerDeps } from "./deps.ts";
 export class ClusterReconciler {
   /** The CA that signs agent CSRs of each cluster, between reconciles. */
   private readonly signers = new Map<string, CertificateAuthority>();
+  /** Per cluster, the serial of a rotated CA that already signed (gate/signer.ts `signedBefore`); a restart re-checks the bundle. */
+  private readonly newCaSigns = new Map<string, string>();
   private readonly restarts = new Restarts();
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -101,7 +104,7 @@ export class ClusterReconciler {
     const generation = nextGeneration(c.prevStatus, hash);
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
-    const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
+    const restart = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.withStranded(c, kibanas.identities), proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
     conditions.push(...restart.conditions);
 
     // Persist the generation before any agent sees it, so it is never reused after a restart.
@@ -160,7 +163,9 @@ export class ClusterReconciler {
     const waiting = waitingForBundle(esPods, bundleSha256);
     // No report may come when the last pod's ES has re-read the bundle: look again then.
     const reloadedInMs = bundleReloadedInMs(esPods, bundleSha256);
-    const signing = chooseSigner(cas.current, cas.previous, waiting);
+    const serial = cas.current.certificate.serialNumber;
+    const signing = chooseSigner(cas.current, cas.previous, waiting, this.newCaSigns.get(c.key) === serial);
+    if (cas.previous && signing.signer === cas.current) this.newCaSigns.set(c.key, serial);
     this.signers.set(c.key, signing.signer);
     const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
     if (signing.condition) conditions.push(signing.condition);
@@ -283,7 +288,21 @@ export class ClusterReconciler {
   /** Drops what is kept in memory for a cluster that is gone or no longer active. */
   private forget(key: string): void {
     this.signers.delete(key);
+    this.newCaSigns.delete(key);
     this.restarts.forget(key);
+  }
+
+  /** The reports, with every Kibana pod that cannot load its identity (kibana-identities.ts) marked as needing a restart. */
+  private withStranded(c: ClusterView, identities: KibanaIdentity[]): ReportSource {
+    const stranded = cannotLoadIdentity(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod), identities);
+    if (!stranded.size) return this.d.reports;
+    return {
+      get: (uid) => {
+        const r = this.d.reports.get(uid);
+        return stranded.has(uid) ? { ...(r ?? { generation: 0, ready: false, errors: [] }), restartRequired: true } : r;
+      },
+      seed: (pod, entry) => this.d.reports.seed(pod, entry),
+    };
   }
 
   private reportOf(p: PodView) {

@@ -56,3 +56,20 @@ export async function stillPresented(
   }
   return out;
 }
+
+/**
+ * Kibana pods that cannot load their Kibana's user-provided identity: created without that
+ * Secret's volume (admitted just before the Kibana switched to clientCertificateSecretName, or to
+ * another Secret). Their agent can never read it, so they never prove; like a pod holding a renewed
+ * certificate, they need a restart (the webhook then mounts the Secret). By UID.
+ */
+export function cannotLoadIdentity(kibanaPods: V1Pod[], identities: KibanaIdentity[]): Set<string> {
+  const out = new Set<string>();
+  for (const pod of kibanaPods) {
+    const k = identities.find((i) => i.kibana.metadata.namespace === pod.metadata?.namespace && pod.metadata?.labels?.[KIBANA_NAME_LABEL] === i.kibana.metadata.name);
+    if (!k?.ok || !k.pinned) continue;
+    const mounted = pod.spec?.volumes?.find((v) => v.name === USER_CERT_VOLUME)?.secret?.secretName;
+    if (mounted !== k.pinned.metadata?.name) out.add(pod.metadata!.uid!);
+  }
+  return out;
+}

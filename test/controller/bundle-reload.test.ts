@@ -2,10 +2,13 @@
 // 5 s poll. The signer (a rotated CA signs only once every ES pod trusts it) and the Kibana restart
 // gate wait ES_RELOAD_MS after each pod first reported the bundle. Found by the transitions-under-load
 // test: the controller's own certificate, reissued by the new CA as soon as every agent reported
-// the bundle written, was refused for up to ~4.5 s by pods that had not re-read it.
+// the bundle written, was refused for up to ~4.5 s by pods that had not re-read it. And once the
+// new CA signed, a later bundle change (a labelled Secret) must not hand signing back to the
+// outgoing CA (seen in the same test: short-lived leaves of the old CA, Kibana restarts).
 import { expect, test } from "bun:test";
 import { bundleReloadedInMs, ES_RELOAD_MS, waitingForBundle } from "../../controller/gate/proofs.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
+import { chooseSigner } from "../../controller/gate/signer.ts";
 import type { StatusReport } from "../../protocol/intent.ts";
 
 const report = (bundleSha256: string): StatusReport => ({ generation: 1, bundleSha256, ready: true, errors: [] });
@@ -40,4 +43,11 @@ test("a report seeded from the persisted status after a controller restart waits
   const since = store.bundleSince("uid-es-0")!.getTime();
   expect(since).toBeGreaterThanOrEqual(before);
   expect(waitingForBundle([{ name: "es-0", report: store.get("uid-es-0"), bundleSince: new Date(since) }], "new", new Date(since + 1000))).toEqual(["es-0"]);
+});
+
+test("a rotated CA that signed once keeps signing while a later bundle travels; before that the outgoing CA signs", () => {
+  expect(chooseSigner("new", "old", ["es-0"]).signer).toBe("old");
+  expect(chooseSigner("new", "old", []).signer).toBe("new");
+  expect(chooseSigner("new", "old", ["es-0"], true).signer).toBe("new");
+  expect(chooseSigner("new", undefined, ["es-0"]).signer).toBe("new");
 });
