@@ -8,7 +8,7 @@
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
 import type { Enforcement, Phase, StatusReport } from "../../protocol/intent.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION, clientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION, KIBANA_NAME_LABEL, clientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
@@ -88,7 +88,9 @@ export class ClusterReconciler {
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
     // Pins of user certificates Kibana pods still present after their Kibana switched away (restart pending).
-    const presented = await stillPresented(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod), kibanas.identities, this.d);
+    // Terminating pods count: their Kibana still runs, and presents, until its grace period ends.
+    const kibanaPods = c.kibanas.flatMap((kb) => this.d.caches.pods.list(kb.metadata.namespace).filter((p) => p.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name));
+    const presented = await stillPresented(kibanaPods, kibanas.identities, this.d);
     const trust = await publishTrustBundle(c.es, cas, [...kibanas.identities, ...presented], this.d);
     conditions.push(trust.condition);
     await this.markRequired(c);

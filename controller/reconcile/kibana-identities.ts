@@ -34,8 +34,9 @@ export async function resolveKibanaIdentities(
  * Kibana reads its client certificate only at start: a pod started with a user Secret's
  * certificate (clientCertificateSecretName, mounted by the webhook) keeps presenting it until it is
  * restarted, also after the Kibana switched to another identity. Those Secrets stay pinned while
- * such a pod runs (as identities for the trust bundle only), so the switch never refuses Kibana
- * between the spec change and its restart. Read from the pods' own specs: restart-safe.
+ * such a pod runs, terminating included (as identities for the trust bundle only), so the switch
+ * never refuses Kibana between the spec change and its restart. Read from the pods' own specs:
+ * restart-safe.
  */
 export async function stillPresented(
   kibanaPods: V1Pod[],

@@ -30,6 +30,9 @@ test("a user Secret a running Kibana pod still mounts stays pinned after the Kib
   expect(kept.map((k) => k.ok && k.pinned?.metadata?.name)).toEqual(["mine"]);
   // Two old pods mounting it: pinned once.
   expect((await stillPresented([pod("a", "mine"), pod("b", "mine")], managed, d)).length).toBe(1);
+  // Terminating: its Kibana still runs (and presents) until the grace period ends.
+  const terminating = { ...pod("kb-old", "mine"), metadata: { ...pod("kb-old", "mine").metadata, deletionTimestamp: new Date() } };
+  expect((await stillPresented([terminating], managed, d)).length).toBe(1);
   // The old pod is gone (or finished): nothing is kept.
   expect(await stillPresented([pod("kb-new")], managed, d)).toEqual([]);
   expect(await stillPresented([pod("kb-old", "mine", "Succeeded")], managed, d)).toEqual([]);

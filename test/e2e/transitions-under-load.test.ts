@@ -118,6 +118,9 @@ afterAll(async () => {
     for (const r of all.filter((x) => x.identity !== NEGATIVE && x.identity !== LATE && x.examples.length)) console.log(`${r.transition}/${r.phase}/${r.identity}: ${r.examples.join("; ")}`);
     // Each transition: from its first change to its settled state plus ENOUGH requests per client in it.
     for (const w of windows) console.log(`${w.transition}: ${(((w.end || Date.now()) - w.start) / 1000).toFixed(1)} s under load`);
+    const term = terminationErrors(load.records.filter((r) => CORRECT.includes(r.identity)), stopTimes(lc.node?.events ?? []));
+    const lags = term.filter((e) => !e.inFlight).map((e) => e.sentAfterMs);
+    console.log(`correct clients' connection errors on terminating pods: ${term.length} (${term.filter((e) => e.inFlight).length} in flight at SIGTERM${lags.length ? `, the others sent ${Math.min(...lags)}–${Math.max(...lags)} ms after it` : ""}), of ${load.records.filter((r) => CORRECT.includes(r.identity)).length} requests`);
     console.log(`whole file: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // For diagnosing a refusal: every refused request of a correct client, Kibana's identities, the controller's log.
     if (process.env.ES_MTLS_LOAD_DUMP) {
