@@ -82,8 +82,9 @@ export interface KibanaLoaded {
  * ELASTICSEARCH_SSL_CERTIFICATE / _KEY once at start (its stand-in does too), so for each Kibana pod
  * the files named by its container's env are read once, when the pod is first seen Ready, through
  * the test node's view of the container's mounts, and kept for the pod's life. The newest Ready,
- * non-terminating pod is the one presenting (a Deployment's replacement takes over); no env = not
- * injected yet: Kibana presents no certificate (null).
+ * non-terminating pod is the one presenting (a Deployment's replacement takes over); none (the
+ * only pod evicted, on SIGTERM Kibana stops, and the replacement is not Ready yet): Kibana sends
+ * nothing (undefined); no env = not injected yet: Kibana presents no certificate (null).
  */
 export class KibanaIdentity {
   current: ClientCert | null | undefined;
@@ -109,7 +110,10 @@ export class KibanaIdentity {
       .filter((p) => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
       .sort((a, b) => Date.parse(String(b.metadata!.creationTimestamp)) - Date.parse(String(a.metadata!.creationTimestamp)));
     const pod = ready[0];
-    if (!pod || this.history.at(-1)?.uid === pod.metadata!.uid) return;
+    // No Kibana serving (the only one evicted, its replacement not Ready yet): no Kibana request either.
+    if (!pod) return void (this.current = undefined);
+    const last = this.history.at(-1);
+    if (last && last.uid === pod.metadata!.uid) return void (this.current = last.cert);
     const env = pod.spec!.containers.find((c) => c.name === "kibana")?.env ?? [];
     const certPath = env.find((e) => e.name === "ELASTICSEARCH_SSL_CERTIFICATE")?.value;
     const keyPath = env.find((e) => e.name === "ELASTICSEARCH_SSL_KEY")?.value;
