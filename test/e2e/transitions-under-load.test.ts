@@ -15,13 +15,15 @@
 // client CA CA_VALIDITY_S, rotated CA_ROTATE_BEFORE_S before it expires. The proportions matter, as
 // with the defaults (168 h, 1 year / 24 h): the third of a leaf's life left after its renewal must
 // cover a Kibana restart (to load it), so a leaf of the outgoing CA, capped at that CA's expiry,
-// must be issued long enough before it. Connection errors on a terminating pod are classified in load/report.ts; with the ES
-// stand-in's graceful drain only the routing lag remains, asserted within ROUTING_LAG_MS.
+// must be issued long enough before it. Connection errors on a terminating pod are classified in
+// load/report.ts; with the ES stand-in's graceful drain only the routing lag remains, asserted
+// within ROUTING_LAG_MS.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, NS, MTLS_SECRETS, REPLICAS } from "./lifecycle/cluster.ts";
 import { notWhole } from "./lifecycle/observe.ts";
 import { LoadClient, type ClientCert, type Identity } from "./load/client.ts";
-import { createUserCa, createUserIdentity, KibanaIdentity, SecretIdentity, USER_SECRET } from "./load/identities.ts";
+import { createUserIdentity, KibanaIdentity, SecretIdentity, USER_SECRET } from "./load/identities.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { RenewalWatch, RotationWatch, type Span } from "./load/background.ts";
 import { sameCert, signedBy } from "./load/pki.ts";
 import { classify, mixedPods, rows, stopTimes, table, terminationErrors, type Outcome, type Row, type Window } from "./load/report.ts";
@@ -305,8 +307,9 @@ async function kibanaSecretName(name: string | undefined): Promise<void> {
 }
 
 test("Kibana switches from its managed identity to clientCertificateSecretName and back under load: Kibana never refused", async () => {
-  // As a user would: their CA trusted through a labelled Secret, and Kibana's key pair signed by it.
-  const userCa = await createUserCa(lc, `${ES_NAME}-kibana-user-ca`);
+  // The user's own key pair, signed by their own CA, trusted by nothing else: only the pin of
+  // clientCertificateSecretName makes Elasticsearch accept it (the strict case for the switch back).
+  const userCa = await TestCA.create(`${ES_NAME}-kibana-user-ca`);
   const leaf = await userCa.issue({ cn: "kibana-user", client: true });
   await lc.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: KIBANA_SECRET }, type: "kubernetes.io/tls", stringData: { "tls.crt": leaf.certPem, "tls.key": leaf.key } } });
   // The Kibana pod the renewal watch started with renews first (its agent does, at 2/3 of its certificate's life); the switch would replace it before.

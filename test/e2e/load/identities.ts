@@ -4,7 +4,7 @@
 // Elasticsearch (ECK's soft-owner labels plus a real ownerReference, which es-mtls verifies).
 import { readFileSync } from "node:fs";
 import { createClientCertSecret } from "../../support/client-cert-secret.ts";
-import { selfSignedClient, TestCA } from "../../support/test-ca.ts";
+import { selfSignedClient } from "../../support/test-ca.ts";
 import { ES_NAME, NS, type Lifecycle } from "../lifecycle/cluster.ts";
 import type { ClientCert } from "./client.ts";
 
@@ -22,20 +22,6 @@ export async function createUserIdentity(lc: Lifecycle, name = USER_SECRET, cn =
     certPem: leaf.certPem,
   });
   return { cert: leaf.certPem, key: leaf.key };
-}
-
-/** A user's own CA, trusted through a labelled client-certificate Secret (as a user would add it), to sign Kibana's user-provided certificate. */
-export async function createUserCa(lc: Lifecycle, name: string): Promise<TestCA> {
-  const ca = await TestCA.create(name);
-  const es = await lc.elasticsearch();
-  await createClientCertSecret(lc.core, {
-    namespace: NS,
-    name,
-    es: ES_NAME,
-    owner: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", name: ES_NAME, uid: es.metadata.uid! },
-    certPem: ca.pem,
-  });
-  return ca;
 }
 
 /**
