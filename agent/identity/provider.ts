@@ -14,7 +14,7 @@ import type { PodIdentity } from "../material/material.ts";
 import { validateBundle, validateCertificate, validateKeyPair } from "../material/pem.ts";
 import type { Metrics } from "../report/metrics.ts";
 import { CLIENT_AUTH_OID, createCsr, generateKey, keyAlgorithmOf, selfSign, subjectMatches } from "./key.ts";
-import { renewalTime } from "./schedule.ts";
+import { renewalAfterIssue, renewalTime } from "./schedule.ts";
 
 export interface IdentitySource {
   /** The identity `intent` asks for (undefined: none); `current` is what is on disk. */
@@ -63,6 +63,7 @@ export class ControllerIdentity implements IdentitySource {
 
   /** A new key, a CSR, the controller's answer checked against that key. */
   private async issue(i: Intent, id: ManagedIdentity): Promise<PodIdentity> {
+    const issuedAt = new Date();
     const key = await generateKey(id.keyAlgorithm);
     const csr = await createCsr(key, id.subject);
     let res: CertificateResponse | undefined;
@@ -91,7 +92,7 @@ export class ControllerIdentity implements IdentitySource {
         keyPem: key.pkcs8Pem,
         leaf,
         sha256: sha256Hex(certPem),
-        renewAt: renewalTime(leaf.notBefore, leaf.notAfter, id.renewAtFraction),
+        renewAt: renewalAfterIssue(leaf.notBefore, leaf.notAfter, issuedAt, id.renewAtFraction),
         writtenAt: Date.now(),
       };
     } catch (e) {

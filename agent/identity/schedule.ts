@@ -15,6 +15,16 @@ export function renewalTime(notBefore: Date, notAfter: Date, fraction = DEFAULT_
 }
 
 /**
+ * The renewal time of a certificate just issued at `issuedAt`: its life counted from then, not from
+ * its notBefore, which the controller back-dates (10 min) for clock skew. Counted from notBefore, a
+ * certificate valid for less than ~30 min would be due for renewal the moment it arrives (seen with
+ * `--agent-cert-validity=75s`: every agent re-issuing until rate-limited, every Kibana restarted in a loop).
+ */
+export function renewalAfterIssue(notBefore: Date, notAfter: Date, issuedAt: Date, fraction = DEFAULT_RENEW_FRACTION, random = Math.random): Date {
+  return renewalTime(new Date(Math.max(notBefore.getTime(), Math.min(issuedAt.getTime(), notAfter.getTime()))), notAfter, fraction, random);
+}
+
+/**
  * Delay before retry number `attempt` (0-based) of a failed apply: the project's backoff
  * (common/backoff.ts, equal jitter), but never more than a fraction (default 1/3) of the
  * remaining validity (at least 1 s), so repeated failures still leave several tries

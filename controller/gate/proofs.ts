@@ -11,7 +11,26 @@ export function proves(report: StatusReport | undefined, role: Role, enforcement
   return enforcement === "required" ? report.proof.withoutCertificate === "refused" : report.proof.withoutCertificate === "accepted";
 }
 
-/** Elasticsearch pods whose agent has not reported the current bundle on disk (by name). */
-export function waitingForBundle(esPods: { name: string; report: StatusReport | undefined }[], bundleSha256: string): string[] {
-  return esPods.filter((p) => p.report?.bundleSha256 !== bundleSha256).map((p) => p.name);
+/**
+ * How long after the bundle is on a pod's disk its Elasticsearch surely serves it: ES re-reads
+ * changed SSL files on its resource watcher's poll (`resource.reload.interval.high`, 5 s by
+ * default, which ECK keeps), plus a margin for the poll's own delay. Until then a certificate
+ * only the new bundle trusts is still refused (measured: up to 4.8 s).
+ */
+export const ES_RELOAD_MS = 6000;
+
+/**
+ * Elasticsearch pods that may not serve the current bundle yet (by name): their agent has not
+ * reported it on disk, or reported it less than `reloadMs` ago (`bundleSince`: when it first did).
+ */
+export function waitingForBundle(esPods: { name: string; report: StatusReport | undefined; bundleSince?: Date }[], bundleSha256: string, now = new Date(), reloadMs = ES_RELOAD_MS): string[] {
+  return esPods.filter((p) => p.report?.bundleSha256 !== bundleSha256 || reloading(p.bundleSince, now, reloadMs)).map((p) => p.name);
 }
+
+/** Milliseconds until the last pod that has the current bundle on disk has surely re-read it; undefined when none is still re-reading. */
+export function bundleReloadedInMs(esPods: { report: StatusReport | undefined; bundleSince?: Date }[], bundleSha256: string, now = new Date(), reloadMs = ES_RELOAD_MS): number | undefined {
+  const left = esPods.filter((p) => p.report?.bundleSha256 === bundleSha256 && reloading(p.bundleSince, now, reloadMs)).map((p) => p.bundleSince!.getTime() + reloadMs - now.getTime());
+  return left.length ? Math.max(...left) : undefined;
+}
+
+const reloading = (since: Date | undefined, now: Date, reloadMs: number) => since !== undefined && now.getTime() - since.getTime() < reloadMs;

@@ -8,7 +8,7 @@
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
 import type { Enforcement, Phase, StatusReport } from "../../protocol/intent.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION, legacyClientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION, KIBANA_NAME_LABEL, legacyClientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
@@ -20,7 +20,7 @@ import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.t
 import { findUninjected } from "../policy/uninjected.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
 import { decidePhase, gatePhase, readyCondition } from "../gate/transition.ts";
-import { proves, waitingForBundle } from "../gate/proofs.ts";
+import { bundleReloadedInMs, proves, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
 import { baseStatus, clusterEnforcement, earliestExpiry, podEntry } from "../status/build.ts";
 import { cond, kubeTime, mergeConditions } from "../status/conditions.ts";
@@ -28,7 +28,7 @@ import { writeStatus } from "../status/write.ts";
 import { metrics } from "../metrics.ts";
 import { deleteClusterCas, dropLegacyCa, findCaSecrets, sweepOrphanCas } from "./ca-secret.ts";
 import { ensureClientCas, ensureInternalCertificate, pkiRequeueMs, type ClientCas } from "./cluster-pki.ts";
-import { resolveKibanaIdentities } from "./kibana-identities.ts";
+import { cannotLoadIdentity, resolveKibanaIdentities, stillPresented } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration, retiredHash } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
@@ -44,7 +44,8 @@ import { managerOf, type Manager } from "../policy/manager.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
 import { missingPods } from "./accounting.ts";
 import { loadCluster, podRef, podsLabelledFor, type ClusterView, type PodView } from "./view.ts";
-import type { ReconcilerDeps } from "./deps.ts";
+import type { ReconcilerDeps, ReportSource } from "./deps.ts";
+import type { KibanaIdentity } from "./kibana.ts";
 import { syncNamespaceLabels } from "./namespace-label.ts";
 
 export type { ReconcilerDeps } from "./deps.ts";
@@ -52,6 +53,8 @@ export type { ReconcilerDeps } from "./deps.ts";
 export class ClusterReconciler {
   /** The CA that signs agent CSRs of each cluster, between reconciles. */
   private readonly signers = new Map<string, CertificateAuthority>();
+  /** Per cluster, the serial of a rotated CA that already signed (gate/signer.ts `signedBefore`); a restart re-checks the bundle. */
+  private readonly newCaSigns = new Map<string, string>();
   private readonly restarts = new Restarts();
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -86,7 +89,11 @@ export class ClusterReconciler {
     const cas = await this.ensureClientCas(c);
     const kibanas = await resolveKibanaIdentities(c.kibanas, { ...this.d, certValiditySeconds: this.certValiditySeconds(), clusterNamespace: c.namespace });
     conditions.push(kibanas.condition);
-    const trust = await publishTrustBundle(c.es, cas, kibanas.identities, this.d);
+    // Pins of user certificates Kibana pods still present after their Kibana switched away (restart pending).
+    // Terminating pods count: their Kibana still runs, and presents, until its grace period ends.
+    const kibanaPods = c.kibanas.flatMap((kb) => this.d.caches.pods.list(kb.metadata.namespace).filter((p) => p.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name));
+    const presented = await stillPresented(kibanaPods, kibanas.identities, this.d);
+    const trust = await publishTrustBundle(c.es, cas, [...kibanas.identities, ...presented], this.d);
     conditions.push(trust.condition);
     await this.markRequired(c);
     const activeSince = isActive(c.prevPhase) && c.prevStatus.activeSince ? c.prevStatus.activeSince : kubeTime(new Date());
@@ -103,7 +110,7 @@ export class ClusterReconciler {
     const generation = nextGeneration(c.prevStatus, hash);
     if (gate.next === "Disabled") return this.finishDisabling(c, conditions, generation, hash);
     if (gate.next !== phase) await this.d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
-    const planned = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.d.reports, proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
+    const planned = this.restarts.plan(key, gate.next, phase, c.pods, { reports: this.withStranded(c, kibanas.identities), proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
     const restart = await this.restarts.holdUnlessGreen(key, c.es, planned, c.pods, this.d);
     conditions.push(...restart.conditions);
 
@@ -115,7 +122,7 @@ export class ClusterReconciler {
     publishIntents(this.d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds: this.certValiditySeconds() }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await this.restarts.carryOut(key, c.es, restart.step, c.pods, this.d);
-    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), bundleRequeueMs(trust.bundle), this.d.resyncMs, restart.requeueMs ?? Infinity) };
+    return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, this.d.pki), bundleRequeueMs(trust.bundle), this.d.resyncMs, restart.requeueMs ?? Infinity, signing.reloadedInMs ?? Infinity) };
   }
 
   // ---- the steps
@@ -169,13 +176,18 @@ export class ClusterReconciler {
   }
 
   /** The CA that signs from now on (gate/signer.ts), and the controller's own certificate issued by it. */
-  private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date }> {
-    const waiting = waitingForBundle(c.esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p) })), bundleSha256);
-    const signing = chooseSigner(cas.current, cas.previous, waiting);
+  private async ensureSigner(c: ClusterView, cas: ClientCas, bundleSha256: string, conditions: Condition[]): Promise<{ waiting: string[]; internalNotAfter: Date; reloadedInMs?: number }> {
+    const esPods = c.esPods.map((p) => ({ name: p.pod.metadata!.name!, report: this.reportOf(p), bundleSince: this.d.reports.bundleSince(p.pod.metadata!.uid!) }));
+    const waiting = waitingForBundle(esPods, bundleSha256);
+    // No report may come when the last pod's ES has re-read the bundle: look again then.
+    const reloadedInMs = bundleReloadedInMs(esPods, bundleSha256);
+    const serial = cas.current.certificate.serialNumber;
+    const signing = chooseSigner(cas.current, cas.previous, waiting, this.newCaSigns.get(c.key) === serial);
+    if (cas.previous && signing.signer === cas.current) this.newCaSigns.set(c.key, serial);
     this.signers.set(c.key, signing.signer);
     const internalNotAfter = await ensureInternalCertificate(c.es, c.managedSecret(internalClientCertSecretName(c.name)), signing.signer, this.d.writer, this.d.pki);
     if (signing.condition) conditions.push(signing.condition);
-    return { waiting, internalNotAfter };
+    return { waiting, internalNotAfter, ...(reloadedInMs !== undefined ? { reloadedInMs } : {}) };
   }
 
   /** The proof gate: which pods proved the current material, and the phase that allows. */
@@ -304,7 +316,21 @@ export class ClusterReconciler {
   /** Drops what is kept in memory for a cluster that is gone or no longer active. */
   private forget(key: string): void {
     this.signers.delete(key);
+    this.newCaSigns.delete(key);
     this.restarts.forget(key);
+  }
+
+  /** The reports, with every Kibana pod that cannot load its identity (kibana-identities.ts) marked as needing a restart. */
+  private withStranded(c: ClusterView, identities: KibanaIdentity[]): ReportSource {
+    const stranded = cannotLoadIdentity(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod), identities);
+    if (!stranded.size) return this.d.reports;
+    return {
+      get: (uid) => {
+        const r = this.d.reports.get(uid);
+        return stranded.has(uid) ? { ...(r ?? { generation: 0, ready: false, errors: [] }), restartRequired: true } : r;
+      },
+      seed: (pod, entry) => this.d.reports.seed(pod, entry),
+    };
   }
 
   private reportOf(p: PodView) {

@@ -24,7 +24,7 @@ export interface ReconcilerDeps {
   writer: ClusterWriter;
   events: EventSink;
   intents: IntentSink;
-  reports: ReportSource;
+  reports: ReportSource & Pick<ReportStore, "bundleSince">;
   /** A Kibana's own client certificate Secret (not cached): kube/secret-reader.ts, or a fake. */
   readUserSecret: SecretReader;
   /** Any Secret by name, uncached (a managed name taken by an unlabelled object is invisible to the caches). */

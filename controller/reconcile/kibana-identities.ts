@@ -1,9 +1,10 @@
 // Step: the identity each Kibana of the cluster presents, with an Event on every Kibana whose
 // identity is unusable and the KibanaIdentities condition.
-import type { V1Secret } from "@kubernetes/client-node";
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Condition, Kibana } from "../kube/resources.ts";
 import { cond } from "../status/conditions.ts";
-import { kibanaIdentity, type KibanaIdentity } from "./kibana.ts";
+import { checkUserSecret, kibanaIdentity, type KibanaIdentity } from "./kibana.ts";
+import { KIBANA_NAME_LABEL, USER_CERT_VOLUME } from "../names.ts";
 import { kibanaTarget } from "./event-targets.ts";
 import type { EventSink, SecretReader } from "./deps.ts";
 
@@ -27,4 +28,49 @@ export async function resolveKibanaIdentities(
     ? cond("KibanaIdentities", "False", "ClientCertificateInvalid", bad.join("; "))
     : cond("KibanaIdentities", "True", "Resolved", `${identities.length} Kibana identity(ies) resolved`);
   return { identities, condition };
+}
+
+/**
+ * Kibana reads its client certificate only at start: a pod started with a user Secret's
+ * certificate (clientCertificateSecretName, mounted by the webhook) keeps presenting it until it is
+ * restarted, also after the Kibana switched to another identity. Those Secrets stay pinned while
+ * such a pod runs, terminating included (as identities for the trust bundle only), so the switch
+ * never refuses Kibana between the spec change and its restart. Read from the pods' own specs:
+ * restart-safe.
+ */
+export async function stillPresented(
+  kibanaPods: V1Pod[],
+  identities: KibanaIdentity[],
+  d: { readUserSecret: SecretReader },
+): Promise<KibanaIdentity[]> {
+  const pinned = new Set(identities.flatMap((k) => (k.ok && k.pinned ? [`${k.pinned.metadata?.namespace}/${k.pinned.metadata?.name}`] : [])));
+  const out: KibanaIdentity[] = [];
+  for (const pod of kibanaPods) {
+    const ns = pod.metadata!.namespace!;
+    const secretName = pod.spec?.volumes?.find((v) => v.name === USER_CERT_VOLUME)?.secret?.secretName;
+    const kibana = identities.find((k) => k.kibana.metadata.namespace === ns && pod.metadata?.labels?.[KIBANA_NAME_LABEL] === k.kibana.metadata.name)?.kibana;
+    if (!secretName || !kibana || pinned.has(`${ns}/${secretName}`) || pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+    const checked = checkUserSecret(await d.readUserSecret(ns, secretName), secretName);
+    if (!checked.ok) continue; // deleted or no longer usable: nothing left to trust
+    pinned.add(`${ns}/${secretName}`);
+    out.push({ kibana, ok: true, identity: { source: "userProvided", mountPath: "" }, pinned: checked.secret });
+  }
+  return out;
+}
+
+/**
+ * Kibana pods that cannot load their Kibana's user-provided identity: created without that
+ * Secret's volume (admitted just before the Kibana switched to clientCertificateSecretName, or to
+ * another Secret). Their agent can never read it, so they never prove; like a pod holding a renewed
+ * certificate, they need a restart (the webhook then mounts the Secret). By UID.
+ */
+export function cannotLoadIdentity(kibanaPods: V1Pod[], identities: KibanaIdentity[]): Set<string> {
+  const out = new Set<string>();
+  for (const pod of kibanaPods) {
+    const k = identities.find((i) => i.kibana.metadata.namespace === pod.metadata?.namespace && pod.metadata?.labels?.[KIBANA_NAME_LABEL] === i.kibana.metadata.name);
+    if (!k?.ok || !k.pinned) continue;
+    const mounted = pod.spec?.volumes?.find((v) => v.name === USER_CERT_VOLUME)?.secret?.secretName;
+    if (mounted !== k.pinned.metadata?.name) out.add(pod.metadata!.uid!);
+  }
+  return out;
 }

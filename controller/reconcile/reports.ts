@@ -8,6 +8,8 @@ export interface PodReport {
   pod: PodRef;
   report: StatusReport;
   receivedAt: Date;
+  /** When the pod first reported the bundle it reports now: its Elasticsearch re-reads the file some seconds later (gate/proofs.ts). */
+  bundleSince: Date;
 }
 
 export class ReportStore {
@@ -15,13 +17,19 @@ export class ReportStore {
 
   constructor(private readonly onReport: (pod: PodRef) => void) {}
 
-  put(pod: PodRef, report: StatusReport) {
-    this.byUid.set(pod.uid, { pod, report, receivedAt: new Date() });
+  put(pod: PodRef, report: StatusReport, now = new Date()) {
+    const prev = this.byUid.get(pod.uid);
+    const bundleSince = prev && prev.report.bundleSha256 === report.bundleSha256 ? prev.bundleSince : now;
+    this.byUid.set(pod.uid, { pod, report, receivedAt: now, bundleSince });
     this.onReport(pod);
   }
 
   get(uid: string): StatusReport | undefined {
     return this.byUid.get(uid)?.report;
+  }
+
+  bundleSince(uid: string): Date | undefined {
+    return this.byUid.get(uid)?.bundleSince;
   }
 
   forget(uid: string) {
@@ -35,6 +43,8 @@ export class ReportStore {
     this.byUid.set(pod.uid, {
       pod,
       receivedAt: new Date(0),
+      // A restarted controller does not know when the pod's Elasticsearch re-read it: one reload interval from now.
+      bundleSince: new Date(),
       report: {
         generation: entry.appliedGeneration,
         bundleSha256: entry.bundleSha256,

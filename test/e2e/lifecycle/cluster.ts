@@ -56,17 +56,21 @@ export class Lifecycle {
   private constructor(
     readonly cp: ControlPlane,
     private readonly log: (l: string) => void,
+    private readonly controllerArgs: string[] = [],
   ) {}
   node: TestNode | undefined;
   dns: ClusterDns | undefined;
   controller: ControllerProcess | undefined;
 
-  /** Starts everything; on failure stops what started, then throws. */
-  /** `workload: false` starts everything but the ECK-shaped `quickstart` (a test brings its own, e.g. test/e2e/helm-chart/). */
-  static async start(log: (l: string) => void = () => {}, opts: { workload?: boolean } = {}): Promise<Lifecycle> {
+  /**
+   * Starts everything; on failure stops what started, then throws. `workload: false` starts everything
+   * but the ECK-shaped `quickstart` (a test brings its own, e.g. test/e2e/helm-chart/); `controllerArgs`
+   * are added to the controller's flags (e.g. short certificate validities).
+   */
+  static async start(log: (l: string) => void = () => {}, opts: { workload?: boolean; controllerArgs?: string[] } = {}): Promise<Lifecycle> {
     const binary = buildBinary(); // the agent as shipped, built once and cached
     const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, log });
-    const lc = new Lifecycle(cp, log);
+    const lc = new Lifecycle(cp, log, opts.controllerArgs ?? []);
     try {
       await lc.boot(binary, opts.workload ?? true);
       return lc;
@@ -151,7 +155,7 @@ export class Lifecycle {
       kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
       name: "controller-0",
       namespace: "es-mtls-system",
-      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test"],
+      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test", ...this.controllerArgs],
       ...(samePortsAs ? { samePortsAs } : {}),
     });
   }

@@ -4,6 +4,7 @@
 // Service would route them. Each identity runs its own loop; every request is recorded with the
 // phase read at send time, and classified later (classify.ts), once pods' fates are known.
 import { Client, HttpConnection } from "@elastic/elasticsearch";
+import { x509 } from "../../../common/x509.ts";
 import { PASSWORD } from "../lifecycle/cluster.ts";
 import type { PhaseView, PodView, Target } from "./views.ts";
 
@@ -16,8 +17,11 @@ export interface Identity {
   name: string;
   /** "correct": must never be refused; "negative": no certificate, refused exactly while required. */
   kind: "correct" | "negative";
-  /** The certificate to present now; undefined = none yet (a correct client then waits for it). */
-  cert: () => ClientCert | undefined;
+  /**
+   * The certificate to present now; null = present none (the negative client, or Kibana before its
+   * agent was injected); undefined = no identity yet: the client does not send.
+   */
+  cert: () => ClientCert | null | undefined;
 }
 
 /** What a request ended in, before classification: the client's own view. */
@@ -32,6 +36,19 @@ export interface RequestRecord {
   endAt: number;
   raw: Raw;
   detail?: string;
+  /** Serial of the certificate presented, when one was. */
+  serial?: string;
+}
+
+const serials = new WeakMap<ClientCert, string>();
+/** The serial of a client certificate, parsed once per identity object. */
+function serialOf(c: ClientCert): string {
+  let s = serials.get(c);
+  if (s === undefined) {
+    s = new x509.X509Certificate(c.cert).serialNumber;
+    serials.set(c, s);
+  }
+  return s;
 }
 
 export class LoadClient {
@@ -40,7 +57,7 @@ export class LoadClient {
   transition = "baseline";
   private running = true;
   private readonly loops: Promise<void>[] = [];
-  private readonly clients = new Map<string, { client: Client; cert: ClientCert | undefined }>();
+  private readonly clients = new Map<string, { client: Client; cert: ClientCert | null }>();
 
   constructor(
     private readonly pods: PodView,
@@ -63,19 +80,19 @@ export class LoadClient {
     while (this.running) {
       const targets = this.pods.ready();
       const cert = id.cert();
-      if (targets.length && (cert || id.kind === "negative")) {
+      if (targets.length && cert !== undefined) {
         const pod = targets[next++ % targets.length]!;
         const phase = this.phase.phase;
         const sentAt = Date.now();
         const [raw, detail] = await this.send(id, pod, cert);
-        this.records.push({ identity: id.name, transition: this.transition, phase, pod, sentAt, endAt: Date.now(), raw, ...(detail ? { detail } : {}) });
+        this.records.push({ identity: id.name, transition: this.transition, phase, pod, sentAt, endAt: Date.now(), raw, ...(detail ? { detail } : {}), ...(cert ? { serial: serialOf(cert) } : {}) });
       }
       await new Promise((r) => setTimeout(r, this.paceMs)); // pacing of the load, not a wait for a condition
     }
   }
 
   /** One client per identity and pod, rebuilt when the identity's certificate changes. */
-  private clientFor(id: Identity, pod: Target, cert: ClientCert | undefined): Client {
+  private clientFor(id: Identity, pod: Target, cert: ClientCert | null): Client {
     const key = `${id.name}/${pod.uid}`;
     const have = this.clients.get(key);
     if (have && have.cert === cert) return have.client;
@@ -96,7 +113,7 @@ export class LoadClient {
     return client;
   }
 
-  private async send(id: Identity, pod: Target, cert: ClientCert | undefined): Promise<[Raw, string?]> {
+  private async send(id: Identity, pod: Target, cert: ClientCert | null): Promise<[Raw, string?]> {
     try {
       await this.clientFor(id, pod, cert).info();
       return ["ok"];

@@ -3,12 +3,14 @@
 // The rule for connection errors: every request goes to a pod that was Ready (and not terminating)
 // in the watch at send time. A connection-level failure (reset, refused, timeout) that ended after
 // the test node sent SIGTERM to that pod's elasticsearch container (its "kill" event, same process
-// clock) is a termination error: the ES stand-in closes its listener and open sockets at once on
-// SIGTERM (no graceful drain, no preStop delay), so a request in flight, or sent within the
-// watch's lag, fails. Those are reported (`conn-term`), not asserted zero. A reset before SIGTERM
-// is the server refusing the client at the TLS layer (ES drops the connection after the handshake
-// when it refuses a certificate or its absence): `tls`. A refused or timed-out connection to a pod
-// not yet told to stop is `conn-live`: asserted zero for correct clients.
+// clock) is a termination error (`conn-term`). The ES stand-in drains on SIGTERM as ES does (its
+// listener closes, requests in flight are answered), so the only termination errors left are
+// requests sent after SIGTERM within the routing lag (the load picked the pod from its watch an
+// instant before the deletion reached it): terminationErrors() lists them with that lag, and the
+// test bounds it. A reset before SIGTERM is the server refusing the client at the TLS layer (ES
+// drops the connection after the handshake when it refuses a certificate or its absence): `tls`.
+// A refused or timed-out connection to a pod not yet told to stop is `conn-live`: asserted zero
+// for correct clients.
 import type { ContainerEvent } from "../../node/container.ts";
 import type { RequestRecord } from "./client.ts";
 
@@ -82,6 +84,16 @@ export function rows(records: RequestRecord[], stoppedAt: Map<string, number>, w
     out.set(key, row);
   }
   return [...out.values()];
+}
+
+/** Each termination error: in flight at SIGTERM (sent before it), or sent how long after it. */
+export function terminationErrors(records: RequestRecord[], stoppedAt: Map<string, number>): Array<{ identity: string; pod: string; inFlight: boolean; sentAfterMs: number; detail: string }> {
+  return records
+    .filter((r) => classify(r, stoppedAt) === "conn-term")
+    .map((r) => {
+      const after = r.sentAt - stoppedAt.get(r.pod.uid)!;
+      return { identity: r.identity, pod: r.pod.name, inFlight: after < 0, sentAfterMs: after, detail: (r.detail ?? r.raw).split(" - Local")[0]! };
+    });
 }
 
 /** Per pod UID, the negative client's answers: a pod's client_authentication is fixed for its life, so never both. */
