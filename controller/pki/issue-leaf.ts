@@ -63,7 +63,10 @@ export async function storedLeafDecision(
   const problem = specific(certificate);
   if (problem) return { reissue: true, reason: problem };
   if (!(await isIssuedBy(certificate, check.ca.certificate))) return { reissue: true, reason: `not signed by the current ${check.caName}` };
-  if (shouldRotate(check.now ?? new Date(), certificate.notAfter, check.rotateBeforeMs ?? DEFAULT_ROTATE_BEFORE_MS)) {
+  // A leaf that already lasts as long as its CA cannot be improved by that CA: reissuing it would
+  // give the same end date again, on every reconcile. The CA's own rotation renews it.
+  const cappedByCa = certificate.notAfter.getTime() >= check.ca.certificate.notAfter.getTime();
+  if (!cappedByCa && shouldRotate(check.now ?? new Date(), certificate.notAfter, check.rotateBeforeMs ?? DEFAULT_ROTATE_BEFORE_MS)) {
     return { reissue: true, reason: `expires ${certificate.notAfter.toISOString()}, inside the rotate-before window` };
   }
   return { reissue: false };

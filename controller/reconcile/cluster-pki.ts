@@ -145,7 +145,10 @@ export async function ensureInternalCertificate(es: Elasticsearch, existing: V1S
 
 /** When the CA or the controller's certificate next needs attention. */
 export function pkiRequeueMs(cas: ClientCas, internalNotAfter: Date, s: PkiSettings, now = new Date()): number {
-  const times = [rotateIn(now, cas.current.certificate.notAfter, s.caRotateBeforeMs), rotateIn(now, internalNotAfter, s.certRotateBeforeMs)];
+  const times = [rotateIn(now, cas.current.certificate.notAfter, s.caRotateBeforeMs)];
+  // Due now yet kept: it lasts as long as its CA (pki/issue-leaf.ts), whose rotation is timed above.
+  const leafIn = rotateIn(now, internalNotAfter, s.certRotateBeforeMs);
+  if (leafIn > 0) times.push(leafIn);
   if (cas.previous) times.push(cas.previous.certificate.notAfter.getTime() - now.getTime() + 1000);
   return Math.max(1000, Math.min(...times));
 }

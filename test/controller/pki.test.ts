@@ -124,7 +124,20 @@ describe("client leaves", () => {
     expect(await reason(good, { ca: await createClientCa("es") })).toMatch(/not signed by the current client CA/);
     const foreignKey = await clientCertToSecretData(await issueControllerClientCertificate({ ca, esName: "es", now }));
     expect(await reason({ "tls.crt": good["tls.crt"], "tls.key": foreignKey["tls.key"] })).toMatch(/does not match/);
-    expect(await reason(good, { now: new Date(now.getTime() + 365 * DAY - HOUR) })).toMatch(/rotate-before/);
+    const longCa = await createClientCa("es", { now, validityMs: 3 * 365 * DAY });
+    const short = await clientCertToSecretData(await issueControllerClientCertificate({ ca: longCa, esName: "es", now, validityMs: 365 * DAY }));
+    expect(await reason(short, { ca: longCa, now: new Date(now.getTime() + 365 * DAY - HOUR) })).toMatch(/rotate-before/);
+  });
+
+  test("needsReissue: a leaf that lasts as long as its CA is not reissued by that CA in the rotate-before window (the same end date again, every reconcile)", async () => {
+    const now = new Date();
+    const ca = await createClientCa("es", { now, validityMs: 2 * HOUR });
+    const subject = controllerSubject("es");
+    const capped = await clientCertToSecretData(await issueControllerClientCertificate({ ca, esName: "es", now, validityMs: 365 * DAY }));
+    const late = new Date(now.getTime() + HOUR + 30 * 60 * 1000); // 30 min before both expire, inside a 24 h window
+    expect(await needsReissue(capped, { ca, subject, now: late, rotateBeforeMs: 24 * HOUR })).toEqual({ reissue: false });
+    // A new CA (the rotation) still replaces it.
+    expect(await needsReissue(capped, { ca: await createClientCa("es", { now }), subject, now: late })).toMatchObject({ reissue: true });
   });
 });
 
@@ -150,6 +163,8 @@ describe("serving certificate", () => {
     expect(await servingNeedsReissue(data, { ca, dnsNames, now })).toEqual({ reissue: false });
     expect(await servingNeedsReissue(data, { ca, dnsNames: serviceDnsNames("svc", "other"), now })).toMatchObject({ reissue: true, reason: expect.stringMatching(/subject alternative names/) });
     expect(await servingNeedsReissue(data, { ca: await createServingCa(), dnsNames, now })).toMatchObject({ reason: expect.stringMatching(/not signed by the current serving CA/) });
-    expect(await servingNeedsReissue(data, { ca, dnsNames, now: new Date(now.getTime() + 365 * DAY) })).toMatchObject({ reason: expect.stringMatching(/rotate-before/) });
+    const longCa = await createServingCa({ now, validityMs: 5 * 365 * DAY });
+    const shorter = await servingToSecretData(await issueServingCertificate({ ca: longCa, dnsNames, now }));
+    expect(await servingNeedsReissue(shorter, { ca: longCa, dnsNames, now: new Date(now.getTime() + 365 * DAY) })).toMatchObject({ reason: expect.stringMatching(/rotate-before/) });
   });
 });
