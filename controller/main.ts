@@ -21,6 +21,7 @@ import { WorkQueue } from "./reconcile/queue.ts";
 import { ReportStore } from "./reconcile/reports.ts";
 import { ClusterReconciler } from "./reconcile/cluster.ts";
 import { clusterHealthReader } from "./kube/es-health.ts";
+import { readCrdSupport, type CrdSupport } from "./kube/crd-support.ts";
 import { IntentStore } from "./intent-api/intent-store.ts";
 import { createTokenVerifier } from "./intent-api/token-verifier.ts";
 import { createCertificateIssuer } from "./intent-api/certificate-issuer.ts";
@@ -241,13 +242,23 @@ const elector = new LeaderElector(kc, {
   },
 });
 
+/** What the installed Elasticsearch CRD allows (kube/crd-support.ts); undefined until first read. */
+let crd: CrdSupport | undefined;
+async function checkCrd() {
+  const now = await readCrdSupport(kc.makeApiClient(k8s.ApiextensionsV1Api));
+  metrics.set("es_mtls_controller_elasticsearch_crd_client_authentication", {}, now.supported ? 1 : 0);
+  // Said once per change, not on every resync.
+  if (now.detail !== crd?.detail) (now.supported ? log.info : log.warn)("elasticsearch CRD", { supported: now.supported, detail: now.detail });
+  crd = now;
+}
+
 const health = new Hono();
 health.get("/healthz", (c) => c.json({ status: "ok" }));
 health.get("/readyz", (c) => {
   // Ready = able to answer the webhooks from synced caches (the webhook Service picks ready replicas).
   const webhooks = !config.webhookPort || !!webhookServer;
   const ready = caches.synced && !!intentServer && webhooks;
-  return c.json({ ready, cachesSynced: caches.synced, intentApi: !!intentServer, webhooks, leader: elector.leading }, ready ? 200 : 503);
+  return c.json({ ready, cachesSynced: caches.synced, intentApi: !!intentServer, webhooks, leader: elector.leading, elasticsearchCrd: crd }, ready ? 200 : 503);
 });
 health.get("/metrics", (c) => c.text(metrics.text(), 200, { "content-type": "text/plain; version=0.0.4" }));
 const healthServer = Bun.serve({ port: config.healthPort, hostname: config.intentApiAddress, fetch: health.fetch });
@@ -257,6 +268,7 @@ log.info("health endpoints listening", { port: healthServer.port });
 await markLeaderPod(core, config.namespace, config.podName, false);
 await caches.start();
 log.info("caches started", { synced: caches.synced });
+await checkCrd().catch((e) => log.warn("reading the Elasticsearch CRD failed", { error: String(e) }));
 elector.start();
 
 // Standbys poll for the serving material; everyone re-checks it periodically for rotation.
@@ -266,6 +278,7 @@ const resyncTimer = setInterval(() => {
   if (!elector.leading) return;
   for (const key of allClusters()) queue.addResync(key);
   sweepOrphanCas();
+  void checkCrd().catch((e) => log.warn("reading the Elasticsearch CRD failed", { error: String(e) }));
 }, config.resyncMs);
 
 /** CA Secrets of clusters deleted while no leader watched; only from synced caches (a partial list would look like deletions). */

@@ -50,6 +50,7 @@ class Registry {
 export const metrics = new Registry();
 metrics.describe("es_mtls_controller_api_writes_total", "counter", "Write requests to the kube-apiserver by verb and resource");
 metrics.describe("es_mtls_controller_reconciles_total", "counter", "Cluster reconciles by result");
+metrics.describe("es_mtls_controller_elasticsearch_crd_client_authentication", "gauge", "1 when the installed Elasticsearch CRD keeps spec.http.tls.client (0: the field is pruned or the CRD is missing)");
 metrics.describe("es_mtls_controller_leader", "gauge", "1 while this replica holds the Lease");
 metrics.describe("es_mtls_controller_trust_bundle_certificates", "gauge", "Certificates in a cluster's trust bundle");
 metrics.describe("es_mtls_controller_client_ca_expiry_timestamp_seconds", "gauge", "When a cluster's client CA expires");

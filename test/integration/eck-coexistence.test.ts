@@ -99,3 +99,12 @@ test.skipIf(!present)("ECK 3.3 manages the cluster: required is refused with the
   }, { timeoutMs: 20_000, what: "Blocked: ECKTooOld" });
   await expect(core.readNamespacedSecret({ namespace: "es-mtls-system", name: clientCaSecretName(ns, "old-eck") })).rejects.toBeDefined();
 });
+
+test.skipIf(!present)("the installed CRD (ECK 3.5's) is read and reported as keeping spec.http.tls.client: /readyz and the metric say so", async () => {
+  await eventually(async () => {
+    const ready = (await (await controller.health("/readyz")).json()) as { elasticsearchCrd?: { supported: boolean; detail: string } };
+    expect(ready.elasticsearchCrd?.supported).toBe(true);
+  }, { timeoutMs: 20_000, what: "the CRD check in /readyz" });
+  const text = await (await controller.health("/metrics")).text();
+  expect(text).toMatch(/^es_mtls_controller_elasticsearch_crd_client_authentication 1$/m);
+});
