@@ -2,9 +2,9 @@
 // "done when"): the controller, killed with SIGKILL at every phase boundary of enable and disable
 // and right after each Elasticsearch eviction, and started again with the same flags, converges to
 // Enabled / Disabled, never evicts an Elasticsearch pod while the one evicted before has not come
-// back proving the new state, and cleans up only after every pod proved `none`. Before that, the
-// health gate: with a node missing the stand-ins' /_cluster/health is yellow, and the controller
-// (gate on, its default) evicts nothing until it is green again.
+// back proving the new state, and cleans up only after every pod proved `none`. The enable starts
+// with a node missing: the stand-ins' /_cluster/health is yellow, and the controller (health gate on,
+// its default; restarted at the Disabled → Enabling boundary) evicts nothing until it is green again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, MTLS_SECRETS, NS, REPLICAS, STS } from "./lifecycle/cluster.ts";
 import { evictionOverlap, evictions, notWhole, requestsPerPod, settle } from "./lifecycle/observe.ts";
@@ -60,42 +60,70 @@ async function scale(replicas: number): Promise<void> {
   await lc.apps.patchNamespacedStatefulSetScale({ name: STS, namespace: NS, body: [{ op: "replace", path: "/spec/replicas", value: replicas }] });
 }
 
-test("health gate: with a node missing the cluster is yellow and no pod is evicted, the reason in status and an Event; green again → Enabled", async () => {
+test("kill -9 at every phase boundary and after each eviction while enabling, from a yellow cluster: nothing evicted until green (the hold survives a restart), then Enabled 3/3, one eviction at a time, nothing cleaned up", async () => {
   await scale(REPLICAS - 1);
   await eventually(async () => {
     const h = await health();
     if (h !== "yellow" || (await lc.pods()).length !== REPLICAS - 1) throw new Error(`health ${h}`);
   }, { timeoutMs: 60_000, intervalMs: 250, what: "a yellow cluster of 2" });
   const since = Date.now();
-  await lc.setAuthentication(true);
-  const held = await eventually(async () => {
-    const c = (await lc.status())?.conditions?.find((x: any) => x.type === "PodsUpToDate");
-    if (c?.reason !== "ClusterNotGreen") throw new Error(`PodsUpToDate ${c?.reason}: ${c?.message}`);
-    return c;
-  }, { timeoutMs: 60_000, intervalMs: 250, what: "the eviction held for health" }).catch(withTail);
-  expect(held.message).toContain("cluster health is yellow");
-  expect(held.message).toMatch(/pod quickstart-es-default-\d must restart to require client certificates/);
-  // Several reconciles later (the health re-read each time, with backoff), still nothing evicted.
-  const base = await reconciles();
-  await eventually(async () => {
-    const n = await reconciles();
-    if (n < base + 3) throw new Error(`${n - base} reconciles since`);
-  }, { timeoutMs: 60_000, intervalMs: 500, what: "3 more reconciles while yellow" });
-  expect(await health()).toBe("yellow");
-  expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
-  const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "RestartWaitingForHealth");
-  expect(events.length).toBeGreaterThanOrEqual(1);
-  expect(events[0]!.message).toContain("waiting for the cluster to be green: cluster health is yellow");
+  const first = lc.controller;
+  const killer = killAtBoundaries(lc, verbose);
+  try {
+    await lc.setAuthentication(true);
+    // The first kill comes at Disabled → Enabling; the controller started after it must hold as well.
+    await eventually(() => expect(killer.kills.length).toBeGreaterThanOrEqual(1), { timeoutMs: 60_000, what: "the kill at Disabled → Enabling" });
+    const held = await eventually(async () => {
+      if (lc.controller === first) throw new Error("the controller is not restarted yet");
+      const c = (await lc.status())?.conditions?.find((x: any) => x.type === "PodsUpToDate");
+      if (c?.reason !== "ClusterNotGreen") throw new Error(`PodsUpToDate ${c?.reason}: ${c?.message}`);
+      // Several reconciles of the restarted controller (its counter starts at 0; the killed one
+      // answers nothing), the health re-read with backoff, and still nothing evicted.
+      if ((await reconciles()) < 3) throw new Error("fewer than 3 reconciles since the restart");
+      return c;
+    }, { timeoutMs: 90_000, intervalMs: 500, what: "the eviction held for health by the restarted controller" }).catch(withTail);
+    expect(held.message).toContain("cluster health is yellow");
+    expect(held.message).toMatch(/pod quickstart-es-default-\d must restart to require client certificates/);
+    expect(await health()).toBe("yellow");
+    expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
+    const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "RestartWaitingForHealth");
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    expect(events[0]!.message).toContain("waiting for the cluster to be green: cluster health is yellow");
 
-  const greenFrom = Date.now();
-  await scale(REPLICAS);
-  await settle(lc, "Enabled", 120_000).catch(withTail);
-  const done = evictions(lc.cp.auditEvents(), since);
-  expect(done.length).toBeGreaterThanOrEqual(REPLICAS - 1);
-  // Every eviction came after the cluster was made whole again, none while it was yellow.
-  for (const e of done) expect(Date.parse(e.requestReceivedTimestamp)).toBeGreaterThan(greenFrom);
-  expect(evictionOverlap(lc.cp.auditEvents(), since).maxOpen).toBe(1);
-}, 200_000);
+    const greenFrom = Date.now();
+    await scale(REPLICAS);
+    const status = await settle(lc, "Enabled", 150_000).catch(withTail);
+    await killer.stop();
+    const whys = killer.kills.map((k) => k.why);
+    // A cluster that never had client authentication has no status yet: "undefined → Enabling".
+    expect(whys.some((w) => w.includes("→ Enabling"))).toBe(true);
+    expect(whys.join(" + ").split("eviction of").length - 1).toBeGreaterThanOrEqual(REPLICAS - 1);
+    verbose(`enable: ${killer.kills.length} kills: ${whys.join("; ")}`);
+    expect(status.enforcement).toBe("required");
+    // Every eviction came after the cluster was made whole again, none while it was yellow.
+    const done = evictions(lc.cp.auditEvents(), since);
+    expect(done.length).toBeGreaterThanOrEqual(REPLICAS - 1);
+    for (const e of done) expect(Date.parse(e.requestReceivedTimestamp)).toBeGreaterThan(greenFrom);
+    // The proofs as the controller holds them (ClientAuthentication status), for every pod.
+    expect(status.pods).toHaveLength(REPLICAS);
+    for (const p of status.pods) expect(p).toMatchObject({ injected: true, withoutCertificate: "refused", withCertificate: "accepted" });
+
+    const audit = lc.cp.auditEvents();
+    expect(evictionOverlap(audit, since).maxOpen).toBe(1);
+    expect(evictionsWhileUnproven(lc, audit, since, "required")).toEqual([]);
+    expect(cleanups(audit, since).filter((c) => c.what.startsWith("delete"))).toEqual([]);
+    for (const [pod, at] of await currentProofs(lc, "required")) expect({ pod, proved: at !== undefined }).toEqual({ pod, proved: true });
+    expect((await lc.elasticsearch()).metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION]).toBe("true");
+    // Refused without a certificate, accepted with the controller's own.
+    const internal = await lc.secret(MTLS_SECRETS[0]!);
+    for (const p of await lc.pods()) {
+      expect(await info(p.status!.podIP!, lc.httpCaPem)).toStartWith("ConnectionError");
+      expect(await info(p.status!.podIP!, lc.httpCaPem, { cert: internal!["tls.crt"]!, key: internal!["tls.key"]! })).toBe("ok");
+    }
+  } finally {
+    await killer.stop();
+  }
+}, 300_000);
 
 test("kill -9 at every phase boundary and after each eviction while disabling: Disabled, one eviction at a time, clean-up only after every pod proved `none`", async () => {
   const since = Date.now();
@@ -121,32 +149,4 @@ test("kill -9 at every phase boundary and after each eviction while disabling: D
   expect((await lc.elasticsearch()).metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION]).toBeUndefined();
   for (const name of MTLS_SECRETS) expect(await lc.secret(name)).toBeUndefined();
   expect(Object.values(await requestsPerPod(lc))).toEqual(Array(REPLICAS).fill("ok"));
-}, 200_000);
-
-test("kill -9 at every phase boundary and after each eviction while enabling: Enabled 3/3, one eviction at a time, nothing cleaned up", async () => {
-  const since = Date.now();
-  const killer = killAtBoundaries(lc, verbose);
-  await lc.setAuthentication(true);
-  const status = await settle(lc, "Enabled", 150_000).catch(withTail).finally(() => killer.stop());
-  const whys = killer.kills.map((k) => k.why);
-  expect(whys.some((w) => w.includes("phase Disabled → Enabling"))).toBe(true);
-  expect(whys.join(" + ").split("eviction of").length - 1).toBeGreaterThanOrEqual(REPLICAS);
-  verbose(`enable: ${killer.kills.length} kills: ${whys.join("; ")}`);
-  expect(status.enforcement).toBe("required");
-  // The proofs as the controller holds them (ClientAuthentication status), for every pod.
-  expect(status.pods).toHaveLength(REPLICAS);
-  for (const p of status.pods) expect(p).toMatchObject({ injected: true, withoutCertificate: "refused", withCertificate: "accepted" });
-
-  const audit = lc.cp.auditEvents();
-  expect(evictionOverlap(audit, since).maxOpen).toBe(1);
-  expect(evictionsWhileUnproven(lc, audit, since, "required")).toEqual([]);
-  expect(cleanups(audit, since).filter((c) => c.what.startsWith("delete"))).toEqual([]);
-  for (const [pod, at] of await currentProofs(lc, "required")) expect({ pod, proved: at !== undefined }).toEqual({ pod, proved: true });
-  expect((await lc.elasticsearch()).metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION]).toBe("true");
-  // Refused without a certificate, accepted with the controller's own.
-  const internal = await lc.secret(MTLS_SECRETS[0]!);
-  for (const p of await lc.pods()) {
-    expect(await info(p.status!.podIP!, lc.httpCaPem)).toStartWith("ConnectionError");
-    expect(await info(p.status!.podIP!, lc.httpCaPem, { cert: internal!["tls.crt"]!, key: internal!["tls.key"]! })).toBe("ok");
-  }
 }, 200_000);
