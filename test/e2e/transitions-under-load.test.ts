@@ -351,11 +351,14 @@ test("leaf renewal of every agent under load (alongside the transitions above): 
   expect(violations(rs)).toEqual([]);
   expect(renewal!.pods.every((p) => p.serial)).toBe(true);
   expect(renewal!.stale()).toEqual([]);
-  // The ES pods lived through it: their status entries (from their agents' reports) show the new certificate.
-  const now = new Map<string, string>(((await lc.status())?.pods ?? []).map((p: any) => [p.uid, p.certificateNotAfter]));
+  // The ES pods lived through it: their status entries show the new certificate. The status follows
+  // the agents' reports by a reconcile, so it is polled, not read once.
   const esUids = (await lc.pods()).map((p) => p.metadata!.uid!).filter((u) => renewal!.pods.some((p) => p.uid === u));
   expect(esUids.length).toBe(REPLICAS);
-  expect(esUids.filter((u) => !now.get(u) || now.get(u) === renewalStatus0?.get(u))).toEqual([]);
+  await eventually(async () => {
+    const now = new Map<string, string>(((await lc.status())?.pods ?? []).map((p: any) => [p.uid, p.certificateNotAfter]));
+    expect(esUids.filter((u) => !now.get(u) || now.get(u) === renewalStatus0?.get(u))).toEqual([]);
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "every ES pod's renewed certificate in the status" });
   for (const who of CORRECT) expect(rs.find((r) => r.identity === who)?.counts.ok).toBeGreaterThanOrEqual(ENOUGH);
 }, 200_000);
 
