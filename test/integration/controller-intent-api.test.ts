@@ -27,6 +27,12 @@ let ca: string;
 
 const statusOf = async (es: string): Promise<any> => ((await custom.getNamespacedCustomObject({ ...CA_RES, namespace: ns, name: es })) as any).status;
 
+/**
+ * Deadline for what the controller writes after a change (a watch event, then a reconcile): twice
+ * these took over 10 s on a busy 2-core machine (other suites running), never in a quiet run.
+ */
+const BUSY_MS = 30_000;
+
 async function esPod(name: string, cluster: string, sa = "es"): Promise<k8s.V1Pod> {
   return core.createNamespacedPod({
     namespace: ns,
@@ -96,7 +102,7 @@ describe("intent API with real service-account tokens", () => {
       const c = (await statusOf("logs")).conditions.find((x: any) => x.type === "PodsInjected");
       expect(c.status).toBe("False");
       return c;
-    }, { what: "PodsInjected condition" });
+    }, { timeoutMs: BUSY_MS, what: "PodsInjected condition" });
     expect(cond.reason).toBe("PodsNotInjected");
     expect(cond.message).toContain("logs-es-default-0");
     const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=logs" })).items;
@@ -118,7 +124,7 @@ describe("intent API with real service-account tokens", () => {
       expect(r.status).toBeGreaterThanOrEqual(401);
       expect(r.status).toBeLessThanOrEqual(403);
       expect(JSON.stringify(await r.json())).toMatch(/does not exist|not valid|invalid|bound object/);
-    }, { timeoutMs: 10_000, what: "deleted pod refused" });
+    }, { timeoutMs: BUSY_MS, what: "deleted pod refused" });
   });
 
   test("a Kibana pod's CSR is signed by the cluster CA when it matches the intent, refused otherwise", async () => {
@@ -183,7 +189,7 @@ describe("proof-gated transitions", () => {
         { ...ES, namespace: ns, name: "logs", body: { spec: { http: { tls: { client: { authentication } } } } } },
         k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
       );
-      await eventually(async () => expect((await statusOf("logs")).phase).toBe(authentication ? "Enabling" : "Disabling"), { timeoutMs: 10_000, what: "phase" });
+      await eventually(async () => expect((await statusOf("logs")).phase).toBe(authentication ? "Enabling" : "Disabling"), { timeoutMs: BUSY_MS, what: "phase" });
     }
     await Bun.sleep(2500); // a resync: still Enabling without proofs
     let status = await statusOf("logs");
@@ -204,7 +210,7 @@ describe("proof-gated transitions", () => {
       const s = await statusOf("logs");
       expect(s.phase).toBe("Enabled");
       return s;
-    }, { timeoutMs: 10_000, what: "Enabled" });
+    }, { timeoutMs: BUSY_MS, what: "Enabled" });
     expect(status.podsProven).toMatch(/^2\//);
     expect(status.pods.find((p: any) => p.name === "logs-es-default-0").withoutCertificate).toBe("refused");
   });
@@ -230,7 +236,7 @@ describe("proof-gated transitions", () => {
       { ...ES, namespace: ns, name: "logs", body: { spec: { http: { tls: { client: { authentication: false } } } } } },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
     );
-    await eventually(async () => expect((await statusOf("logs")).phase).toBe("Disabling"), { timeoutMs: 10_000, what: "Disabling" });
+    await eventually(async () => expect((await statusOf("logs")).phase).toBe("Disabling"), { timeoutMs: BUSY_MS, what: "Disabling" });
     await Bun.sleep(3000);
     // Still there: pods have not proven anything yet.
     const es: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "logs" });
@@ -241,7 +247,12 @@ describe("proof-gated transitions", () => {
     const fresh = [await esPod("logs-es-default-0", "logs"), await esPod("logs-es-default-1", "logs")];
     const since = new Date().toISOString();
     for (const pod of fresh) {
-      const [intent] = (await eventually(async () => firstIntents(controller.url, ca, await podToken(core, pod, INTENT_API_AUDIENCE)), { timeoutMs: 10_000, what: "intent" })) as Intent[];
+      // The intent follows the pod's creation by a watch event and a reconcile: on a busy 2-core
+      // machine that took longer than 10 s once (CI), so the deadline is generous and a miss shows
+      // the controller's last log lines.
+      const [intent] = (await eventually(async () => firstIntents(controller.url, ca, await podToken(core, pod, INTENT_API_AUDIENCE)), { timeoutMs: 30_000, what: "intent" }).catch((e) => {
+        throw new Error(`${(e as Error).message}\ncontroller:\n${controller.logs.slice(-20).join("\n")}`);
+      })) as Intent[];
       expect(intent!.enforcement).toBe("none");
       expect((await statusOf("logs")).phase).toBe("Disabling");
       await report(pod, {
@@ -252,7 +263,7 @@ describe("proof-gated transitions", () => {
         errors: [],
       });
     }
-    await eventually(async () => expect((await statusOf("logs")).phase).toBe("Disabled"), { timeoutMs: 10_000, what: "Disabled" });
+    await eventually(async () => expect((await statusOf("logs")).phase).toBe("Disabled"), { timeoutMs: BUSY_MS, what: "Disabled" });
     await expect(core.readNamespacedSecret({ name: "logs-es-client-trust-bundle", namespace: ns })).rejects.toBeDefined();
     await expect(core.readNamespacedSecret({ name: "logs-es-internal-client-cert", namespace: ns })).rejects.toBeDefined();
     const esAfter: any = await custom.getNamespacedCustomObject({ ...ES, namespace: ns, name: "logs" });
@@ -271,7 +282,7 @@ describe("proof-gated transitions", () => {
       namespace: ns,
       body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "tmp" }, spec: { http: { tls: { client: { authentication: true } } } } },
     });
-    await eventually(() => core.readNamespacedSecret({ name: "tmp-es-client-trust-bundle", namespace: ns }), { timeoutMs: 10_000, what: "bundle" });
+    await eventually(() => core.readNamespacedSecret({ name: "tmp-es-client-trust-bundle", namespace: ns }), { timeoutMs: BUSY_MS, what: "bundle" });
     await custom.deleteNamespacedCustomObject({ ...ES, namespace: ns, name: "tmp" });
     await eventually(async () => {
       const secrets = (await core.listNamespacedSecret({ namespace: ns })).items.map((s) => s.metadata!.name!).filter((n) => n.startsWith("tmp-"));
