@@ -10,9 +10,8 @@
 // annotation and Secrets only after every pod serving proved `none`. Prints one JSON line per
 // transition, a JSON report and a one-line summary; exits 1 if any transition failed.
 import { parseArgs } from "node:util";
-import { eventually } from "../test/support/eventually.ts";
 import { Lifecycle, MTLS_SECRETS, REPLICAS } from "../test/e2e/lifecycle/cluster.ts";
-import { evictionOverlap, notWhole, settle } from "../test/e2e/lifecycle/observe.ts";
+import { evictionOverlap, notWhole, settle, waitWhole } from "../test/e2e/lifecycle/observe.ts";
 import { cleanups, currentProofs, evictionsWhileUnproven } from "../test/e2e/lifecycle/kills.ts";
 
 const { values } = parseArgs({
@@ -50,10 +49,7 @@ const lc = await Lifecycle.start(log);
 const transitions: Transition[] = [];
 let exitCode = 0;
 try {
-  await eventually(async () => {
-    const p = notWhole(await lc.pods());
-    if (p.length) throw new Error(p.join("; "));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: "the StatefulSet Ready" });
+  await waitWhole(lc, 90_000);
   console.error(`setup: ${Date.now() - started} ms`);
   let left = totalKills;
   for (let n = 1; left > 0; n++) {

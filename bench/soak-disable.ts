@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { eventually } from "../test/support/eventually.ts";
 import { Lifecycle, MTLS_SECRETS, REPLICAS } from "../test/e2e/lifecycle/cluster.ts";
-import { evictionOverlap, notWhole, requestsPerPod, settle } from "../test/e2e/lifecycle/observe.ts";
+import { evictionOverlap, notWhole, requestsPerPod, settle, waitWhole } from "../test/e2e/lifecycle/observe.ts";
 
 const { values } = parseArgs({
   options: {
@@ -45,10 +45,7 @@ const lc = await Lifecycle.start(log);
 const cycles: Cycle[] = [];
 let exitCode = 0;
 try {
-  await eventually(async () => {
-    const p = notWhole(await lc.pods());
-    if (p.length) throw new Error(p.join("; "));
-  }, { timeoutMs: 90_000, intervalMs: 500, what: "the StatefulSet Ready" });
+  await waitWhole(lc, 90_000);
   console.error(`setup: ${Date.now() - started} ms`);
   for (let n = 1; n <= plainCycles; n++) cycles.push(report(await cycle("plain", n)));
   for (let n = 1; n <= quickCycles; n++) cycles.push(report(await cycle("quick", n)));

@@ -244,8 +244,9 @@ const elector = new LeaderElector(kc, {
 
 /** What the installed Elasticsearch CRD allows (kube/crd-support.ts); undefined until first read. */
 let crd: CrdSupport | undefined;
+const apiextensions = kc.makeApiClient(k8s.ApiextensionsV1Api);
 async function checkCrd() {
-  const now = await readCrdSupport(kc.makeApiClient(k8s.ApiextensionsV1Api));
+  const now = await readCrdSupport(apiextensions);
   metrics.set("es_mtls_controller_elasticsearch_crd_client_authentication", {}, now.supported ? 1 : 0);
   // Said once per change, not on every resync.
   if (now.detail !== crd?.detail) (now.supported ? log.info : log.warn)("elasticsearch CRD", { supported: now.supported, detail: now.detail });

@@ -7,7 +7,7 @@
 // its default; restarted at the Disabled → Enabling boundary) evicts nothing until it is green again.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, MTLS_SECRETS, NS, REPLICAS, STS } from "./lifecycle/cluster.ts";
-import { evictionOverlap, evictions, notWhole, requestsPerPod, settle } from "./lifecycle/observe.ts";
+import { evictionOverlap, evictions, requestsPerPod, settle, waitWhole } from "./lifecycle/observe.ts";
 import { cleanups, currentProofs, evictionsWhileUnproven, killAtBoundaries } from "./lifecycle/kills.ts";
 import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/kube/resources.ts";
 import { eventually } from "../support/eventually.ts";
@@ -22,10 +22,7 @@ const withTail = (e: unknown) => {
 
 beforeAll(async () => {
   lc = await Lifecycle.start(verbose);
-  await eventually(async () => {
-    const problems = notWhole(await lc.pods());
-    if (problems.length) throw new Error(problems.join("; "));
-  }, { timeoutMs: 60_000, intervalMs: 500, what: "3 Ready pods" });
+  await waitWhole(lc, 60_000, "3 Ready pods");
 }, 150_000);
 
 afterAll(async () => {

@@ -57,6 +57,14 @@ export function notWhole(pods: k8s.V1Pod[]): string[] {
   return problems;
 }
 
+/** Waits until every pod of the StatefulSet is whole (Ready, serving), naming what is not. */
+export async function waitWhole(lc: Lifecycle, timeoutMs: number, what = "the StatefulSet Ready"): Promise<void> {
+  await eventually(async () => {
+    const problems = notWhole(await lc.pods());
+    if (problems.length) throw new Error(problems.join("; "));
+  }, { timeoutMs, intervalMs: 500, what });
+}
+
 /** Waits until the phase is `phase`, every pod whole and (when active) `n/n` proven. */
 export async function settle(lc: Lifecycle, phase: "Enabled" | "Disabled", timeoutMs: number): Promise<Record<string, any>> {
   return eventually(async () => {
