@@ -21,7 +21,7 @@ import type { IntentStore } from "./intent-store.ts";
 import type { CertificateIssuer } from "./certificate-issuer.ts";
 import { parseStatusReport } from "./status-report.ts";
 import { SigningLimit } from "./signing-limit.ts";
-import type { ServerEnv } from "./server.ts";
+import type { ServerEnv } from "../serving/tls-server.ts";
 
 export interface IntentApiDependencies {
   verifier: TokenVerifier;
@@ -37,7 +37,7 @@ export interface IntentApiDependencies {
 
 export const DEFAULT_MAX_STREAMS_PER_POD = 4;
 
-// `holdOpen` comes from the server (server.ts); absent when the app runs without one (tests' app.request).
+// `holdOpen` comes from the server (serving/tls-server.ts); absent when the app runs without one (tests' app.request).
 type Env = { Bindings: Partial<ServerEnv>; Variables: { pod: PodRef; expiresAt: Date } };
 type ErrorStatus = 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503;
 

@@ -12,7 +12,7 @@ import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { createCertificateIssuer } from "../../controller/intent-api/certificate-issuer.ts";
 import { createIntentApp } from "../../controller/intent-api/app.ts";
 import { SigningLimit } from "../../controller/intent-api/signing-limit.ts";
-import { serveIntentApi, type IntentServer, type ServingMaterial } from "../../controller/intent-api/server.ts";
+import { serveTls, type TlsServer, type TlsMaterial } from "../../controller/serving/tls-server.ts";
 import { INTENT_API_AUDIENCE, MAX_BODY_BYTES, PATHS, type Intent, type PodRef, type StatusReport } from "../../protocol/intent.ts";
 import { makeCsr } from "./fixtures.ts";
 
@@ -52,12 +52,12 @@ let jwksServer: Server<undefined>;
 let jwksRequests = 0;
 let jwks: { keys: JWK[] } = { keys: [] };
 let signingKey: CryptoKey;
-let server: IntentServer;
+let server: TlsServer;
 let verifier: ReturnType<typeof createTokenVerifier>;
 const intents = new IntentStore();
 const statusReports: { pod: PodRef; report: StatusReport }[] = [];
 
-async function material(ca: CertificateAuthority): Promise<ServingMaterial> {
+async function material(ca: CertificateAuthority): Promise<TlsMaterial> {
   const issued = await issueServingCertificate({ ca, dnsNames: ["localhost"] });
   return { cert: issued.certificate.toString("pem"), key: await privateKeyToPem(issued.privateKey) };
 }
@@ -153,7 +153,7 @@ beforeAll(async () => {
     onStatus: (pod, report) => void statusReports.push({ pod, report }),
     heartbeatIntervalMs: HEARTBEAT_MS,
   });
-  server = serveIntentApi({ fetch: app.fetch, tls: await material(servingCa) });
+  server = serveTls({ fetch: app.fetch, tls: await material(servingCa) });
 });
 
 afterAll(async () => {

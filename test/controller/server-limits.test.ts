@@ -10,7 +10,7 @@ import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import type { CertificateAuthority } from "../../controller/pki/ca.ts";
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { createIntentApp } from "../../controller/intent-api/app.ts";
-import { serveIntentApi, type IntentServer } from "../../controller/intent-api/server.ts";
+import { serveTls, type TlsServer } from "../../controller/serving/tls-server.ts";
 import type { TokenVerifier } from "../../controller/intent-api/token-verifier.ts";
 import { PATHS, type Intent, type PodRef } from "../../protocol/intent.ts";
 import { eventually } from "../support/eventually.ts";
@@ -48,7 +48,7 @@ function intent(generation: number, phase: Intent["phase"] = "Enabling"): Intent
 
 let ca: CertificateAuthority;
 let caPem: string;
-let server: IntentServer;
+let server: TlsServer;
 const intents = new IntentStore();
 
 beforeAll(async () => {
@@ -57,7 +57,7 @@ beforeAll(async () => {
   const issued = await issueServingCertificate({ ca, dnsNames: ["localhost"] });
   intents.set(intent(1));
   const app = createIntentApp({ verifier, intents, issueCertificate: async () => ({ ok: false, reason: "unused" }), onStatus: () => {}, heartbeatIntervalMs: HEARTBEAT_MS, maxStreamsPerPod: MAX_STREAMS });
-  server = serveIntentApi({ fetch: app.fetch, tls: { cert: issued.certificate.toString("pem"), key: await privateKeyToPem(issued.privateKey) }, idleTimeoutSeconds: 1 });
+  server = serveTls({ fetch: app.fetch, tls: { cert: issued.certificate.toString("pem"), key: await privateKeyToPem(issued.privateKey) }, idleTimeoutSeconds: 1 });
 });
 
 afterAll(async () => {

@@ -8,7 +8,7 @@ import { eventually } from "../support/eventually.ts";
 import { createServingCa, issueServingCertificate } from "../../controller/pki/serving.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import type { CertificateAuthority } from "../../controller/pki/ca.ts";
-import { serveIntentApi, type IntentServer } from "../../controller/intent-api/server.ts";
+import { serveTls, type TlsServer } from "../../controller/serving/tls-server.ts";
 import { createWebhookApp } from "../../controller/admission/app.ts";
 import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, joinPem, syncCaBundles } from "../../controller/admission/configurations.ts";
 import { injectPod } from "../../controller/admission/injection.ts";
@@ -29,7 +29,7 @@ let kc: k8s.KubeConfig;
 let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
 let admission: k8s.AdmissionregistrationV1Api;
-let server: IntentServer | undefined;
+let server: TlsServer | undefined;
 let servingCa: CertificateAuthority;
 
 // What the "controller" knows; tests change these between cases.
@@ -91,7 +91,7 @@ beforeAll(async () => {
     license: () => license,
     onInjection: (pod, result) => decisions.push(`${pod.namespace}/${pod.name}: ${result.skipped ?? "injected"}`),
   });
-  server = serveIntentApi({ fetch: app.fetch, tls: await tls(servingCa) });
+  server = serveTls({ fetch: app.fetch, tls: await tls(servingCa) });
 
   // Registered without a caBundle, as deploy/webhooks.yaml is; the controller fills it in.
   const client = { url: server.url.toString() };

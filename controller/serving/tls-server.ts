@@ -1,6 +1,7 @@
-// Serves the intent API over HTTPS on Bun. Bun cannot swap the certificate of a listening
-// server (server.reload keeps the TLS context), so a rotation rebinds the port with the new
-// certificate while connections already open (long-lived intent streams) finish on the old one.
+// Serves a hono app over HTTPS on Bun: the intent API and the webhooks each get one. Bun cannot
+// swap the certificate of a listening server (server.reload keeps the TLS context), so a rotation
+// rebinds the port with the new certificate while connections already open (long-lived intent
+// streams) finish on the old one.
 //
 // Timeouts (issue 9 item 4): every connection starts with the idle timeout; only the app can
 // lift it, through `holdOpen` in its env, and the intent app does so only for a stream whose
@@ -9,7 +10,7 @@
 // ticks), whatever idleTimeout says; Bun.serve offers no option to shorten it.
 import type { Server } from "bun";
 
-export interface ServingMaterial {
+export interface TlsMaterial {
   /** PEM certificate chain. */
   cert: string;
   /** PEM (PKCS#8) private key. */
@@ -22,9 +23,9 @@ export interface ServerEnv {
   holdOpen: () => void;
 }
 
-export interface IntentServerOptions {
+export interface TlsServerOptions {
   fetch: (request: Request, env: ServerEnv) => Response | Promise<Response>;
-  tls: ServingMaterial;
+  tls: TlsMaterial;
   /** 0 picks a free port. */
   port?: number;
   hostname?: string;
@@ -32,18 +33,18 @@ export interface IntentServerOptions {
   idleTimeoutSeconds?: number;
 }
 
-export interface IntentServer {
+export interface TlsServer {
   readonly port: number;
   readonly url: URL;
   /** Serves new connections with a new certificate and key. */
-  updateTls(tls: ServingMaterial): void;
+  updateTls(tls: TlsMaterial): void;
   /** Stops listening and closes every connection, old ones included. */
   stop(): Promise<void>;
 }
 
-export function serveIntentApi(options: IntentServerOptions): IntentServer {
+export function serveTls(options: TlsServerOptions): TlsServer {
   const hostname = options.hostname ?? "127.0.0.1";
-  const listen = (port: number, tls: ServingMaterial): Server<undefined> =>
+  const listen = (port: number, tls: TlsMaterial): Server<undefined> =>
     Bun.serve({
       port,
       hostname,

@@ -2,13 +2,13 @@
 // one Secret of the controller's namespace so every replica serves the same
 // certificate. The leader creates and rotates it; standbys only read it.
 import * as k8s from "@kubernetes/client-node";
-import { caFromSecretData, shouldRotate } from "./pki/ca.ts";
-import { createServingCa, issueServingCertificate, serviceDnsNames, servingNeedsReissue, servingToSecretData } from "./pki/serving.ts";
-import { x509 } from "../common/x509.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "./trust/target.ts";
-import type { Writer } from "./kube/writer.ts";
-import { log } from "./log.ts";
-import { isNotFound } from "./kube/api-error.ts";
+import { caFromSecretData, shouldRotate } from "../pki/ca.ts";
+import { createServingCa, issueServingCertificate, serviceDnsNames, servingNeedsReissue, servingToSecretData } from "../pki/serving.ts";
+import { x509 } from "../../common/x509.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+import type { Writer } from "../kube/writer.ts";
+import { log } from "../log.ts";
+import { isNotFound } from "../kube/api-error.ts";
 
 export const SERVING_SECRET = "es-mtls-controller-serving";
 

@@ -1,0 +1,157 @@
+// Wires the real collaborators around the reconciler: the caches (whose changes route to the
+// work queue), the writer, Events, the intent store and the agents' reports, the leader elector
+// (the leader alone reconciles and serves the intent API), what every replica serves over TLS,
+// and the health endpoints. main.ts keeps the process: flags, signals, timers.
+import * as k8s from "@kubernetes/client-node";
+import type { ControllerConfig } from "./config.ts";
+import { crdCheck } from "./crd-check.ts";
+import { IntentStore } from "./intent-api/intent-store.ts";
+import { clusterHealthReader } from "./kube/es-health.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { Caches } from "./kube/informers.ts";
+import { LeaderElector } from "./kube/leader-election.ts";
+import { markLeaderPod } from "./kube/leader-label.ts";
+import { clusterOfPod } from "./kube/pod-cluster.ts";
+import { referenceAuthorizer, subjectAccessCheck } from "./kube/reference-authorizer.ts";
+import { replicaReader } from "./kube/replica-reader.ts";
+import { key } from "./kube/resources.ts";
+import { secretReader } from "./kube/secret-reader.ts";
+import { Writer } from "./kube/writer.ts";
+import { log } from "./log.ts";
+import { ClusterReconciler } from "./reconcile/cluster.ts";
+import { WorkQueue } from "./reconcile/queue.ts";
+import { ReportStore } from "./reconcile/reports.ts";
+import { allClusters, clustersOf } from "./routing.ts";
+import { serveHealth } from "./serving/health.ts";
+import { servingLifecycle } from "./serving/lifecycle.ts";
+import { kubeOwnerLookup } from "./trust/owner-lookup.ts";
+
+export interface RunningController {
+  readonly leading: boolean;
+  /** Reads (standby) or makes (leader) the serving material and serves it; one refresh at a time. */
+  refreshServing(isLeader: boolean): Promise<void>;
+  /** Leader only (a no-op otherwise): every cluster re-reconciled, orphan CAs swept, the CRD re-read. */
+  resync(): void;
+  stop(): Promise<void>;
+}
+
+export interface ProcessHooks {
+  /** Another replica took the Lease: this process must stop writing at once. */
+  onLeadershipLost: () => void;
+}
+
+export async function startController(config: ControllerConfig, hooks: ProcessHooks): Promise<RunningController> {
+  const kc = new k8s.KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromCluster();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+
+  const intents = new IntentStore();
+  const writer = new Writer(kc);
+  const events = new EventRecorder(kc, config.podName);
+  let reconciler: ClusterReconciler;
+  const queue = new WorkQueue((key) => reconciler.reconcile(key));
+
+  const caches: Caches = new Caches(kc, config.operatorNamespace, config.namespace, (kind, obj, type) => {
+    if (kind === "pod" && type === "delete") {
+      reports.forget(obj.metadata!.uid!);
+      intents.remove(obj.metadata!.namespace!, obj.metadata!.name!);
+    }
+    for (const key of clustersOf(caches, kind, obj)) queue.add(key);
+  });
+
+  const reports = new ReportStore((pod) => {
+    const p = caches.pods.get(pod.name, pod.namespace);
+    const c = p && clusterOfPod(p, caches.kibana);
+    if (c) queue.add(key(c.namespace, c.name));
+  });
+
+  const references = referenceAuthorizer({ enforce: config.enforceRbacOnRefs, check: subjectAccessCheck(kc) });
+  reconciler = new ClusterReconciler({
+    caches,
+    writer,
+    events,
+    intents,
+    reports,
+    readUserSecret: secretReader(core),
+    readSecret: secretReader(core),
+    ownerLookup: kubeOwnerLookup(kc),
+    readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
+    // Before each Elasticsearch eviction: the cluster must be green (reached on its pods' IPs, port 9200).
+    clusterHealth: config.esHealthGate ? clusterHealthReader(secretReader(core)) : undefined,
+    references,
+    pki: {
+      caValidityMs: config.caCertValidityMs,
+      caRotateBeforeMs: config.caCertRotateBeforeMs,
+      certValidityMs: config.certValidityMs,
+      agentCertValidityMs: config.agentCertValidityMs,
+      certRotateBeforeMs: config.certRotateBeforeMs,
+      caNamespace: config.namespace,
+    },
+    resyncMs: config.resyncMs,
+  });
+
+  // The signer for agents' CSRs is the reconciler's current CA of the pod's cluster.
+  const serving = servingLifecycle({ kc, core, writer, config, caches, references, intents, reports, signer: reconciler });
+
+  /** CA Secrets of clusters deleted while no leader watched; only from synced caches (a partial list would look like deletions). */
+  function sweepOrphanCas() {
+    if (caches.synced) void reconciler.sweepOrphanCas().catch((e) => log.warn("client CA sweep failed", { error: String(e) }));
+  }
+
+  const elector = new LeaderElector(kc, {
+    namespace: config.namespace,
+    name: config.leaseName,
+    identity: config.podName,
+    leaseDurationMs: config.leaseDurationMs,
+    retryMs: config.leaseRetryMs,
+    onStartedLeading: () => {
+      void markLeaderPod(core, config.namespace, config.podName, true);
+      void serving.refresh(true).catch((e) => log.error("serving certificate", { error: String(e) }));
+      queue.start();
+      for (const key of allClusters(caches)) queue.addResync(key);
+      sweepOrphanCas();
+    },
+    onStoppedLeading: hooks.onLeadershipLost,
+  });
+
+  const crd = crdCheck(kc.makeApiClient(k8s.ApiextensionsV1Api));
+  const health = serveHealth({
+    port: config.healthPort,
+    hostname: config.intentApiAddress,
+    state: () => ({
+      cachesSynced: caches.synced,
+      intentApi: !!serving.intentApi,
+      webhooks: !config.webhookPort || !!serving.webhooks,
+      leader: elector.leading,
+      elasticsearchCrd: crd.current,
+    }),
+  });
+
+  // A restarted container may still carry the leader label of its previous life.
+  await markLeaderPod(core, config.namespace, config.podName, false);
+  await caches.start();
+  log.info("caches started", { synced: caches.synced });
+  await crd.check();
+  elector.start();
+
+  return {
+    get leading() {
+      return elector.leading;
+    },
+    refreshServing: (isLeader) => serving.refresh(isLeader),
+    resync() {
+      if (!elector.leading) return;
+      for (const key of allClusters(caches)) queue.addResync(key);
+      sweepOrphanCas();
+      void crd.check();
+    },
+    async stop() {
+      queue.stop();
+      await elector.release();
+      await serving.stop();
+      health.stop();
+      await caches.stop();
+    },
+  };
+}
