@@ -7,8 +7,20 @@ import type { Enforcement, Role, StatusReport } from "../../protocol/intent.ts";
 export function proves(report: StatusReport | undefined, role: Role, enforcement: Enforcement, bundleSha256: string): boolean {
   if (!report?.proof || !report.ready) return false;
   if (role === "kibana") return report.proof.withCertificate === "accepted";
-  if (report.bundleSha256 !== bundleSha256 || report.proof.withCertificate !== "accepted") return false;
-  return enforcement === "required" ? report.proof.withoutCertificate === "refused" : report.proof.withoutCertificate === "accepted";
+  if (report.bundleSha256 !== bundleSha256) return false;
+  return shown(report) === (enforcement === "required" ? "required" : "none");
+}
+
+/** What an Elasticsearch pod's last proof showed it enforces, whatever bundle it had: refused without a certificate = required. */
+export function provenEnforcement(report: StatusReport | undefined): Enforcement {
+  return shown(report) === "required" ? "required" : "none";
+}
+
+/** The one rule: a ready proof that accepted a certificate shows `required` when it refused a client without one, `none` when it accepted it. */
+function shown(report: StatusReport | undefined): "required" | "none" | undefined {
+  if (!report?.proof || !report.ready || report.proof.withCertificate !== "accepted") return undefined;
+  if (report.proof.withoutCertificate === "refused") return "required";
+  return report.proof.withoutCertificate === "accepted" ? "none" : undefined;
 }
 
 /**

@@ -37,6 +37,11 @@ export interface PkiSettings {
   caNamespace: string;
 }
 
+/** The lifetime, in seconds, of what the agents' CSRs get signed for (the intents say it). */
+export function agentCertValiditySeconds(s: PkiSettings): number {
+  return Math.floor((s.agentCertValidityMs ?? s.certValidityMs) / 1000);
+}
+
 function secretMeta(es: Elasticsearch, name: string) {
   return {
     name,

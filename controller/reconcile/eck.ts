@@ -3,8 +3,8 @@
 // no evictions. It only says so, in its own status object and in one Event, when the feature is
 // in use on that cluster (the spec asks for it, or ECK's annotation is set).
 import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../kube/resources.ts";
-import { cond, mergeConditions } from "../status/conditions.ts";
-import { baseStatus } from "../status/build.ts";
+import { cond } from "../status/conditions.ts";
+import { inactiveStatus } from "../status/build.ts";
 import { writeStatus } from "../status/write.ts";
 import { esTarget } from "./event-targets.ts";
 import type { ClusterView } from "./view.ts";
@@ -16,13 +16,6 @@ export async function standAsideForEck(c: ClusterView, version: string, d: Pick<
   if (!inUse && !c.clientAuth) return { requeueAfterMs: d.resyncMs };
   const message = `client certificate authentication of this cluster is implemented by ECK ${version} (≥ 3.4); es-mtls stands aside: no Secrets, no annotation, no injection, no restarts`;
   await d.events.record(esTarget(c.es), "Normal", "ManagedByECK", message);
-  await writeStatus(d.writer, c.es, c.clientAuth, {
-    ...baseStatus(c.prevStatus),
-    phase: "ManagedByECK",
-    enforcement: "none",
-    podsProven: `0/${c.esPods.length}`,
-    pods: [],
-    conditions: mergeConditions(c.prevStatus.conditions, [cond("Ready", "False", "ManagedByECK", message)]),
-  });
+  await writeStatus(d.writer, c.es, c.clientAuth, inactiveStatus(c.prevStatus, { phase: "ManagedByECK", podCount: c.esPods.length, conditions: [cond("Ready", "False", "ManagedByECK", message)] }));
   return { requeueAfterMs: d.resyncMs };
 }

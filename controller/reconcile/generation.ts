@@ -15,6 +15,16 @@ export function contentHash(phase: Phase, bundleSha256: string, identities: Kiba
   return sha256Hex(JSON.stringify(input)).slice(0, 16);
 }
 
+/**
+ * Hash of what the intents of phase `next` carry. Hashed with the phase the intents will carry: a
+ * phase change is a content change, so a transition bumps the generation in the same reconcile that
+ * publishes it. Disabled carries only retired intents: hashed as stand-down.ts hashes them, so the
+ * resyncs after the transition find the same generation and write nothing.
+ */
+export function intentsHash(next: Phase, bundleSha256: string, identities: KibanaIdentity[]): string {
+  return next === "Disabled" ? retiredHash("Disabled") : contentHash(next, bundleSha256, identities);
+}
+
 /** Hash of a stood-down cluster's retired intents (no bundle, no identities: they carry inert material). */
 export function retiredHash(phase: Phase): string {
   return contentHash(phase, "", []);

@@ -7,6 +7,8 @@ import { checkUserSecret, kibanaIdentity, type KibanaIdentity } from "./kibana.t
 import { KIBANA_NAME_LABEL, USER_CERT_VOLUME } from "../names.ts";
 import { kibanaTarget } from "./event-targets.ts";
 import type { EventSink, SecretReader } from "./deps.ts";
+import type { CacheViews } from "../kube/informers.ts";
+import type { ClusterView } from "./view.ts";
 
 export async function resolveKibanaIdentities(
   kibanas: Kibana[],
@@ -28,6 +30,13 @@ export async function resolveKibanaIdentities(
     ? cond("KibanaIdentities", "False", "ClientCertificateInvalid", bad.join("; "))
     : cond("KibanaIdentities", "True", "Resolved", `${identities.length} Kibana identity(ies) resolved`);
   return { identities, condition };
+}
+
+/** Pins of user certificates Kibana pods of the cluster still present after their Kibana switched away (restart pending). */
+export async function pinsStillPresented(c: ClusterView, identities: KibanaIdentity[], d: { caches: CacheViews; readUserSecret: SecretReader }): Promise<KibanaIdentity[]> {
+  // Terminating pods count: their Kibana still runs, and presents, until its grace period ends.
+  const kibanaPods = c.kibanas.flatMap((kb) => d.caches.pods.list(kb.metadata.namespace).filter((p) => p.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name));
+  return stillPresented(kibanaPods, identities, d);
 }
 
 /**

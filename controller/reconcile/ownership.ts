@@ -5,8 +5,8 @@ import { internalClientCertSecretName } from "../pki/leaf.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
 import { caSecretRelation, foreignCaReason, foreignReason, isOwnSecret } from "../policy/ownership.ts";
 import { isActive } from "../policy/phases.ts";
-import { baseStatus } from "../status/build.ts";
-import { cond, mergeConditions } from "../status/conditions.ts";
+import { heldStatus } from "../status/build.ts";
+import { cond } from "../status/conditions.ts";
 import { writeStatus } from "../status/write.ts";
 import type { Phase } from "../../protocol/intent.ts";
 import { esTarget } from "./event-targets.ts";
@@ -39,14 +39,6 @@ export async function holdOff(c: ClusterView, conditions: Condition[], reason: s
   await d.events.record(esTarget(c.es), "Warning", "ForeignObject", reason);
   const held: Phase = isActive(c.prevPhase) ? c.prevPhase : "Blocked";
   conditions.push(cond("Ready", "False", "ForeignObject", reason));
-  await writeStatus(d.writer, c.es, c.clientAuth, {
-    ...baseStatus(c.prevStatus),
-    ...c.prevStatus,
-    phase: held,
-    enforcement: c.prevStatus.enforcement ?? "none",
-    podsProven: c.prevStatus.podsProven ?? `0/${c.pods.length}`,
-    pods: c.prevStatus.pods ?? [],
-    conditions: mergeConditions(c.prevStatus.conditions, conditions),
-  });
+  await writeStatus(d.writer, c.es, c.clientAuth, heldStatus(c.prevStatus, held, c.pods.length, conditions));
   return { requeueAfterMs: d.resyncMs };
 }

@@ -1,8 +1,8 @@
 // Step: the cluster's trust bundle (source → bundle → target): select the labelled client-certificate
 // Secrets the cluster trusts (by their cached metadata), read the data of those that count (own
-// namespace first, then authorized other namespaces; kube/secret-reader.ts), build the bundle from its CAs, those Secrets and the Kibanas' pinned
-// certificates, report every rejected input on the Secret and the Elasticsearch, and write the
-// bundle Secret when it differs.
+// namespace first, then authorized other namespaces, in trust/tenancy.ts's order; kube/secret-reader.ts),
+// build the bundle from its CAs, those Secrets and the Kibanas' pinned certificates, report every
+// rejected input on the Secret and the Elasticsearch, and write the bundle Secret when it differs.
 import type { V1Secret } from "@kubernetes/client-node";
 import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch } from "../kube/resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
@@ -11,7 +11,7 @@ import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/so
 import type { OwnerLookup } from "../trust/owner-lookup.ts";
 import { EventBatch } from "../kube/events.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
-import { sortSecrets } from "../trust/secret-order.ts";
+import { splitAtNamespace, tenancyOrder, type ForeignSource, type LoadedSecret } from "../trust/tenancy.ts";
 import { TRUST_BUNDLE_LIMITS, formatSize } from "../trust/limits.ts";
 import { desiredTrustBundleSecret, isUpToDate, trustBundleSecretName } from "../trust/target.ts";
 import { cond } from "../status/conditions.ts";
@@ -87,7 +87,7 @@ async function buildBundle(
   }
   const pinnedUserSecrets = identities.flatMap((k) => (k.ok && k.pinned ? [k.pinned] : []));
   const load = async (meta: V1Secret) => certificateData.read(meta, d.readSecret);
-  const sources = await tenancyOrder(selection.selected, pinnedUserSecrets, cluster, { ...d, load });
+  const sources = await tenancyOrdered(selection.selected, pinnedUserSecrets, cluster, { ...d, load });
   for (const r of sources.refused) {
     await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
     // Names of another namespace's objects stay out of this namespace's Events: a count only.
@@ -123,47 +123,27 @@ async function buildBundle(
 /** How much of the bundle (decoded tls.crt bytes) the Secrets of one other namespace may take. */
 export const FOREIGN_NAMESPACE_BUDGET_BYTES = 64 * 1024;
 
-/**
- * The order and the gate of a namespace boundary: the cluster's own namespace first (its Secrets,
- * then the pinned Kibana certificates), then other namespaces' Secrets that are authorized
- * (the owner's ServiceAccount may get the Elasticsearch), each namespace within its budget, so
- * no namespace can crowd the cluster's own clients out of the bundle.
- */
-async function tenancyOrder(
+/** Reads the sources' data and asks the authorizer in the order trust/tenancy.ts gives, which then orders them and keeps each namespace within its budget. */
+async function tenancyOrdered(
   selected: V1Secret[],
   pinned: V1Secret[],
   cluster: { namespace: string; name: string },
-  d: { caches: CacheViews; references: ReferenceAuthorizer; load: (meta: V1Secret) => Promise<(V1Secret & { tlsCrtBytes?: number }) | undefined> },
+  d: { caches: CacheViews; references: ReferenceAuthorizer; load: (meta: V1Secret) => Promise<LoadedSecret | undefined> },
 ): Promise<{ ordered: V1Secret[]; refused: Array<{ secret: V1Secret; reason: string }> }> {
+  const split = splitAtNamespace(selected, pinned, cluster.namespace);
   // The data of the cluster's own namespace's Secrets is read first; another namespace's only once authorized.
-  const own = (await mapLimited(selected.filter((s) => s.metadata?.namespace === cluster.namespace), READ_CONCURRENCY, d.load)).flatMap((s) => (s ? [s] : []));
-  const ownPinned = pinned.filter((s) => s.metadata?.namespace === cluster.namespace);
-  const others = [...selected, ...pinned].filter((s) => s.metadata?.namespace !== cluster.namespace);
-  const refused: Array<{ secret: V1Secret; reason: string }> = [];
-  const used = new Map<string, number>();
-  const admitted: V1Secret[] = [];
-  for (const secret of sortSecrets(others)) {
-    const namespace = secret.metadata!.namespace!;
+  const own = (await mapLimited(split.own, READ_CONCURRENCY, d.load)).flatMap((s) => (s ? [s] : []));
+  const others: ForeignSource[] = [];
+  for (const { secret, pinned: isPinned } of split.others) {
     // Pinned Kibana certificates come from Kibanas already authorized (reconcile/references.ts).
-    if (!pinned.includes(secret)) {
-      const decision = await d.references.authorize({ namespace, serviceAccount: ownerServiceAccount(secret, d.caches) }, cluster);
-      if (!decision.allowed) {
-        refused.push({ secret, reason: `a trust source in another namespace: ${decision.reason}` });
-        continue;
-      }
-    }
-    const loaded: (V1Secret & { tlsCrtBytes?: number }) | undefined = pinned.includes(secret) ? secret : await d.load(secret);
-    if (!loaded) continue; // deleted since the cache saw it
-    const size = loaded.tlsCrtBytes ?? Math.floor(((loaded.data?.["tls.crt"] ?? "").length * 3) / 4);
-    const total = (used.get(namespace) ?? 0) + size;
-    if (total > FOREIGN_NAMESPACE_BUDGET_BYTES) {
-      refused.push({ secret, reason: `namespace ${namespace} is over its ${formatSize(FOREIGN_NAMESPACE_BUDGET_BYTES)} share of the trust bundle of ${cluster.namespace}/${cluster.name}` });
+    if (isPinned) {
+      others.push({ secret, loaded: secret });
       continue;
     }
-    used.set(namespace, total);
-    admitted.push(loaded);
+    const decision = await d.references.authorize({ namespace: secret.metadata!.namespace!, serviceAccount: ownerServiceAccount(secret, d.caches) }, cluster);
+    others.push(decision.allowed ? { secret, loaded: await d.load(secret) } : { secret, notAuthorized: decision.reason });
   }
-  return { ordered: [...sortSecrets(own), ...sortSecrets(ownPinned), ...admitted], refused };
+  return tenancyOrder(own, split.ownPinned, others, cluster, FOREIGN_NAMESPACE_BUDGET_BYTES);
 }
 
 /** The ServiceAccount a labelled Secret speaks for: its owning Kibana's or Elasticsearch's, else "default". */

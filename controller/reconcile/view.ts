@@ -17,7 +17,7 @@ import {
 } from "../kube/resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
 import { referencesCluster } from "./kibana.ts";
-import type { ClusterWriter } from "./deps.ts";
+import type { ClusterWriter, ReportSource } from "./deps.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
 import { internalClientCertSecretName } from "../pki/leaf.ts";
 import { trustBundleSecretName } from "../trust/target.ts";
@@ -131,3 +131,6 @@ export function podsLabelledFor(namespace: string, name: string, caches: CacheVi
 }
 
 export const podRef = (p: PodView) => ({ namespace: p.pod.metadata!.namespace!, name: p.pod.metadata!.name!, uid: p.pod.metadata!.uid! });
+
+/** The pod's agent's last report (by UID). */
+export const reportOf = (reports: Pick<ReportSource, "get">, p: PodView) => reports.get(p.pod.metadata!.uid!);
