@@ -7,10 +7,19 @@
 // bundle, until it expires, so certificates it signed keep working meanwhile.
 import type { V1Secret } from "@kubernetes/client-node";
 import { caFromSecretData, caToSecretData, createClientCa, shouldRotate, rotateIn, type CertificateAuthority } from "../pki/ca.ts";
-import { clientCertToSecretData, controllerSubject, internalClientCertSecretName, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
+import { clientCertToSecretData, controllerSubject, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
+import {
+  internalClientCertSecretName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  CA_CLUSTER_NAMESPACE_LABEL,
+  CA_CLUSTER_NAME_LABEL,
+  CA_CLUSTER_UID_LABEL,
+  ES_CLUSTER_LABEL,
+  clientCaSecretName,
+} from "../names.ts";
 import { x509 } from "../../common/x509.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
+import { esOwnerReference, type Elasticsearch } from "../resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { caSecretRelation, foreignCaReason } from "../policy/ownership.ts";

@@ -8,10 +8,9 @@
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
 import type { Enforcement, Phase, StatusReport } from "../../protocol/intent.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION, KIBANA_NAME_LABEL, legacyClientCaSecretName, type ClientAuthenticationStatus, type Condition } from "../kube/resources.ts";
-import { internalClientCertSecretName } from "../pki/leaf.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION, KIBANA_NAME_LABEL, legacyClientCaSecretName, internalClientCertSecretName, trustBundleSecretName } from "../names.ts";
+import type { ClientAuthenticationStatus, Condition } from "../resources.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
-import { trustBundleSecretName } from "../trust/target.ts";
 import { licenseFromConfigMap, licenseState } from "../policy/license.ts";
 import { enablementCheck, type EnablementProblem } from "../policy/validation.ts";
 import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";

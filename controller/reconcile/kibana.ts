@@ -6,7 +6,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Identity } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
-import type { Elasticsearch, Kibana } from "../kube/resources.ts";
+import type { Elasticsearch, Kibana } from "../resources.ts";
 import { USER_CERT_MOUNT_PATH } from "../names.ts";
 import { managedIdentity } from "./intents.ts";
 

@@ -2,7 +2,7 @@
 // the cluster-wide summaries, and the comparison that decides whether a write is needed. Pure:
 // status/write.ts is the only I/O in status/.
 import type { Enforcement, Role, StatusReport } from "../../protocol/intent.ts";
-import type { ClientAuthenticationStatus, PodStatusEntry } from "../kube/resources.ts";
+import type { ClientAuthenticationStatus, PodStatusEntry } from "../resources.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
 import { kubeTime } from "./conditions.ts";
 
