@@ -19,6 +19,7 @@ import {
   clientCaSecretName,
 } from "../names.ts";
 import { x509 } from "../../common/x509.ts";
+import { isExpired } from "../../common/pem.ts";
 import { esOwnerReference, type Elasticsearch } from "../resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
@@ -106,7 +107,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     const fresh = await createClientCa(es.metadata.name, { validityMs: s.caValidityMs, now });
     const data: Record<string, string> = { ...(await caToSecretData(fresh)) };
     // Keep the outgoing CA while it is still valid: the overlap window.
-    if (ca && ca.certificate.notAfter > now) {
+    if (ca && !isExpired(ca.certificate.notAfter, now)) {
       const outgoing = await caToSecretData(ca);
       data[PREVIOUS_CA_KEY] = outgoing["tls.crt"];
       data[PREVIOUS_CA_PRIVATE_KEY] = outgoing["tls.key"];
@@ -127,7 +128,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
   if (caSecret.data?.[PREVIOUS_CA_KEY] && caSecret.data[PREVIOUS_CA_PRIVATE_KEY]) {
     try {
       const p = await caFromSecretData({ "tls.crt": caSecret.data[PREVIOUS_CA_KEY], "tls.key": caSecret.data[PREVIOUS_CA_PRIVATE_KEY] });
-      if (p.certificate.notAfter > now) previous = p;
+      if (!isExpired(p.certificate.notAfter, now)) previous = p;
     } catch {
       // an unreadable previous CA is simply not trusted any more
     }
