@@ -20,7 +20,7 @@ import * as k8s from "@kubernetes/client-node";
 import { x509 } from "../common/x509.ts";
 import { ControlPlane, type AuditEvent } from "../test/controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../test/controlplane/crds.ts";
-import { ELASTICSEARCH as ES } from "../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES } from "../controller/resources.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "../controller/pki/keys.ts";
 import { ControllerProcess } from "../test/support/controller-process.ts";
 import { prepareCluster } from "../test/support/cluster-setup.ts";

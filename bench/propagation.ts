@@ -17,7 +17,7 @@ import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../test/controlplane/crds.ts";
 import { TestCA } from "../test/controlplane/certs.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB } from "../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB } from "../controller/resources.ts";
 import { desiredMutatingWebhookConfiguration } from "../controller/admission/configurations.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE } from "../controller/names.ts";
 import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";

@@ -14,7 +14,7 @@ import { markLeaderPod } from "./kube/leader-label.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
 import { referenceAuthorizer, subjectAccessCheck } from "./kube/reference-authorizer.ts";
 import { replicaReader } from "./kube/replica-reader.ts";
-import { key } from "./kube/resources.ts";
+import { key } from "./resources.ts";
 import { secretReader } from "./kube/secret-reader.ts";
 import { Writer } from "./kube/writer.ts";
 import { log } from "./log.ts";

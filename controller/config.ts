@@ -35,6 +35,7 @@
 import { hostname } from "node:os";
 import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
 import type { Level } from "./log.ts";
+import { CONTROLLER_NAME, CONTROLLER_NAMESPACE, INTENT_API_PORT, WEBHOOK_PORT } from "./names.ts";
 
 export interface ControllerConfig {
   kubeconfig?: string;
@@ -109,12 +110,12 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level: unknown level "${level}"`);
   const config: ControllerConfig = {
     kubeconfig: get("kubeconfig", "") || undefined,
-    namespace: get("namespace", env.POD_NAMESPACE ?? "es-mtls-system"),
+    namespace: get("namespace", env.POD_NAMESPACE ?? CONTROLLER_NAMESPACE),
     podName: get("pod-name", env.POD_NAME ?? hostname()),
     operatorNamespace: get("operator-namespace", "elastic-system"),
-    serviceName: get("service-name", "es-mtls-controller"),
-    intentApiPort: int("intent-api-port", 8443),
-    webhookPort: int("webhook-port", 9443),
+    serviceName: get("service-name", CONTROLLER_NAME),
+    intentApiPort: int("intent-api-port", INTENT_API_PORT),
+    webhookPort: int("webhook-port", WEBHOOK_PORT),
     intentApiAddress: get("intent-api-address", "0.0.0.0"),
     intentApiUrl: "",
     maxStreamsPerPod: count("max-streams-per-pod", 4),
@@ -127,7 +128,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     agentCertValidityMs: dur("agent-cert-validity", "168h"),
     caCertValidityMs: dur("ca-cert-validity", "8760h"),
     caCertRotateBeforeMs: dur("ca-cert-rotate-before", "24h"),
-    leaseName: get("lease-name", "es-mtls-controller"),
+    leaseName: get("lease-name", CONTROLLER_NAME),
     leaseDurationMs: dur("lease-duration", "10s"),
     leaseRetryMs: dur("lease-retry", "2s"),
     resyncMs: dur("resync", "5m"),

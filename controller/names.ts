@@ -1,25 +1,101 @@
-// Names shared by the webhooks, the deploy/ manifests and the controller: labels ECK puts on
-// its pods, what injection adds to a pod, and the controller's own object names.
+// The controller's one home for names: every label, annotation and object name it reads or writes,
+// ECK's kept verbatim (compatibility), es-mtls's own under mtls.es-mtls.io, and the functions that
+// build object names. The agent's names (its ES_MTLS_* variables, paths) are its contract, in
+// protocol/agent-env.ts. Imports only common/, so every controller folder, pure or not, may use it.
+import { sha256Hex } from "../common/digest.ts";
 
-// ECK's pod labels (verbatim), by which injection recognises Elasticsearch and Kibana pods.
+// ECK's labels (verbatim), by which injection recognises Elasticsearch and Kibana pods and the
+// controller labels a cluster's Secrets.
 export const ECK_TYPE_LABEL = "common.k8s.elastic.co/type";
 export const ES_CLUSTER_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
+export const ES_STATEFULSET_LABEL = "elasticsearch.k8s.elastic.co/statefulset-name";
 export const KIBANA_NAME_LABEL = "kibana.k8s.elastic.co/name";
+
+// ECK's annotations.
+/** ECK stamps its version on what it manages (policy/manager.ts: who implements the feature). */
+export const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
+/** Set on an Elasticsearch while client authentication is required (reconcile/eck.ts). */
+export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
+
+// ECK's labels on client-certificate Secrets (kept verbatim for compatibility).
+export const CLIENT_CERTIFICATE_LABEL = "eck.k8s.elastic.co/client-certificate";
+export const OWNER_NAME_LABEL = "eck.k8s.elastic.co/owner-name";
+export const OWNER_NAMESPACE_LABEL = "eck.k8s.elastic.co/owner-namespace";
+export const OWNER_KIND_LABEL = "eck.k8s.elastic.co/owner-kind";
+/** Only owners from ECK's API groups (elasticsearch.k8s.elastic.co, kibana.k8s.elastic.co, ...) count. */
+export const ECK_API_GROUP_SUFFIX = ".k8s.elastic.co";
+
+// ECK's objects.
+/** ECK's license ConfigMap, in the operator's namespace. */
+export const LICENSING_CONFIGMAP = "elastic-licensing";
+/** The `elastic` user's password, read by the health gate. */
+export const eckElasticUserSecretName = (esName: string) => `${esName}-es-elastic-user`;
+/** The cluster's HTTP CA (`ca.crt`), read by the health gate. */
+export const eckHttpCaSecretName = (esName: string) => `${esName}-es-http-certs-public`;
+
+// Kubernetes' own labels.
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+/** MANAGED_BY_LABEL's value on what es-mtls creates. */
+export const MANAGED_BY = "es-mtls";
+export const PART_OF_LABEL = "app.kubernetes.io/part-of";
+/** PART_OF_LABEL's value on the webhook configurations. */
+export const PART_OF = "es-mtls";
+/** Set by Kubernetes on every namespace. */
+export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+// The Secrets es-mtls writes for a cluster, at ECK's names (same Secrets, same mount paths).
+/** ECK's data key of the trust bundle, mounted as .../config/client-trust-bundle/client-trust-bundle.crt. */
+export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
+/** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
+export const TRUST_BUNDLE_HASH_ANNOTATION = "mtls.es-mtls.io/client-trust-bundle-sha256";
+export function trustBundleSecretName(esName: string): string {
+  return `${esName}-es-client-trust-bundle`;
+}
+/** The controller's own client certificate for a cluster (ECK's name). */
+export function internalClientCertSecretName(esName: string): string {
+  return `${esName}-es-internal-client-cert`;
+}
+
+// A cluster's client CA: one Secret per cluster in the controller's own namespace (a CA key in the
+// workload namespace would let anyone who reads Secrets there mint any client). Its name must be
+// unique per cluster and a valid Secret name (≤ 253 characters, lowercase DNS subdomain): readable
+// namespace and name, cut to fit, plus a hash of the exact "namespace/name".
+/** Labels naming the cluster a CA Secret belongs to: what deletion and the orphan sweep go by. */
+export const CA_CLUSTER_NAMESPACE_LABEL = "mtls.es-mtls.io/client-ca-of-namespace";
+export const CA_CLUSTER_NAME_LABEL = "mtls.es-mtls.io/client-ca-of-name";
+export const CA_CLUSTER_UID_LABEL = "mtls.es-mtls.io/client-ca-of-uid";
+const MAX_SECRET_NAME = 253;
+const CA_NAME_HASH_CHARS = 10;
+export function clientCaSecretName(namespace: string, name: string): string {
+  const hash = sha256Hex(`${namespace}/${name}`).slice(0, CA_NAME_HASH_CHARS);
+  const readable = `client-ca-${namespace}-${name}`.toLowerCase().slice(0, MAX_SECRET_NAME - CA_NAME_HASH_CHARS - 1).replace(/[^a-z0-9]+$/, "");
+  return `${readable}-${hash}`;
+}
+/**
+ * Where an earlier es-mtls kept the cluster's client CA: in the workload namespace, where anyone who
+ * reads Secrets there could mint any client. Only looked at to move an own one out (reconcile/ca-secret.ts).
+ */
+export const legacyClientCaSecretName = (es: string) => `${es}-es-client-ca`;
 
 /** Pod annotation recording what injection did (JSON, see InjectionRecord); its presence means "injected". */
 export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
 /** Pod annotation carrying the controller's serving CA (PEM), projected into the agent as a file. */
 export const CONTROLLER_CA_ANNOTATION = "mtls.es-mtls.io/controller-ca";
-/** Pod label opting a pod out of injection (value "false"); honoured by the webhook's objectSelector. */
 /** On an Elasticsearch not run by ECK: the Secrets the health gate reads (ECK's names otherwise). */
 export const HEALTH_CREDENTIALS_ANNOTATION = "mtls.es-mtls.io/health-credentials-secret";
 export const HEALTH_HTTP_CA_ANNOTATION = "mtls.es-mtls.io/health-http-ca-secret";
+/** Pod label opting a pod out of injection (value "false"); honoured by the webhook's objectSelector. */
 export const INJECT_LABEL = "mtls.es-mtls.io/inject";
 /**
  * Namespace label the controller keeps ("true") while the namespace holds a cluster in an active phase
  * or a Kibana referencing one (reconcile/namespace-label.ts); the pod webhook's namespaceSelector needs it.
  */
 export const ACTIVE_NAMESPACE_LABEL = "mtls.es-mtls.io/active";
+/**
+ * Pod label the leader keeps on its own pod ("true"; kube/leader-label.ts): the intent API's Service
+ * selects it, so agents reach the leader only.
+ */
+export const LEADER_LABEL = "mtls.es-mtls.io/leader";
 
 /** Version of the injected layout; bumped when the shape of the injected pod changes. */
 export const INJECTION_VERSION = 2; // 2: the probe folder (es-mtls-probe volume, CURL_HOME) for Elasticsearch pods
@@ -42,7 +118,8 @@ export const USER_CERT_MOUNT_PATH = "/var/run/secrets/es-mtls-user-client-cert";
 
 // ECK's mount paths and file names (eck-client-cert-auth.md §3), so ES and Kibana read what ECK would give them.
 export const ES_BUNDLE_DIR = "/usr/share/elasticsearch/config/client-trust-bundle";
-export const ES_BUNDLE_FILE = "client-trust-bundle.crt";
+/** The trust bundle Secret's key, mounted as a file. */
+export const ES_BUNDLE_FILE = TRUST_BUNDLE_KEY;
 export const ES_HTTP_CA_FILE = "/usr/share/elasticsearch/config/http-certs/ca.crt";
 export const KIBANA_CERT_DIR = "/usr/share/kibana/config/elasticsearch-client-certs";
 

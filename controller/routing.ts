@@ -3,8 +3,9 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { CacheViews, Kind } from "./kube/informers.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";
-import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./trust/labels.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL } from "./names.ts";
+import { key, type Kibana } from "./resources.ts";
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./names.ts";
 
 /** What routing reads: the Elasticsearch list and the Kibanas (a Kibana's pods and refs name a cluster). */
 export type RoutingCaches = Pick<CacheViews, "elasticsearch" | "kibana">;

@@ -5,6 +5,7 @@
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Hex } from "../../common/digest.ts";
+import { isExpired } from "../../common/pem.ts";
 import { x509 } from "../../common/x509.ts";
 import { PATHS, type CertificateResponse, type Intent, type ManagedIdentity, type SelfSignedIdentity } from "../../protocol/intent.ts";
 import type { ControllerClient } from "../controller-client.ts";
@@ -103,7 +104,7 @@ export class ControllerIdentity implements IdentitySource {
 }
 
 function reusable(cur: PodIdentity, id: ManagedIdentity): boolean {
-  return subjectMatches(cur.leaf, id.subject) && keyAlgorithmOf(cur.leaf) === id.keyAlgorithm && cur.leaf.notAfter.getTime() > Date.now();
+  return subjectMatches(cur.leaf, id.subject) && keyAlgorithmOf(cur.leaf) === id.keyAlgorithm && !isExpired(cur.leaf.notAfter, new Date());
 }
 
 /** Made in the pod, trusted by nobody; kept while it fits the intent and has a third of its life left. */

@@ -1,9 +1,11 @@
 // Validation of PEM material before anything touches the disk. Every failure is a
 // PemError whose message names the item ("trust bundle", "certificate from
 // controller", …), the block number and what is wrong, so a refused intent is
-// diagnosable from one log line.
+// diagnosable from one log line. The scanning is common/pem.ts's, under
+// CONTROLLER_MATERIAL_POLICY (text outside blocks refused); the expiry rule is its isExpired.
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { x509 } from "../../common/x509.ts";
+import { checkDerLength, CONTROLLER_MATERIAL_POLICY, decodePemBlock, isExpired, scanPem } from "../../common/pem.ts";
 import { MAX_BODY_BYTES } from "../../protocol/intent.ts";
 import { PemError } from "../errors.ts";
 
@@ -14,11 +16,11 @@ export const MAX_BUNDLE_CERTS = 1000;
 
 interface Block {
   type: string;
-  der: ArrayBuffer;
+  der: Uint8Array<ArrayBuffer>;
   hasHeaders: boolean;
+  /** The block's own text (BEGIN to END). */
+  text: string;
 }
-
-const BLOCK_RE = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 function blocks(text: string, what: string): Block[] {
   const bytes = new TextEncoder().encode(text).length;
@@ -26,22 +28,26 @@ function blocks(text: string, what: string): Block[] {
   if (text.trim() === "") throw new PemError(`${what}: empty`);
   // Text outside PEM blocks is tolerated by Elasticsearch but never produced by us or
   // by tools; refusing it catches truncated or concatenated-garbage payloads early.
-  const outside = text.replace(BLOCK_RE, "").trim();
-  if (outside !== "") {
-    throw new PemError(`${what}: unexpected text outside PEM blocks: ${JSON.stringify(outside.slice(0, 40))}`);
+  const scan = scanPem(text, CONTROLLER_MATERIAL_POLICY);
+  const problem = scan.problems[0];
+  if (problem?.code === "StrayText") {
+    throw new PemError(`${what}: unexpected text outside PEM blocks at line ${problem.line}: ${JSON.stringify(problem.text!.slice(0, 40))}`);
   }
-  let structs: ReturnType<typeof x509.PemConverter.decodeWithHeaders>;
-  try {
-    structs = x509.PemConverter.decodeWithHeaders(text);
-  } catch (e) {
-    throw new PemError(`${what}: not valid PEM: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  if (structs.length === 0) throw new PemError(`${what}: no PEM blocks found`);
-  return structs.map((s) => ({ type: s.type, der: s.rawData, hasHeaders: s.headers.length > 0 }));
+  if (problem) throw new PemError(`${what}, block ${problem.index}: not valid PEM: ${problem.reason}`);
+  if (scan.blocks.length === 0) throw new PemError(`${what}: no PEM blocks found`);
+  return scan.blocks.map((b) => {
+    const decoded = decodePemBlock(b);
+    if (!decoded.ok) throw new PemError(`${what}, block ${b.index}: not valid PEM: ${decoded.reason}`);
+    return { type: b.label, der: decoded.der, hasHeaders: decoded.headers.length > 0, text: b.text };
+  });
 }
 
 /** `now` undefined: expiry is left to the caller (a bundle keeps its valid rest, issue 8). */
 function parseCertificates(text: string, what: string, now: Date | undefined): x509.X509Certificate[] {
+  return parseBlocks(text, what, now).map((c) => c.cert);
+}
+
+function parseBlocks(text: string, what: string, now: Date | undefined): { cert: x509.X509Certificate; text: string }[] {
   const bs = blocks(text, what);
   if (bs.length > MAX_BUNDLE_CERTS) throw new PemError(`${what}: ${bs.length} blocks exceeds the limit of ${MAX_BUNDLE_CERTS}`);
   return bs.map((b, i) => {
@@ -51,16 +57,18 @@ function parseCertificates(text: string, what: string, now: Date | undefined): x
       throw new PemError(`${where}: is a "${b.type}" block, only CERTIFICATE is allowed${hint}`);
     }
     if (b.hasHeaders) throw new PemError(`${where}: PEM headers are not allowed`);
+    const length = checkDerLength(b.der, b.type);
+    if (!length.ok) throw new PemError(`${where}: not a parseable X.509 certificate: ${length.reason}`);
     let cert: x509.X509Certificate;
     try {
       cert = new x509.X509Certificate(b.der);
     } catch (e) {
       throw new PemError(`${where}: not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
-    if (now && cert.notAfter.getTime() <= now.getTime()) {
+    if (now && isExpired(cert.notAfter, now)) {
       throw new PemError(`${where}: certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`);
     }
-    return cert;
+    return { cert, text: b.text };
   });
 }
 
@@ -81,22 +89,21 @@ export interface DroppedEntry {
  * bundle with nothing valid left, since an empty bundle would lock every client out.
  */
 export function validBundlePart(text: string, what = "trust bundle", now = new Date()): { pem: string; certs: x509.X509Certificate[]; dropped: DroppedEntry[] } {
-  const all = parseCertificates(text, what, undefined);
+  const all = parseBlocks(text, what, undefined);
   const dropped: DroppedEntry[] = [];
-  const certs = all.filter((c, i) => {
-    const valid = c.notAfter.getTime() > now.getTime();
+  const kept = all.filter(({ cert: c }, i) => {
+    const valid = !isExpired(c.notAfter, now);
     if (!valid) dropped.push({ block: i + 1, subject: c.subject, notAfter: c.notAfter });
     return valid;
   });
+  const certs = kept.map((k) => k.cert);
   if (!certs.length) {
     const last = dropped.map((d) => d.notAfter.getTime()).reduce((a, b) => Math.max(a, b));
     throw new PemError(`${what}: all ${dropped.length} certificate(s) have expired (the last at ${new Date(last).toISOString()}); an empty bundle is never written`);
   }
   if (!dropped.length) return { pem: text, certs, dropped };
   // The kept blocks' own text, in order: blocks() already refused anything outside them.
-  const texts = text.match(BLOCK_RE) ?? [];
-  if (texts.length !== all.length) throw new PemError(`${what}: ${texts.length} PEM blocks found where ${all.length} were parsed`);
-  const pem = texts.filter((_, i) => all[i]!.notAfter.getTime() > now.getTime()).join("\n") + "\n";
+  const pem = kept.map((k) => k.text).join("\n") + "\n";
   return { pem, certs, dropped };
 }
 

@@ -7,6 +7,7 @@
 // Service. Expired bundle entries are dropped when the intent is applied (intent/check.ts).
 // A latch keeps a proven pod ready while a newer version is being proven (the previous material is
 // what the workload serves meanwhile) until its leaf expires; a failed proof releases it.
+import { isExpired } from "../../common/pem.ts";
 import type { Material } from "../material/material.ts";
 import type { ProofRecord } from "../prove/proof-loop.ts";
 
@@ -34,7 +35,7 @@ export class Readiness {
   evaluate(s: ReadinessInput, now = Date.now()): Verdict {
     const m = s.material;
     if (!m.bundle && !m.identity) return { ready: false, reason: "no material on disk" };
-    if (m.identity && m.identity.leaf.notAfter.getTime() <= now) return { ready: false, reason: `certificate on disk expired at ${m.identity.leaf.notAfter.toISOString()}` };
+    if (m.identity && isExpired(m.identity.leaf.notAfter, new Date(now))) return { ready: false, reason: `certificate on disk expired at ${m.identity.leaf.notAfter.toISOString()}` };
     if (s.unwritten) return { ready: false, reason: `generation ${s.unwritten.generation} is not on disk: ${s.unwritten.detail}` };
     if (s.proof?.ok && s.proof.version === s.materialVersion) return { ready: true, reason: "ok: material on disk and proven loaded" };
     if (this.provenNotAfter !== undefined && this.provenNotAfter > now && (!s.proof || s.proof.ok)) return { ready: true, reason: "ok: previous material proven; proof of the current version pending" };

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import * as k8s from "@kubernetes/client-node";
 import { METADATA_LIST, metadataOnly } from "../../controller/kube/informers.ts";
-import { CLIENT_CERTIFICATE_LABEL } from "../../controller/trust/labels.ts";
+import { CLIENT_CERTIFICATE_LABEL } from "../../controller/names.ts";
 
 const argOf = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const mode = argOf("mode");

@@ -26,6 +26,9 @@ import {
   ECK_TYPE_LABEL,
   FIELD_MANAGER,
   INJECT_LABEL,
+  NAMESPACE_NAME_LABEL,
+  PART_OF,
+  PART_OF_LABEL,
   WEBHOOK_CONFIGURATION_NAME,
   WEBHOOK_PATHS,
 } from "../names.ts";
@@ -82,7 +85,7 @@ export function desiredMutatingWebhookConfiguration(options: WebhookConfiguratio
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "MutatingWebhookConfiguration",
-    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { "app.kubernetes.io/part-of": "es-mtls" } },
+    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { [PART_OF_LABEL]: PART_OF } },
     webhooks: [
       {
         name: WEBHOOK_NAMES.pods,
@@ -104,7 +107,7 @@ export function desiredMutatingWebhookConfiguration(options: WebhookConfiguratio
         },
         namespaceSelector: {
           matchExpressions: [
-            { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [namespace, "kube-system"] },
+            { key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: [namespace, "kube-system"] },
             { key: ACTIVE_NAMESPACE_LABEL, operator: "In", values: ["true"] },
           ],
         },
@@ -126,7 +129,7 @@ export function desiredValidatingWebhookConfiguration(options: WebhookConfigurat
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
-    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { "app.kubernetes.io/part-of": "es-mtls" } },
+    metadata: { name: options.name ?? WEBHOOK_CONFIGURATION_NAME, labels: { [PART_OF_LABEL]: PART_OF } },
     webhooks: [
       {
         name: WEBHOOK_NAMES.elasticsearch,

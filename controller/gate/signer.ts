@@ -1,6 +1,6 @@
 // Which client CA signs during a CA rotation: the new CA only once every Elasticsearch pod loaded
 // the bundle that trusts it; until then the outgoing CA (still valid, still trusted) signs.
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import { cond } from "../status/conditions.ts";
 
 /**

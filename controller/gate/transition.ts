@@ -3,7 +3,7 @@
 // move on (gatePhase). Failure idiom: decisions are data (phase, conditions, warnings to record);
 // the reconciler does the I/O.
 import type { Enforcement, Phase } from "../../protocol/intent.ts";
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import type { LicenseState } from "../policy/license.ts";
 import { MSG_LICENSE, type EnablementProblem } from "../policy/validation.ts";
 import { isActive } from "../policy/phases.ts";

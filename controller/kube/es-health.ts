@@ -11,6 +11,7 @@
 import * as https from "node:https";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { SecretReader } from "./secret-reader.ts";
+import { eckElasticUserSecretName, eckHttpCaSecretName, internalClientCertSecretName } from "../names.ts";
 
 export type HealthStatus = "green" | "yellow" | "red";
 /** What one look at the cluster found: its status and the pod that answered, or why no pod did. */
@@ -47,10 +48,10 @@ export function healthTargets(pods: V1Pod[]): V1Pod[] {
 
 export function clusterHealthReader(readSecret: SecretReader, o: { port?: number; timeoutMs?: number } = {}): ClusterHealthReader {
   return async (cluster, pods) => {
-    const userSecret = cluster.credentialsSecret ?? `${cluster.name}-es-elastic-user`;
-    const caSecret = cluster.httpCaSecret ?? `${cluster.name}-es-http-certs-public`;
+    const userSecret = cluster.credentialsSecret ?? eckElasticUserSecretName(cluster.name);
+    const caSecret = cluster.httpCaSecret ?? eckHttpCaSecretName(cluster.name);
     const [client, user, http] = await Promise.all([
-      readSecret(cluster.namespace, `${cluster.name}-es-internal-client-cert`),
+      readSecret(cluster.namespace, internalClientCertSecretName(cluster.name)),
       readSecret(cluster.namespace, userSecret),
       readSecret(cluster.namespace, caSecret),
     ]);

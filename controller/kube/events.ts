@@ -6,6 +6,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import { CONTROLLER_NAME } from "../names.ts";
 
 export interface EventTarget {
   apiVersion: string;
@@ -74,8 +75,8 @@ export class EventRecorder {
         firstTimestamp: at,
         lastTimestamp: at,
         count: 1,
-        source: { component: "es-mtls-controller" },
-        reportingComponent: "es-mtls-controller",
+        source: { component: CONTROLLER_NAME },
+        reportingComponent: CONTROLLER_NAME,
         reportingInstance: this.reportingInstance,
       });
       return true;

@@ -12,18 +12,14 @@ import { Backoff } from "../../common/backoff.ts";
 import { apiErrorMessage } from "./api-error.ts";
 import {
   CLIENT_AUTHENTICATION,
-  ECK_TYPE_LABEL,
   ELASTICSEARCH,
   KIBANA,
-  LICENSING_CONFIGMAP,
   type ClientAuthentication,
   type CustomResource,
   type Elasticsearch,
   type Kibana,
-} from "./resources.ts";
-import { CLIENT_CERTIFICATE_LABEL } from "../trust/labels.ts";
-import { ACTIVE_NAMESPACE_LABEL } from "../names.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+} from "../resources.ts";
+import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";

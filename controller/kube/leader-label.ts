@@ -6,9 +6,8 @@
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import { LEADER_LABEL } from "../names.ts";
 import { apiErrorMessage, isNotFound } from "./api-error.ts";
-
-export const LEADER_LABEL = "mtls.es-mtls.io/leader";
 
 export async function markLeaderPod(core: k8s.CoreV1Api, namespace: string, podName: string, leader: boolean): Promise<void> {
   try {

@@ -3,7 +3,8 @@
 // a pod's CSR, and by the injection webhook.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ClusterRef } from "../../protocol/intent.ts";
-import { ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, type Kibana } from "./resources.ts";
+import { ES_CLUSTER_LABEL, KIBANA_NAME_LABEL } from "../names.ts";
+import type { Kibana } from "../resources.ts";
 import type { ObjectCache } from "./informers.ts";
 
 export function clusterOfPod(pod: V1Pod, kibanas: Pick<ObjectCache<Kibana>, "get">): ClusterRef | undefined {

@@ -5,7 +5,7 @@
 // references are always allowed. Answers are cached briefly (RBAC changes take effect within the
 // TTL) so a reconcile costs no API call per reference, and so the webhook can ask synchronously.
 import * as k8s from "@kubernetes/client-node";
-import { ELASTICSEARCH } from "./resources.ts";
+import { ELASTICSEARCH } from "../resources.ts";
 
 export interface ReferenceFrom {
   namespace: string;

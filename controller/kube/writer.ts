@@ -3,7 +3,8 @@
 // an object the controller just wrote, readers see the written version (a short
 // read-your-writes overlay), so a quick second reconcile never writes it twice.
 import * as k8s from "@kubernetes/client-node";
-import { FIELD_MANAGER, type CustomResource } from "./resources.ts";
+import { FIELD_MANAGER } from "../names.ts";
+import type { CustomResource } from "../resources.ts";
 import { metrics } from "../metrics.ts";
 import { isAlreadyExists, isConflict, isNotFound, isTooManyRequests } from "./api-error.ts";
 

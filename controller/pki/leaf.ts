@@ -19,10 +19,6 @@ export interface ClientSubject {
   organizationalUnit: string;
 }
 
-export function internalClientCertSecretName(esName: string): string {
-  return `${esName}-es-internal-client-cert`;
-}
-
 export function controllerSubject(esName: string): ClientSubject {
   return { commonName: CONTROLLER_COMMON_NAME, organizationalUnit: esName };
 }

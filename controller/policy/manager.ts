@@ -4,8 +4,8 @@
 // would fight over `<es>-es-client-trust-bundle` and the pods. Before 3.4, ECK never presents a
 // client certificate (its HTTP client, the readiness probe of ES < 8.2, the pre-stop hook, stack
 // monitoring): `required` would lock ECK out of its own cluster, so it is refused.
+import { ECK_CONTROLLER_VERSION_ANNOTATION } from "../names.ts";
 
-export const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
 /** The first ECK release that implements spec.http.tls.client.authentication itself. */
 export const ECK_FEATURE_VERSION = "3.4.0";
 

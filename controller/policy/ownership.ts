@@ -3,9 +3,8 @@
 // lacks either (planted, or another controller's, such as ECK's own <es>-es-client-trust-bundle)
 // is reported, never adopted, overwritten or deleted.
 import type { V1Secret } from "@kubernetes/client-node";
-import type { Elasticsearch } from "../kube/resources.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../pki/ca-secret-name.ts";
+import type { Elasticsearch } from "../resources.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../names.ts";
 
 export function isOwnSecret(secret: V1Secret, es: Elasticsearch): boolean {
   if (secret.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) return false;

@@ -2,7 +2,7 @@
 // differs. The reconcile writes it before any agent sees the intents, so a generation is never
 // reused after a restart.
 import type { Phase } from "../../protocol/intent.ts";
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";
 import { provenEnforcement } from "../gate/proofs.ts";
 import { hasInjectionRecord } from "../policy/injection-record.ts";

@@ -6,9 +6,16 @@
 // workload namespace: an own one (label and ownerReference) is copied over, the same CA, so no
 // client is refused, and then deleted; a foreign one of that name is neither used nor touched.
 import type { V1Secret } from "@kubernetes/client-node";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, clientCaSecretName, legacyClientCaSecretName } from "../kube/resources.ts";
+import {
+  CA_CLUSTER_NAMESPACE_LABEL,
+  CA_CLUSTER_NAME_LABEL,
+  CA_CLUSTER_UID_LABEL,
+  clientCaSecretName,
+  legacyClientCaSecretName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+} from "../names.ts";
 import { caSecretRelation, isOwnSecret } from "../policy/ownership.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
 import { log } from "../log.ts";
 import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";

@@ -7,10 +7,20 @@
 // bundle, until it expires, so certificates it signed keep working meanwhile.
 import type { V1Secret } from "@kubernetes/client-node";
 import { caFromSecretData, caToSecretData, createClientCa, shouldRotate, rotateIn, type CertificateAuthority } from "../pki/ca.ts";
-import { clientCertToSecretData, controllerSubject, internalClientCertSecretName, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
+import { clientCertToSecretData, controllerSubject, issueControllerClientCertificate, needsReissue } from "../pki/leaf.ts";
+import {
+  internalClientCertSecretName,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  CA_CLUSTER_NAMESPACE_LABEL,
+  CA_CLUSTER_NAME_LABEL,
+  CA_CLUSTER_UID_LABEL,
+  ES_CLUSTER_LABEL,
+  clientCaSecretName,
+} from "../names.ts";
 import { x509 } from "../../common/x509.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, ES_CLUSTER_LABEL, clientCaSecretName, esOwnerReference, type Elasticsearch } from "../kube/resources.ts";
+import { isExpired } from "../../common/pem.ts";
+import { esOwnerReference, type Elasticsearch } from "../resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { caSecretRelation, foreignCaReason } from "../policy/ownership.ts";
@@ -102,7 +112,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     const fresh = await createClientCa(es.metadata.name, { validityMs: s.caValidityMs, now });
     const data: Record<string, string> = { ...(await caToSecretData(fresh)) };
     // Keep the outgoing CA while it is still valid: the overlap window.
-    if (ca && ca.certificate.notAfter > now) {
+    if (ca && !isExpired(ca.certificate.notAfter, now)) {
       const outgoing = await caToSecretData(ca);
       data[PREVIOUS_CA_KEY] = outgoing["tls.crt"];
       data[PREVIOUS_CA_PRIVATE_KEY] = outgoing["tls.key"];
@@ -123,7 +133,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
   if (caSecret.data?.[PREVIOUS_CA_KEY] && caSecret.data[PREVIOUS_CA_PRIVATE_KEY]) {
     try {
       const p = await caFromSecretData({ "tls.crt": caSecret.data[PREVIOUS_CA_KEY], "tls.key": caSecret.data[PREVIOUS_CA_PRIVATE_KEY] });
-      if (p.certificate.notAfter > now) previous = p;
+      if (!isExpired(p.certificate.notAfter, now)) previous = p;
     } catch {
       // an unreadable previous CA is simply not trusted any more
     }

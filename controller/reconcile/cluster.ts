@@ -7,7 +7,7 @@
 // return data: a value, or `{ ok: true, … } | { ok: false, reason }`; I/O (kube/, the steps here)
 // throws, and the kube layer's expected refusals are tested with kube/api-error.ts. A reconcile that
 // throws is retried by the work queue with backoff.
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { isActive } from "../policy/phases.ts";
 import { managerOf } from "../policy/manager.ts";

@@ -2,7 +2,7 @@
 // paths, so es-mtls stands aside completely: no Secret, no annotation, no injection, no intents,
 // no evictions. It only says so, in its own status object and in one Event, when the feature is
 // in use on that cluster (the spec asks for it, or ECK's annotation is set).
-import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../names.ts";
 import { cond } from "../status/conditions.ts";
 import { inactiveStatus } from "../status/build.ts";
 import { writeStatus } from "../status/write.ts";

@@ -1,8 +1,9 @@
 // Step: every ES pod proved it accepts clients without a certificate: annotation first (an orphaned
 // one misleads), then the secrets, the CA, the intents (retired) and what is kept in memory.
-import { legacyClientCaSecretName, type Condition } from "../kube/resources.ts";
-import { internalClientCertSecretName } from "../pki/leaf.ts";
-import { trustBundleSecretName } from "../trust/target.ts";
+import { legacyClientCaSecretName } from "../names.ts";
+import { type Condition } from "../resources.ts";
+import { internalClientCertSecretName } from "../names.ts";
+import { trustBundleSecretName } from "../names.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
 import { inactiveStatus } from "../status/build.ts";
 import { writeStatus } from "../status/write.ts";

@@ -1,7 +1,7 @@
 // Step: the cluster-wide intent generation, bumped (and persisted before any agent sees it)
 // whenever the content every pod's intent derives from changes.
 import type { Phase } from "../../protocol/intent.ts";
-import type { ClientAuthenticationStatus } from "../kube/resources.ts";
+import type { ClientAuthenticationStatus } from "../resources.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import type { KibanaIdentity } from "./kibana.ts";
 

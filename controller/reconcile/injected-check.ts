@@ -1,6 +1,6 @@
 // Step: pods created since the cluster became active without the agent: the webhook missed them
 // (pods older than that are the rollout's). Said in PodsInjected and as a Warning Event.
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import { findUninjected } from "../policy/uninjected.ts";
 import { cond } from "../status/conditions.ts";
 import { esTarget } from "./event-targets.ts";

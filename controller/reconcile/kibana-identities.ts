@@ -1,7 +1,7 @@
 // Step: the identity each Kibana of the cluster presents, with an Event on every Kibana whose
 // identity is unusable and the KibanaIdentities condition.
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
-import type { Condition, Kibana } from "../kube/resources.ts";
+import type { Condition, Kibana } from "../resources.ts";
 import { cond } from "../status/conditions.ts";
 import { checkUserSecret, kibanaIdentity, type KibanaIdentity } from "./kibana.ts";
 import { KIBANA_NAME_LABEL, USER_CERT_VOLUME } from "../names.ts";

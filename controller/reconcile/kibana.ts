@@ -6,7 +6,8 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { Identity } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
-import type { Elasticsearch, Kibana } from "../kube/resources.ts";
+import { isExpired } from "../../common/pem.ts";
+import type { Elasticsearch, Kibana } from "../resources.ts";
 import { USER_CERT_MOUNT_PATH } from "../names.ts";
 import { managedIdentity } from "./intents.ts";
 
@@ -43,7 +44,7 @@ function userSecretProblem(secret: V1Secret, name: string, now: Date): string | 
   } catch (e) {
     return `Secret ${name}: tls.crt is not a PEM certificate (${e instanceof Error ? e.message : e})`;
   }
-  if (cert.notAfter <= now) return `Secret ${name}: the certificate expired at ${cert.notAfter.toISOString()}`;
+  if (isExpired(cert.notAfter, now)) return `Secret ${name}: the certificate expired at ${cert.notAfter.toISOString()}`;
   if (cert.notBefore > now) return `Secret ${name}: the certificate is not valid before ${cert.notBefore.toISOString()}`;
   return undefined;
 }

@@ -9,7 +9,7 @@
 // such a pod never had es-mtls's `required` and has no agent to prove anything, so it does not hold
 // up Disabled (otherwise "disable, then uninstall" could never finish).
 import type { V1Pod } from "@kubernetes/client-node";
-import type { Condition, Elasticsearch } from "../kube/resources.ts";
+import type { Condition, Elasticsearch } from "../resources.ts";
 import { NOT_INJECTABLE_CAUSES, notInjectable, type NotInjectableCause } from "../policy/uninjected.ts";
 import { hasInjectionRecord } from "../policy/injection-record.ts";
 import { EventBatch, aggregateMessage } from "../kube/events.ts";

@@ -1,8 +1,7 @@
 // Step: the names es-mtls writes for a cluster must be its own (policy/ownership.ts). A name taken
 // by an object it did not create is reported and held off: no write, no takeover, no delete.
-import { clientCaSecretName, type Condition } from "../kube/resources.ts";
-import { internalClientCertSecretName } from "../pki/leaf.ts";
-import { trustBundleSecretName } from "../trust/target.ts";
+import { clientCaSecretName, internalClientCertSecretName, trustBundleSecretName } from "../names.ts";
+import type { Condition } from "../resources.ts";
 import { caSecretRelation, foreignCaReason, foreignReason, isOwnSecret } from "../policy/ownership.ts";
 import { isActive } from "../policy/phases.ts";
 import { heldStatus } from "../status/build.ts";

@@ -1,7 +1,7 @@
 // Step: the phase, from the spec, the one license rule and the persisted phase (gate/transition.ts);
 // its warnings recorded as Events, its conditions added to the reconcile's.
 import type { Phase } from "../../protocol/intent.ts";
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import { licenseFromConfigMap, licenseState } from "../policy/license.ts";
 import { enablementCheck, type EnablementProblem } from "../policy/validation.ts";
 import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";

@@ -1,7 +1,7 @@
 // Step: the proof gate: which pods proved the current material (gate/proofs.ts), the phase that
 // allows (gate/transition.ts), and the Ready condition that says why.
 import type { Phase } from "../../protocol/intent.ts";
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import { podEnforcement } from "../policy/injection-record.ts";
 import { proves } from "../gate/proofs.ts";
 import { gatePhase, readyCondition } from "../gate/transition.ts";

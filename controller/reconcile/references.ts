@@ -2,7 +2,7 @@
 // boundary). An unauthorized one is left out entirely: no identity signed by this cluster's CA,
 // no pinned certificate, no intent, and its pods never hold up this cluster's transitions. It is
 // said once as an Event on that Kibana and in the References condition.
-import type { Condition, Kibana } from "../kube/resources.ts";
+import type { Condition, Kibana } from "../resources.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import { cond } from "../status/conditions.ts";
 import { kibanaTarget } from "./event-targets.ts";

@@ -2,7 +2,7 @@
 // into the ClientAuthentication status (pods[]), so a restarted controller knows
 // which pods already proved what without waiting for every agent again.
 import type { PodRef, StatusReport } from "../../protocol/intent.ts";
-import type { PodStatusEntry } from "../kube/resources.ts";
+import type { PodStatusEntry } from "../resources.ts";
 
 export interface PodReport {
   pod: PodRef;

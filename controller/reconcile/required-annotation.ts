@@ -1,6 +1,6 @@
 // Step: ECK's client-authentication-required annotation on the Elasticsearch: set while the cluster
 // requires (or is moving to require) client certificates, removed when it no longer does.
-import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../names.ts";
 import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 

@@ -9,7 +9,7 @@
 // in PodsUpToDate and in an Event.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Phase } from "../../protocol/intent.ts";
-import type { Condition, Elasticsearch } from "../kube/resources.ts";
+import type { Condition, Elasticsearch } from "../resources.ts";
 import { hasInjectionRecord, podEnforcement } from "../policy/injection-record.ts";
 import { controllerUid, nextRestart, replaced, type PendingReplacement, type RolloutStep } from "../gate/rollout.ts";
 import { cond } from "../status/conditions.ts";

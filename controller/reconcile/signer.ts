@@ -1,7 +1,7 @@
 // Step: the CA that signs from now on (gate/signer.ts), remembered for the agents' CSRs, and the
 // controller's own certificate issued by it.
-import type { Condition } from "../kube/resources.ts";
-import { internalClientCertSecretName } from "../pki/leaf.ts";
+import type { Condition } from "../resources.ts";
+import { internalClientCertSecretName } from "../names.ts";
 import { bundleReloadedInMs, waitingForBundle } from "../gate/proofs.ts";
 import { chooseSigner } from "../gate/signer.ts";
 import { ensureInternalCertificate, type ClientCas } from "./cluster-pki.ts";

@@ -1,6 +1,6 @@
 // Step: Disabled or Blocked: no intents, nothing in memory; say so in status if the cluster ever had one.
 import type { Phase } from "../../protocol/intent.ts";
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 import { inactiveStatus } from "../status/build.ts";
 import { writeStatus } from "../status/write.ts";
 import { nextGeneration, retiredHash } from "./generation.ts";

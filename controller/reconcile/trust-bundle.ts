@@ -4,7 +4,7 @@
 // build the bundle from its CAs, those Secrets and the Kibanas' pinned certificates, report every
 // rejected input on the Secret and the Elasticsearch, and write the bundle Secret when it differs.
 import type { V1Secret } from "@kubernetes/client-node";
-import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch } from "../kube/resources.ts";
+import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch } from "../resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
 import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../trust/bundle.ts";
 import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
@@ -13,7 +13,8 @@ import { EventBatch } from "../kube/events.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import { splitAtNamespace, tenancyOrder, type ForeignSource, type LoadedSecret } from "../trust/tenancy.ts";
 import { TRUST_BUNDLE_LIMITS, formatSize } from "../trust/limits.ts";
-import { desiredTrustBundleSecret, isUpToDate, trustBundleSecretName } from "../trust/target.ts";
+import { desiredTrustBundleSecret, isUpToDate } from "../trust/target.ts";
+import { trustBundleSecretName } from "../names.ts";
 import { cond } from "../status/conditions.ts";
 import { metrics } from "../metrics.ts";
 import type { ClientCas } from "./cluster-pki.ts";

@@ -9,18 +9,20 @@ import {
   legacyClientCaSecretName,
   ES_CLUSTER_LABEL,
   KIBANA_NAME_LABEL,
+  internalClientCertSecretName,
+  trustBundleSecretName,
+} from "../names.ts";
+import {
   splitKey,
   type ClientAuthentication,
   type ClientAuthenticationStatus,
   type Elasticsearch,
   type Kibana,
-} from "../kube/resources.ts";
+} from "../resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
 import { referencesCluster } from "./kibana.ts";
 import type { ClusterWriter, ReportSource } from "./deps.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
-import { internalClientCertSecretName } from "../pki/leaf.ts";
-import { trustBundleSecretName } from "../trust/target.ts";
 
 export interface PodView {
   pod: V1Pod;

@@ -5,7 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { caFromSecretData, shouldRotate } from "../pki/ca.ts";
 import { createServingCa, issueServingCertificate, serviceDnsNames, servingNeedsReissue, servingToSecretData } from "../pki/serving.ts";
 import { x509 } from "../../common/x509.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../trust/target.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { isNotFound } from "../kube/api-error.ts";

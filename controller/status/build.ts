@@ -2,7 +2,7 @@
 // the cluster-wide summaries, every status a reconcile writes (active, inactive, held), and the
 // comparison that decides whether a write is needed. Pure: status/write.ts is the only I/O in status/.
 import type { Enforcement, Phase, Role, StatusReport } from "../../protocol/intent.ts";
-import type { ClientAuthenticationStatus, Condition, PodStatusEntry } from "../kube/resources.ts";
+import type { ClientAuthenticationStatus, Condition, PodStatusEntry } from "../resources.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
 import { kubeTime, mergeConditions } from "./conditions.ts";
 

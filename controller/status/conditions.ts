@@ -1,6 +1,6 @@
 // Condition helpers, in one place: build one, and merge a reconcile's conditions into the
 // previous ones keeping lastTransitionTime where a condition's status did not change.
-import type { Condition } from "../kube/resources.ts";
+import type { Condition } from "../resources.ts";
 
 export function cond(type: string, status: Condition["status"], reason: string, message: string): Condition {
   return { type, status, reason, message };

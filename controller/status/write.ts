@@ -3,13 +3,13 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import {
   CLIENT_AUTHENTICATION,
-  ES_CLUSTER_LABEL,
   apiVersionOf,
   esOwnerReference,
   type ClientAuthentication,
   type ClientAuthenticationStatus,
   type Elasticsearch,
-} from "../kube/resources.ts";
+} from "../resources.ts";
+import { ES_CLUSTER_LABEL } from "../names.ts";
 import type { Writer } from "../kube/writer.ts";
 import { sameStatus } from "./build.ts";
 

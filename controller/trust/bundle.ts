@@ -5,6 +5,7 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { TrustBundle } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../../common/digest.ts";
+import { checkDerLength, decodePemBlock, encodePem, isExpired } from "../../common/pem.ts";
 import { ParseCache } from "./pem-blocks.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
@@ -229,56 +230,33 @@ type ParsedBlock = ParsedCertificate | { reason: string };
 
 function validityProblem(cert: ParsedCertificate, now: Date): string | undefined {
   if (now < cert.notBefore) return `certificate "${cert.subject}" is not valid before ${cert.notBefore.toISOString()}`;
-  if (now > cert.notAfter) return `certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`;
+  if (isExpired(cert.notAfter, now)) return `certificate "${cert.subject}" expired at ${cert.notAfter.toISOString()}`;
   return undefined;
 }
 
 function parseCertificateBlock(label: string, text: string): ParsedBlock {
   if (/PRIVATE KEY/.test(label)) return { reason: `"${label}" block: private key material never goes into a trust bundle` };
   if (label !== "CERTIFICATE") return { reason: `"${label}" block: only CERTIFICATE blocks are accepted` };
-  let decoded: ReturnType<typeof x509.PemConverter.decodeWithHeaders>;
-  try {
-    decoded = x509.PemConverter.decodeWithHeaders(text);
-  } catch {
-    return { reason: "CERTIFICATE block body is not valid base64" };
-  }
-  const block = decoded[0];
-  const blank = text.split("\n").slice(1, -1).every((line) => line === "");
-  // The library's decoder skips a block whose body has non-base64 characters instead of failing.
-  if (!block && !blank) return { reason: "CERTIFICATE block body is not valid base64" };
-  if (!block || block.rawData.byteLength === 0) return { reason: "CERTIFICATE block is empty" };
-  if (block.headers.length > 0) return { reason: `CERTIFICATE block has PEM headers (${block.headers.map((h) => h.key).join(", ")}); none are allowed` };
-  const expected = derLength(new Uint8Array(block.rawData));
-  if (expected === undefined) return { reason: "CERTIFICATE block does not hold a DER SEQUENCE" };
-  if (expected !== block.rawData.byteLength) {
-    return { reason: `CERTIFICATE block holds ${block.rawData.byteLength} bytes but its DER says ${expected}: truncated or trailing data` };
-  }
+  const decoded = decodePemBlock({ label, text });
+  if (!decoded.ok) return { reason: decoded.reason };
+  const { der, headers } = decoded;
+  if (headers.length > 0) return { reason: `CERTIFICATE block has PEM headers (${headers.map((h) => h.key).join(", ")}); none are allowed` };
+  const length = checkDerLength(der, label);
+  if (!length.ok) return { reason: length.reason };
   let certificate: x509.X509Certificate;
   try {
-    certificate = new x509.X509Certificate(block.rawData);
+    certificate = new x509.X509Certificate(der);
   } catch (error) {
     return { reason: `not a parseable X.509 certificate: ${(error as Error).message}` };
   }
   return {
-    pem: x509.PemConverter.encode(block.rawData, "CERTIFICATE") + "\n",
-    digest: sha256Hex(new Uint8Array(block.rawData)),
+    pem: encodePem(der, "CERTIFICATE") + "\n",
+    digest: sha256Hex(der),
     subject: certificate.subject,
     notBefore: certificate.notBefore,
     notAfter: certificate.notAfter,
     isCa: isCa(certificate),
   };
-}
-
-/** Total length of the outer DER SEQUENCE (header + content), or undefined if it is not one. */
-function derLength(bytes: Uint8Array): number | undefined {
-  if (bytes.length < 2 || bytes[0] !== 0x30) return undefined;
-  const first = bytes[1]!;
-  if (first < 0x80) return 2 + first;
-  const octets = first & 0x7f;
-  if (octets === 0 || octets > 4 || bytes.length < 2 + octets) return undefined;
-  let length = 0;
-  for (let i = 0; i < octets; i++) length = length * 256 + bytes[2 + i]!;
-  return 2 + octets + length;
 }
 
 function isCa(certificate: x509.X509Certificate): boolean {

@@ -11,7 +11,7 @@ import {
   OWNER_KIND_LABEL,
   OWNER_NAME_LABEL,
   OWNER_NAMESPACE_LABEL,
-} from "./labels.ts";
+} from "../names.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
 import type { OwnerLookup, OwnerLookupResult } from "./owner-lookup.ts";
 

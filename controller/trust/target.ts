@@ -2,23 +2,13 @@
 // reconciler skip writes when nothing it manages has changed.
 import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
-
-/** ECK's data key, mounted at .../config/client-trust-bundle/client-trust-bundle.crt. */
-export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
-/** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
-export const TRUST_BUNDLE_HASH_ANNOTATION = "mtls.es-mtls.io/client-trust-bundle-sha256";
-export const CLUSTER_NAME_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
-export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const MANAGED_BY = "es-mtls";
+import { ES_CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_KEY, trustBundleSecretName } from "../names.ts";
+import { apiVersionOf, ELASTICSEARCH } from "../resources.ts";
 
 export interface ElasticsearchOwner extends ClusterRef {
   uid: string;
   /** Default "elasticsearch.k8s.elastic.co/v1". */
   apiVersion?: string;
-}
-
-export function trustBundleSecretName(esName: string): string {
-  return `${esName}-es-client-trust-bundle`;
 }
 
 export function desiredTrustBundleSecret(es: ElasticsearchOwner, bundle: TrustBundle): V1Secret {
@@ -29,12 +19,12 @@ export function desiredTrustBundleSecret(es: ElasticsearchOwner, bundle: TrustBu
     metadata: {
       name: trustBundleSecretName(es.name),
       namespace: es.namespace,
-      labels: { [CLUSTER_NAME_LABEL]: es.name, [MANAGED_BY_LABEL]: MANAGED_BY },
+      labels: { [ES_CLUSTER_LABEL]: es.name, [MANAGED_BY_LABEL]: MANAGED_BY },
       annotations: { [TRUST_BUNDLE_HASH_ANNOTATION]: bundle.sha256 },
       ownerReferences: [
         {
-          apiVersion: es.apiVersion ?? "elasticsearch.k8s.elastic.co/v1",
-          kind: "Elasticsearch",
+          apiVersion: es.apiVersion ?? apiVersionOf(ELASTICSEARCH),
+          kind: ELASTICSEARCH.kind,
           name: es.name,
           uid: es.uid,
           controller: true,

@@ -2,7 +2,7 @@
 // bundle's certificates, so an expiring user certificate leaves the bundle then, not at the resync.
 import { describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
-import type { Kibana } from "../../controller/kube/resources.ts";
+import type { Kibana } from "../../controller/resources.ts";
 import { bundleRequeueMs } from "../../controller/reconcile/trust-bundle.ts";
 import { selfSignedClient } from "../support/test-ca.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";

@@ -6,7 +6,7 @@ import { ClusterReconciler } from "../../controller/reconcile/cluster.ts";
 import type { ClusterWriter, EventSink } from "../../controller/reconcile/deps.ts";
 import type { CacheViews, ManagedSecretCache, ObjectCache } from "../../controller/kube/informers.ts";
 import { WholeSecretKeeper } from "../../controller/kube/secret-reader.ts";
-import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/kube/resources.ts";
+import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/resources.ts";
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
 import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";

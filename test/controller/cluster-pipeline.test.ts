@@ -1,7 +1,8 @@
 // The cluster reconciler's pipeline without an apiserver (fakes in cluster-fakes.ts): the phase
 // decisions, the proof gate and "no write when nothing changed".
 import { describe, expect, test } from "bun:test";
-import { clientCaSecretName, type ClientAuthenticationStatus } from "../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../controller/names.ts";
+import type { ClientAuthenticationStatus } from "../../controller/resources.ts";
 import { MSG_LICENSE } from "../../controller/policy/validation.ts";
 import { CA_NS, ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
 

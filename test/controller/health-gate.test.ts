@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { Restarts, HEALTH_BACKOFF } from "../../controller/reconcile/restart.ts";
 import type { PodView } from "../../controller/reconcile/view.ts";
-import type { Elasticsearch } from "../../controller/kube/resources.ts";
+import type { Elasticsearch } from "../../controller/resources.ts";
 import type { ClusterHealthReader, HealthAnswer } from "../../controller/kube/es-health.ts";
 import { healthTargets } from "../../controller/kube/es-health.ts";
 

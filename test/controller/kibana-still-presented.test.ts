@@ -7,7 +7,7 @@ import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { cannotLoadIdentity, stillPresented } from "../../controller/reconcile/kibana-identities.ts";
 import { kibanaIdentity } from "../../controller/reconcile/kibana.ts";
 import { KIBANA_NAME_LABEL, USER_CERT_VOLUME } from "../../controller/names.ts";
-import type { Kibana } from "../../controller/kube/resources.ts";
+import type { Kibana } from "../../controller/resources.ts";
 import { selfSignedClient } from "../support/test-ca.ts";
 
 const NS = "ns";

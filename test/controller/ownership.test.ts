@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { x509 } from "../../common/x509.ts";
 import { TestCA, privateKeyPem } from "../support/test-ca.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, clientCaSecretName } from "../../controller/kube/resources.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, clientCaSecretName } from "../../controller/names.ts";
 import { CA_NS, ES_NAME, NS, elasticsearch, esPod, license, setup } from "./cluster-fakes.ts";
 
 /** Where an earlier es-mtls kept the CA, in the workload namespace. */

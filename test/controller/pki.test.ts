@@ -11,11 +11,11 @@ import {
 import {
   clientCertToSecretData,
   controllerSubject,
-  internalClientCertSecretName,
   issueControllerClientCertificate,
   needsReissue,
   signClientCsr,
 } from "../../controller/pki/leaf.ts";
+import { internalClientCertSecretName } from "../../controller/names.ts";
 import { createServingCa, issueServingCertificate, serviceDnsNames, servingNeedsReissue, servingToSecretData } from "../../controller/pki/serving.ts";
 import { DAY, HOUR, makeCsr } from "./fixtures.ts";
 

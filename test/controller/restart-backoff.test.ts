@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import type { V1Pod } from "@kubernetes/client-node";
 import { Restarts, RESTART_BACKOFF } from "../../controller/reconcile/restart.ts";
 import type { PodView } from "../../controller/reconcile/view.ts";
-import type { Elasticsearch } from "../../controller/kube/resources.ts";
+import type { Elasticsearch } from "../../controller/resources.ts";
 import { INJECT_LABEL } from "../../controller/names.ts";
 import { notInjectable } from "../../controller/policy/uninjected.ts";
 import { gatedEsPods } from "../../controller/reconcile/not-injectable.ts";

@@ -2,7 +2,7 @@
 // reconcile of each. Labels are spelled out: they are ECK's and es-mtls's contract, not constants.
 import { describe, expect, test } from "bun:test";
 import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
-import type { Elasticsearch, Kibana } from "../../controller/kube/resources.ts";
+import type { Elasticsearch, Kibana } from "../../controller/resources.ts";
 import { allClusters, clustersOf } from "../../controller/routing.ts";
 import { FakeCache } from "./cluster-fakes.ts";
 

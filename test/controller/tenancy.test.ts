@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { V1Secret } from "@kubernetes/client-node";
 import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";
-import type { Kibana } from "../../controller/kube/resources.ts";
+import type { Kibana } from "../../controller/resources.ts";
 import { FOREIGN_NAMESPACE_BUDGET_BYTES } from "../../controller/reconcile/trust-bundle.ts";
 import { TestCA, selfSignedClient } from "../support/test-ca.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";

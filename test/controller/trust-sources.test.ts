@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import { selectClientCertificateSecrets, type OwnerCandidate } from "../../controller/trust/sources.ts";
-import { desiredTrustBundleSecret, isUpToDate, trustBundleDrift, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_KEY } from "../../controller/trust/target.ts";
+import { desiredTrustBundleSecret, isUpToDate, trustBundleDrift } from "../../controller/trust/target.ts";
+import { TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_KEY } from "../../controller/names.ts";
 
 const cluster = { namespace: "elastic", name: "quickstart" };
 const kibana: OwnerCandidate = { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", namespace: "apps", name: "kb", uid: "uid-kb" };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, MTLS_SECRETS, NS, REPLICAS } from "./lifecycle/cluster.ts";
 import { evictionOverlap, evictions, notWhole, proofTimes, requestsPerPod, secretDeletes, settle } from "./lifecycle/observe.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/names.ts";
 import { eventually } from "../support/eventually.ts";
 
 let lc: Lifecycle;

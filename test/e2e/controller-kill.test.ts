@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { Lifecycle, MTLS_SECRETS, NS, REPLICAS, STS } from "./lifecycle/cluster.ts";
 import { evictionOverlap, evictions, requestsPerPod, settle, waitWhole } from "./lifecycle/observe.ts";
 import { cleanups, currentProofs, evictionsWhileUnproven, killAtBoundaries } from "./lifecycle/kills.ts";
-import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/names.ts";
 import { eventually } from "../support/eventually.ts";
 import { info } from "./lifecycle/observe.ts";
 

@@ -8,8 +8,7 @@
 // under `required` (it presents the pod's probe identity via CURL_HOME), and disabling `Disabled`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { x509 } from "../../common/x509.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
-import { CONTROLLER_NAMESPACE } from "../../controller/names.ts";
+import { clientCaSecretName, CONTROLLER_NAMESPACE } from "../../controller/names.ts";
 import { Lifecycle } from "./lifecycle/cluster.ts";
 import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";

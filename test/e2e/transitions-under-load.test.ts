@@ -30,7 +30,7 @@ import { classify, mixedPods, rows, stopTimes, table, terminationErrors, type Ou
 import { PhaseView, PodView } from "./load/views.ts";
 import { createKibana, KB_SELECTOR, kibanaPods } from "../local-cluster/kibana.ts";
 import { eventually } from "../support/eventually.ts";
-import { KIBANA } from "../../controller/kube/resources.ts";
+import { KIBANA } from "../../controller/resources.ts";
 import { ES_NAME } from "./lifecycle/cluster.ts";
 import { x509 } from "../../common/x509.ts";
 

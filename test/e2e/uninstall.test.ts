@@ -9,7 +9,7 @@ import * as tls from "node:tls";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
@@ -21,8 +21,7 @@ import { buildBinary, freePort, killAll, tmpDir, type AgentProcess } from "../ag
 import { ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { desiredMutatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { isNotFound } from "../../controller/kube/api-error.ts";
-import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, WEBHOOK_CONFIGURATION_NAME } from "../../controller/names.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, WEBHOOK_CONFIGURATION_NAME, clientCaSecretName } from "../../controller/names.ts";
 
 const ns = "offboard";
 let cp: ControlPlane;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
@@ -13,7 +13,7 @@ import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../proto
 import { x509 } from "../../common/x509.ts";
 import { makeCsr } from "../controller/fixtures.ts";
 import { TestCA } from "../support/test-ca.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../controller/names.ts";
 
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "shop";

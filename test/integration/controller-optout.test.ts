@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import type { ControlPlane } from "../controlplane/controlplane.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/resources.ts";
 import type { ControllerProcess } from "../support/controller-process.ts";
 import { startControllerWithWebhook, type ControllerWithWebhook } from "../support/controller-with-webhook.ts";
 import { eventually } from "../support/eventually.ts";

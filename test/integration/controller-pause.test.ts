@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import type { AuditEvent, ControlPlane } from "../controlplane/controlplane.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/resources.ts";
 import type { ControllerProcess } from "../support/controller-process.ts";
 import { startHaControllers, type HaControllers } from "../support/ha-controllers.ts";
 import { eventually } from "../support/eventually.ts";

@@ -9,7 +9,7 @@ import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { installControllerRbac, loadManifest } from "../support/controller-rbac.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../controller/names.ts";
 
 let cp: ControlPlane;
 let controller: ControllerProcess;

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH as ES } from "../../controller/resources.ts";
 import { firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { eventually } from "../support/eventually.ts";
 import { x509 } from "../../common/x509.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../controller/names.ts";
 
 let cp: ControlPlane;
 let controller: ControllerProcess;

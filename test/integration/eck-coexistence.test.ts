@@ -7,11 +7,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { ELASTICSEARCH as ES } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES } from "../../controller/resources.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
-import { clientCaSecretName } from "../../controller/kube/resources.ts";
+import { clientCaSecretName } from "../../controller/names.ts";
 
 const ECK_CRDS = join(import.meta.dir, "..", "..", "..", "shared", "reference", "eck-crds", "all-crds.yaml");
 const present = existsSync(ECK_CRDS);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { TestCA } from "../controlplane/certs.ts";
 import { ControllerProcess } from "../support/controller-process.ts";

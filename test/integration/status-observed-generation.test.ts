@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { ELASTICSEARCH as ES, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/kube/resources.ts";
+import { ELASTICSEARCH as ES, CLIENT_AUTHENTICATION as CA_RES } from "../../controller/resources.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";

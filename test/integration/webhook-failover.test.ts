@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { CLIENT_AUTHENTICATION as CA, ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION as CA, ELASTICSEARCH as ES, KIBANA as KB } from "../../controller/resources.ts";
 import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration } from "../../controller/admission/configurations.ts";
 import { ACTIVE_NAMESPACE_LABEL, INJECTED_ANNOTATION } from "../../controller/names.ts";
 import { findUninjected } from "../../controller/policy/uninjected.ts";

@@ -8,7 +8,7 @@ import { ES_NAME, NS, type Lifecycle } from "../e2e/lifecycle/cluster.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { elasticsearchRunner, kibanaRunner } from "../node/fixtures/standin-runners.ts";
-import { KIBANA } from "../../controller/kube/resources.ts";
+import { KIBANA } from "../../controller/resources.ts";
 
 export const KB_DEPLOYMENT = `${ES_NAME}-kb`;
 const KB_LABELS = { "common.k8s.elastic.co/type": "kibana", "kibana.k8s.elastic.co/name": ES_NAME };

@@ -3,7 +3,7 @@
 // the API, as a user with kubectl would.
 import type * as k8s from "@kubernetes/client-node";
 import { NS, REPLICAS, STS, ES_NAME, type Lifecycle } from "../e2e/lifecycle/cluster.ts";
-import { CLIENT_AUTHENTICATION } from "../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION } from "../../controller/resources.ts";
 
 const started = Date.now();
 /** `[  12.3s] line`: seconds since the demo started, so the pace of a rollout is visible. */

@@ -6,7 +6,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { clusterModeOf, type ClusterModeSources } from "../../controller/admission/cluster-mode.ts";
 import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";
 import type { ObjectCache } from "../../controller/kube/informers.ts";
-import type { ClientAuthentication, Elasticsearch, Kibana } from "../../controller/kube/resources.ts";
+import type { ClientAuthentication, Elasticsearch, Kibana } from "../../controller/resources.ts";
 import { syncNamespaceLabels, wantedNamespaces } from "../../controller/reconcile/namespace-label.ts";
 import type { ReconcilerDeps } from "../../controller/reconcile/deps.ts";
 import { ACTIVE_NAMESPACE_LABEL } from "../../controller/names.ts";

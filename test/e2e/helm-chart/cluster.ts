@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { NS, type Lifecycle } from "../lifecycle/cluster.ts";
 import { TestCA } from "../../support/test-ca.ts";
 import { elasticsearchRunner, kibanaRunner } from "../../node/fixtures/standin-runners.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH, KIBANA } from "../../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH, KIBANA } from "../../../controller/resources.ts";
 import { HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../../controller/names.ts";
 import { CERTS_SECRET, CREDENTIALS_SECRET, ES_NAME, KB_NAME, KB_SELECTOR, ES_SELECTOR, PASSWORD, REPLICAS, STS, esPdb, esServices, esStatefulSet, kibanaDeployment } from "./charts.ts";
 

@@ -18,8 +18,8 @@ import { killAllProcesses } from "../../node/processes.ts";
 import { agentRunner } from "../../node/fixtures/agent-runner.ts";
 import { ClusterDns, elasticsearchRunner } from "../../node/fixtures/standin-runners.ts";
 import { desiredMutatingWebhookConfiguration } from "../../../controller/admission/configurations.ts";
-import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/kube/resources.ts";
-import { clientCaSecretName } from "../../../controller/kube/resources.ts";
+import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/resources.ts";
+import { clientCaSecretName } from "../../../controller/names.ts";
 
 export const NS = "lifecycle";
 export const ES_NAME = "quickstart";

@@ -1,5 +1,6 @@
-// The Kubernetes resources and names the controller works with. ECK's names are
-// kept verbatim (compatibility); es-mtls's own live under mtls.es-mtls.io.
+// The Kubernetes resources the controller works with: their API identities, the shapes it reads
+// and writes, and pure helpers on them. No I/O, so every folder (the pure ones too) may import it;
+// labels, annotations and object names are in names.ts, the API calls in kube/.
 import type { KubernetesObject, V1ObjectMeta, V1OwnerReference } from "@kubernetes/client-node";
 
 export interface CustomResource {
@@ -14,17 +15,6 @@ export const KIBANA: CustomResource = { group: "kibana.k8s.elastic.co", version:
 export const CLIENT_AUTHENTICATION: CustomResource = { group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", kind: "ClientAuthentication" };
 
 export const apiVersionOf = (r: CustomResource) => `${r.group}/${r.version}`;
-
-export { FIELD_MANAGER, ES_CLUSTER_LABEL, KIBANA_NAME_LABEL, ECK_TYPE_LABEL } from "../names.ts";
-export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
-export const LICENSING_CONFIGMAP = "elastic-licensing";
-
-/**
- * Where an earlier es-mtls kept the cluster's client CA: in the workload namespace, where anyone who
- * reads Secrets there could mint any client. Only looked at to move an own one out (reconcile/ca-secret.ts).
- */
-export const legacyClientCaSecretName = (es: string) => `${es}-es-client-ca`;
-export { clientCaSecretName, CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../pki/ca-secret-name.ts";
 
 export interface ElasticsearchSpec {
   version?: string;
