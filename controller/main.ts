@@ -8,7 +8,7 @@ import { metrics } from "./metrics.ts";
 import { Caches, type Kind } from "./kube/informers.ts";
 import { Writer } from "./kube/writer.ts";
 import { EventRecorder } from "./kube/events.ts";
-import { kubeOwnerLookup } from "./trust/owner-lookup.ts";
+import { kubeOwnerLookup } from "./kube/owner-lookup.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
 import { kubeJwks, serviceAccountIssuer } from "./kube/jwks.ts";
 import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL, key, type Kibana } from "./kube/resources.ts";

@@ -11,10 +11,8 @@
 import * as https from "node:https";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { SecretReader } from "./secret-reader.ts";
+import type { HealthAnswer, HealthStatus } from "../gate/cluster-health.ts";
 
-export type HealthStatus = "green" | "yellow" | "red";
-/** What one look at the cluster found: its status and the pod that answered, or why no pod did. */
-export type HealthAnswer = { status: HealthStatus; pod: string } | { status: "unreachable"; reason: string };
 /** The cluster, and where its credentials and HTTP CA are when not at ECK's names. */
 export interface HealthCluster {
   namespace: string;

@@ -6,6 +6,7 @@
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import { ConfigError } from "../errors.ts";
 
 export interface EventTarget {
   apiVersion: string;
@@ -48,7 +49,7 @@ export class EventRecorder {
     this.now = options.now ?? (() => performance.now());
     if (options.create) this.create = options.create;
     else {
-      if (!kc) throw new Error("EventRecorder needs a KubeConfig or a create function");
+      if (!kc) throw new ConfigError("EventRecorder needs a KubeConfig or a create function");
       const core = kc.makeApiClient(k8s.CoreV1Api);
       this.create = (namespace, body) => core.createNamespacedEvent({ namespace, body });
     }

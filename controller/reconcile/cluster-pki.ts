@@ -14,6 +14,7 @@ import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { caSecretRelation, foreignCaReason } from "../policy/ownership.ts";
+import { ForeignCaSecretError, PkiMaterialError } from "../errors.ts";
 
 type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
@@ -82,7 +83,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
   let caSecret = existingCa;
   if (!caSecret && adopt) {
     caSecret = await writer.createSecret({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: caSecretMeta(es, s.caNamespace), data: adopt });
-    if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
+    if (caSecretRelation(caSecret, es) !== "own") throw new ForeignCaSecretError(foreignCaReason(caSecret, es));
     log.info("moved the client CA into the controller's namespace", { cluster: `${es.metadata.namespace}/${es.metadata.name}` });
   }
   let ca: CertificateAuthority | undefined;
@@ -90,6 +91,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     try {
       ca = await parseCa(caSecret);
     } catch (e) {
+      if (!(e instanceof PkiMaterialError)) throw e;
       log.warn("client CA secret is unusable; replacing it", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, error: String(e) });
     }
   }
@@ -106,7 +108,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     if (!caSecret) {
       caSecret = await writer.createSecret(body);
       // A create that lost a race returns what exists: use it only if it is ours.
-      if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
+      if (caSecretRelation(caSecret, es) !== "own") throw new ForeignCaSecretError(foreignCaReason(caSecret, es));
     } else {
       body.metadata!.resourceVersion = caSecret.metadata?.resourceVersion; // compare-and-swap
       caSecret = await writer.replaceSecret(body);
@@ -119,8 +121,9 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     try {
       const p = await caFromSecretData({ "tls.crt": caSecret.data[PREVIOUS_CA_KEY], "tls.key": caSecret.data[PREVIOUS_CA_PRIVATE_KEY] });
       if (p.certificate.notAfter > now) previous = p;
-    } catch {
+    } catch (e) {
       // an unreadable previous CA is simply not trusted any more
+      if (!(e instanceof PkiMaterialError)) throw e;
     }
   }
   return { current: ca, ...(previous ? { previous } : {}) };

@@ -32,6 +32,7 @@ import { cannotLoadIdentity, resolveKibanaIdentities, stillPresented } from "./k
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { contentHash, nextGeneration, retiredHash } from "./generation.ts";
 import { publishIntents, retireIntents } from "./publish.ts";
+import { log } from "../log.ts";
 import { inertBundle } from "../pki/inert.ts";
 import { Restarts } from "./restart.ts";
 import { gatedEsPods } from "./not-injectable.ts";
@@ -279,7 +280,8 @@ export class ClusterReconciler {
 
   /** Pods still carrying the agent get an intent that lets them start and stay out of the way (never a refusal). */
   private async retire(c: ClusterView, phase: Phase, generation: number): Promise<void> {
-    retireIntents(this.d.intents, c.pods, { generation, cluster: { namespace: c.namespace, name: c.name }, phase, inertBundle: await inertBundle() });
+    const { kept } = retireIntents(this.d.intents, c.pods, { generation, cluster: { namespace: c.namespace, name: c.name }, phase, inertBundle: await inertBundle() });
+    for (const pod of kept) log.debug("retired intent unchanged", pod);
   }
 
   /** Every ES pod proved it accepts clients without a certificate: annotation first (an orphaned one misleads), then the secrets. */

@@ -6,6 +6,7 @@ import type { TrustBundle } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import { ParseCache } from "./pem-blocks.ts";
+import { ControllerFailure } from "../errors.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
 
@@ -85,10 +86,14 @@ export interface TrustBundleResult extends TrustBundle {
  */
 export const trustParseCache = new ParseCache<ParsedBlock>(parseCertificateBlock);
 
-export class EmptyTrustBundleError extends Error {
-  constructor(readonly rejected: RejectedInput[]) {
-    super(`trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`);
-    this.name = "EmptyTrustBundleError";
+/** No valid certificate among the inputs: a bundle is never empty. `rejected` says why each input was left out. */
+export class EmptyTrustBundleError extends ControllerFailure {
+  readonly code = "ERR_TRUST_BUNDLE_EMPTY";
+  constructor(
+    readonly rejected: RejectedInput[],
+    message = `trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`,
+  ) {
+    super(message);
   }
 }
 

@@ -13,7 +13,24 @@ import {
   OWNER_NAMESPACE_LABEL,
 } from "./labels.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
-import type { OwnerLookup, OwnerLookupResult } from "./owner-lookup.ts";
+
+/** The owner named by an ownerReference, looked for in the Secret's namespace. */
+export interface OwnerQuery {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export type OwnerLookupResult =
+  | { found: { uid: string } }
+  /** The kind is served, the object does not exist in that namespace. */
+  | { notFound: true }
+  /** Why the owner cannot be verified (kind not served, not allowed to read it). */
+  | { problem: string };
+
+/** Reads an owner the caches do not hold (kube/owner-lookup.ts, or a fake); throws OwnerLookupError when the answer says nothing about the owner. */
+export type OwnerLookup = (query: OwnerQuery) => Promise<OwnerLookupResult>;
 
 /** An object that may own a client-certificate Secret, as seen in the controller's caches. */
 export interface OwnerCandidate {
