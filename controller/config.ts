@@ -37,7 +37,7 @@ import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
 import type { Level } from "./log.ts";
 import { ConfigError } from "./errors.ts";
 
-export interface ControllerConfig {
+interface ControllerConfig {
   kubeconfig?: string;
   namespace: string;
   podName: string;
@@ -70,7 +70,7 @@ export interface ControllerConfig {
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go-style durations as ECK's flags take them: "8760h", "24h", "1h30m", "500ms". */
-export function parseDuration(text: string, flag: string): number {
+function parseDuration(text: string, flag: string): number {
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (!parts.length || parts.map((p) => p[0]).join("") !== text) {
     throw new ConfigError(`--${flag}: "${text}" is not a duration (e.g. 24h, 90m, 10s)`);

@@ -5,7 +5,7 @@
 // predicates of kube/api-error.ts. (Not named ControllerError: the agent's ControllerError means
 // "a request to the controller failed".)
 
-export type ControllerFailureCode =
+type ControllerFailureCode =
   | "ERR_CONTROLLER_CONFIG"
   | "ERR_PKI_MATERIAL"
   | "ERR_PKI_REQUEST"

@@ -55,8 +55,6 @@ export const CONTROLLER_NAMESPACE = "es-mtls-system";
 export const CONTROLLER_NAME = "es-mtls-controller";
 export const WEBHOOK_CONFIGURATION_NAME = "es-mtls";
 export const FIELD_MANAGER = "es-mtls";
-export const WEBHOOK_PORT = 9443;
-export const INTENT_API_PORT = 8443;
 
 export const WEBHOOK_PATHS = {
   mutatePods: "/mutate-pods",

@@ -4,10 +4,10 @@ import type { Intent } from "../../protocol/intent.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
 import { StaleIntentError } from "../errors.ts";
 
-export type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
-export type IntentListener = (event: IntentEvent) => void;
+type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
+type IntentListener = (event: IntentEvent) => void;
 /** What offering an intent did: pushed to the pod's streams, unchanged (generation aside), or stale (refused, the current one stays). */
-export type IntentOffer = { result: "pushed" } | { result: "unchanged" } | { result: "stale"; reason: string };
+type IntentOffer = { result: "pushed" } | { result: "unchanged" } | { result: "stale"; reason: string };
 
 export class IntentStore {
   readonly #intents = new Map<string, Intent>();

@@ -22,7 +22,7 @@ export interface ServerEnv {
   holdOpen: () => void;
 }
 
-export interface IntentServerOptions {
+interface IntentServerOptions {
   fetch: (request: Request, env: ServerEnv) => Response | Promise<Response>;
   tls: ServingMaterial;
   /** 0 picks a free port. */

@@ -7,13 +7,13 @@
 // and rethrow the rest.
 
 /** HTTP status of an apiserver error, or undefined for anything else (network, programming error). */
-export function apiStatusCode(error: unknown): number | undefined {
+function apiStatusCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "number" ? code : undefined;
 }
 
 /** The Status `reason` word of an apiserver error ("NotFound", "AlreadyExists", "Conflict", ...). */
-export function apiReason(error: unknown): string | undefined {
+function apiReason(error: unknown): string | undefined {
   const status = statusBody(error);
   return typeof status?.reason === "string" ? status.reason : undefined;
 }

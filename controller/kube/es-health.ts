@@ -30,7 +30,7 @@ function credentials(data: Record<string, string> | undefined): { user: string; 
   return password ? { user: secretText(data, "username") ?? "elastic", password } : undefined;
 }
 
-export const ES_HTTP_PORT = 9200;
+const ES_HTTP_PORT = 9200;
 const TIMEOUT_MS = 3000;
 /** Pods asked per read: one answer is enough, and a dead cluster must not hold a queue worker for long. */
 const MAX_PODS_ASKED = 3;

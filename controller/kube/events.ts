@@ -16,14 +16,14 @@ export interface EventTarget {
   uid?: string;
 }
 
-export type EventType = "Normal" | "Warning";
+type EventType = "Normal" | "Warning";
 
 export const DEFAULT_EVENT_WINDOW_MS = 10 * 60 * 1000;
 const MAX_REMEMBERED = 10_000;
 /** Items named in an aggregated Event's message; the count covers the rest. */
 const MAX_NAMED_ITEMS = 5;
 
-export interface EventRecorderOptions {
+interface EventRecorderOptions {
   /** Identical Events (same object, reason, key) within this window are recorded once. */
   windowMs?: number;
   /** Milliseconds on a monotonic clock; tests pass a fake one. */
@@ -32,7 +32,7 @@ export interface EventRecorderOptions {
   create?: (namespace: string, event: k8s.CoreV1Event) => Promise<unknown>;
 }
 
-export interface RecordOptions {
+interface RecordOptions {
   /** What makes two Events "the same" besides object and reason; default the message. */
   key?: string;
 }

@@ -24,7 +24,7 @@ function microTime(d: Date): Date {
   return d.toISOString().replace(/Z$/, "000Z") as unknown as Date;
 }
 
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   namespace: string;
   name: string;
   identity: string;

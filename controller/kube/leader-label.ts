@@ -8,7 +8,7 @@ import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { apiErrorMessage, isNotFound } from "./api-error.ts";
 
-export const LEADER_LABEL = "mtls.es-mtls.io/leader";
+const LEADER_LABEL = "mtls.es-mtls.io/leader";
 
 export async function markLeaderPod(core: k8s.CoreV1Api, namespace: string, podName: string, leader: boolean): Promise<void> {
   try {

@@ -26,7 +26,7 @@ export const LICENSING_CONFIGMAP = "elastic-licensing";
 export const legacyClientCaSecretName = (es: string) => `${es}-es-client-ca`;
 export { clientCaSecretName, CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL } from "../pki/ca-secret-name.ts";
 
-export interface ElasticsearchSpec {
+interface ElasticsearchSpec {
   version?: string;
   http?: { tls?: { client?: { authentication?: boolean }; selfSignedCertificate?: { disabled?: boolean } } };
   nodeSets?: Array<{ name: string; count?: number; config?: Record<string, unknown> }>;

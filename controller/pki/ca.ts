@@ -6,8 +6,8 @@ import { DEFAULT_VALIDITY_MS, NOT_BEFORE_BACKDATE_MS } from "./durations.ts";
 import { fromTlsSecretData, type CertifiedKey } from "./key-pair-certificate.ts";
 import { PkiMaterialError } from "../errors.ts";
 
-export { shouldRotate, rotateIn, DEFAULT_VALIDITY_MS, DEFAULT_ROTATE_BEFORE_MS } from "./durations.ts";
-export { toTlsSecretData as caToSecretData, type TlsSecretData } from "./key-pair-certificate.ts";
+export { shouldRotate, rotateIn, DEFAULT_ROTATE_BEFORE_MS } from "./durations.ts";
+export { toTlsSecretData as caToSecretData } from "./key-pair-certificate.ts";
 
 export type CertificateAuthority = CertifiedKey;
 

@@ -8,7 +8,7 @@ import { fromTlsSecretData, isIssuedBy, type CertifiedKey } from "./key-pair-cer
 import type { CertificateAuthority } from "./ca.ts";
 import { PkiMaterialError } from "../errors.ts";
 
-export interface IssueLeafOptions {
+interface IssueLeafOptions {
   ca: CertificateAuthority;
   subject: x509.JsonName;
   publicKey: x509.PublicKeyType;

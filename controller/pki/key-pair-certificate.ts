@@ -9,7 +9,7 @@ export interface CertifiedKey {
   privateKey: CryptoKey;
 }
 
-export type TlsSecretData = { "tls.crt": string; "tls.key": string };
+type TlsSecretData = { "tls.crt": string; "tls.key": string };
 
 export async function toTlsSecretData(pair: CertifiedKey): Promise<TlsSecretData> {
   return {
@@ -49,7 +49,7 @@ export async function fromTlsSecretData(data: Record<string, string> | undefined
   return { certificate, privateKey };
 }
 
-export async function keyMatchesCertificate(certificate: x509.X509Certificate, privateKey: CryptoKey): Promise<boolean> {
+async function keyMatchesCertificate(certificate: x509.X509Certificate, privateKey: CryptoKey): Promise<boolean> {
   try {
     return equalBytes(await publicSpkiOfPrivateKey(privateKey), certificate.publicKey.rawData);
   } catch {
@@ -67,7 +67,7 @@ export async function isIssuedBy(certificate: x509.X509Certificate, issuer: x509
   }
 }
 
-export function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
+function equalBytes(a: ArrayBuffer, b: ArrayBuffer): boolean {
   if (a.byteLength !== b.byteLength) return false;
   const x = new Uint8Array(a);
   const y = new Uint8Array(b);

@@ -3,7 +3,7 @@
 import { x509 } from "../../common/x509.ts";
 import { PkiMaterialError } from "../errors.ts";
 
-export const ECDSA_P256: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
+const ECDSA_P256: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
 export const ECDSA_SHA256: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 
 export async function generateP256KeyPair(): Promise<CryptoKeyPair> {

@@ -24,13 +24,13 @@ export function serviceDnsNames(serviceName: string, namespace: string, clusterD
   ];
 }
 
-export interface ServingNames {
+interface ServingNames {
   dnsNames: string[];
   /** Default ["127.0.0.1"]. */
   ipAddresses?: string[];
 }
 
-export interface IssueServingOptions extends ServingNames {
+interface IssueServingOptions extends ServingNames {
   ca: CertificateAuthority;
   validityMs?: number;
   now?: Date;
@@ -50,7 +50,7 @@ export async function issueServingCertificate(options: IssueServingOptions): Pro
   return { certificate, privateKey: keys.privateKey };
 }
 
-export interface ServingReissueCheck extends ServingNames {
+interface ServingReissueCheck extends ServingNames {
   ca: CertificateAuthority;
   now?: Date;
   rotateBeforeMs?: number;

@@ -5,9 +5,9 @@
 // client certificate (its HTTP client, the readiness probe of ES < 8.2, the pre-stop hook, stack
 // monitoring): `required` would lock ECK out of its own cluster, so it is refused.
 
-export const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
+const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
 /** The first ECK release that implements spec.http.tls.client.authentication itself. */
-export const ECK_FEATURE_VERSION = "3.4.0";
+const ECK_FEATURE_VERSION = "3.4.0";
 
 export type Manager =
   | { by: "none" }

@@ -18,8 +18,8 @@ import { ForeignCaSecretError, PkiMaterialError } from "../errors.ts";
 
 type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
-export const PREVIOUS_CA_KEY = "previous-ca.crt";
-export const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
+const PREVIOUS_CA_KEY = "previous-ca.crt";
+const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
 
 export interface ClientCas {
   current: CertificateAuthority;
@@ -48,7 +48,7 @@ function secretMeta(es: Elasticsearch, name: string) {
 }
 
 /** The CA Secret's metadata: in the controller's namespace, labelled with its cluster (namespace, name, UID). */
-export function caSecretMeta(es: Elasticsearch, caNamespace: string) {
+function caSecretMeta(es: Elasticsearch, caNamespace: string) {
   return {
     name: clientCaSecretName(es.metadata.namespace, es.metadata.name),
     namespace: caNamespace,

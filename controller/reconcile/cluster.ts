@@ -49,8 +49,6 @@ import type { ReconcilerDeps, ReportSource } from "./deps.ts";
 import type { KibanaIdentity } from "./kibana.ts";
 import { syncNamespaceLabels } from "./namespace-label.ts";
 
-export type { ReconcilerDeps } from "./deps.ts";
-
 export class ClusterReconciler {
   /** The CA that signs agent CSRs of each cluster, between reconciles. */
   private readonly signers = new Map<string, CertificateAuthority>();

@@ -22,7 +22,7 @@ export interface OwnerQuery {
   namespace: string;
 }
 
-export type OwnerLookupResult =
+type OwnerLookupResult =
   | { found: { uid: string } }
   /** The kind is served, the object does not exist in that namespace. */
   | { notFound: true }
@@ -41,14 +41,14 @@ export interface OwnerCandidate {
   uid: string;
 }
 
-export interface SecretVerdict {
+interface SecretVerdict {
   secret: V1Secret;
   /** "namespace/name" of the Secret. */
   where: string;
   reason: string;
 }
 
-export interface SourceSelection {
+interface SourceSelection {
   /** Trusted sources, sorted by namespace/name. */
   selected: V1Secret[];
   /** Addressed to this cluster but not trusted. */
@@ -58,7 +58,7 @@ export interface SourceSelection {
 }
 
 /** Lookup results by lookupKey(namespace, group, kind, name). */
-export type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
+type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
 
 /**
  * Judges Secrets against `owners` (the caller's caches) and, for owners of other kinds,
@@ -125,7 +125,7 @@ export async function verifyClientCertificateSecrets(
   return lookedUp.size === 0 ? first : selectClientCertificateSecrets(secrets, owners, cluster, lookedUp);
 }
 
-export function lookupKey(namespace: string, group: string, kind: string, name: string): string {
+function lookupKey(namespace: string, group: string, kind: string, name: string): string {
   return `${namespace}\u0000${ownerKey(group, kind, name)}`;
 }
 

@@ -7,11 +7,11 @@ import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
 export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
 /** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
 export const TRUST_BUNDLE_HASH_ANNOTATION = "mtls.es-mtls.io/client-trust-bundle-sha256";
-export const CLUSTER_NAME_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
+const CLUSTER_NAME_LABEL = "elasticsearch.k8s.elastic.co/cluster-name";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "es-mtls";
 
-export interface ElasticsearchOwner extends ClusterRef {
+interface ElasticsearchOwner extends ClusterRef {
   uid: string;
   /** Default "elasticsearch.k8s.elastic.co/v1". */
   apiVersion?: string;
