@@ -35,8 +35,6 @@ import { HEARTBEAT_INTERVAL_MS, type Role } from "../protocol/intent.ts";
 import { ConfigError } from "./errors.ts";
 import type { Level } from "./log.ts";
 
-export { ConfigError };
-
 export interface AgentConfig {
   controllerUrl: string;
   controllerCaFile: string;

@@ -7,9 +7,7 @@ import { ControllerError } from "./errors.ts";
 import { errorMessage } from "./log.ts";
 import type { RuntimeAdapter } from "./runtime/contract.ts";
 
-export { ControllerError };
-
-export interface ClientOptions {
+interface ClientOptions {
   baseUrl: string;
   caFile: string;
   tokenFile: string;

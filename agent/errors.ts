@@ -2,7 +2,7 @@
 // raises on purpose is an AgentError with a `code` discriminant. Callers branch on
 // `err.code` (or instanceof), never on a message; messages are for humans and logs.
 
-export type AgentErrorCode =
+type AgentErrorCode =
   | "ERR_AGENT_CONFIG"
   | "ERR_INTENT_REFUSED"
   | "ERR_PEM_INVALID"
@@ -12,7 +12,7 @@ export type AgentErrorCode =
   | "ERR_WORKLOAD"
   | "ERR_RUNTIME_UNSUPPORTED";
 
-export abstract class AgentError extends Error {
+abstract class AgentError extends Error {
   abstract readonly code: AgentErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -19,7 +19,7 @@ function scrub(v: unknown): unknown {
   return v;
 }
 
-export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   if (ORDER[level] < ORDER[minLevel]) return;
   const line: Record<string, unknown> = { ts: new Date().toISOString(), level, msg };
   for (const [k, v] of Object.entries(fields)) line[k] = scrub(v);

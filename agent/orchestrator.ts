@@ -22,7 +22,7 @@ import type { StatusSink } from "./report/reporter.ts";
 import { ErrorLog, type AgentState } from "./report/status.ts";
 import type { FileSpec, MaterialStore } from "./write/store.ts";
 
-export interface Collaborators {
+interface Collaborators {
   feed: IntentFeed;
   identity: IdentitySource;
   store: MaterialStore;

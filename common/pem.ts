@@ -22,7 +22,7 @@ export interface PemBlock {
   text: string;
 }
 
-export type PemProblemCode =
+type PemProblemCode =
   /** A BEGIN with no END (at the end of the input, or before the next BEGIN). */
   | "Truncated"
   /** An END whose label is not the BEGIN's. */
@@ -31,7 +31,7 @@ export type PemProblemCode =
   | "StrayText";
 
 /** What keeps part of the input from being a block. */
-export interface PemProblem {
+interface PemProblem {
   code: PemProblemCode;
   /** The block concerned; null for stray text. */
   index: number | null;
@@ -43,7 +43,7 @@ export interface PemProblem {
 }
 
 /** A run of non-blank lines outside any block. */
-export interface PemStrayText {
+interface PemStrayText {
   /** 1-based first and last line of the run. */
   line: number;
   lastLine: number;
@@ -52,7 +52,7 @@ export interface PemStrayText {
   reason: string;
 }
 
-export interface PemPolicy {
+interface PemPolicy {
   name: string;
   /** "report": stray text goes to `strayText` and is no problem; "refuse": it is a StrayText problem. */
   strayText: "report" | "refuse";
@@ -63,7 +63,7 @@ export const USER_SECRET_POLICY: PemPolicy = { name: "user Secret", strayText: "
 /** What the controller sends an agent: stray text is refused. */
 export const CONTROLLER_MATERIAL_POLICY: PemPolicy = { name: "controller material", strayText: "refuse" };
 
-export interface PemScan {
+interface PemScan {
   blocks: PemBlock[];
   /** In input order. */
   problems: PemProblem[];
@@ -134,14 +134,14 @@ export function scanPem(input: string, policy: PemPolicy): PemScan {
 }
 
 /** An RFC 1421 header line ("Proc-Type: 4,ENCRYPTED") before the base64 body. */
-export interface PemHeader {
+interface PemHeader {
   key: string;
   value: string;
 }
 
-export type PemDecodeCode = "Empty" | "BadBase64";
+type PemDecodeCode = "Empty" | "BadBase64";
 
-export type PemDecoded = { ok: true; der: Uint8Array<ArrayBuffer>; headers: PemHeader[] } | { ok: false; code: PemDecodeCode; reason: string };
+type PemDecoded = { ok: true; der: Uint8Array<ArrayBuffer>; headers: PemHeader[] } | { ok: false; code: PemDecodeCode; reason: string };
 
 const BASE64_LINE = /^[A-Za-z0-9+/=]+$/;
 /** Whole quanta, padding at the end only. */
@@ -174,7 +174,7 @@ export function decodePemBlock(block: Pick<PemBlock, "label" | "text">): PemDeco
 }
 
 /** Total length of the outer DER SEQUENCE (header + content), or undefined if `bytes` does not start with one. */
-export function derLength(bytes: Uint8Array): number | undefined {
+function derLength(bytes: Uint8Array): number | undefined {
   if (bytes.length < 2 || bytes[0] !== 0x30) return undefined;
   const first = bytes[1]!;
   if (first < 0x80) return 2 + first;
@@ -185,7 +185,7 @@ export function derLength(bytes: Uint8Array): number | undefined {
   return 2 + octets + length;
 }
 
-export type DerCheckCode = "NotDerSequence" | "DerLengthMismatch";
+type DerCheckCode = "NotDerSequence" | "DerLengthMismatch";
 
 /**
  * The block holds exactly one DER SEQUENCE: a body cut short or followed by more bytes is caught

@@ -24,9 +24,9 @@ import { ReportStore } from "./reconcile/reports.ts";
 import { allClusters, clustersOf } from "./routing.ts";
 import { serveHealth } from "./serving/health.ts";
 import { servingLifecycle } from "./serving/lifecycle.ts";
-import { kubeOwnerLookup } from "./trust/owner-lookup.ts";
+import { kubeOwnerLookup } from "./kube/owner-lookup.ts";
 
-export interface RunningController {
+interface RunningController {
   readonly leading: boolean;
   /** Reads (standby) or makes (leader) the serving material and serves it; one refresh at a time. */
   refreshServing(isLeader: boolean): Promise<void>;
@@ -35,7 +35,7 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
-export interface ProcessHooks {
+interface ProcessHooks {
   /** Another replica took the Lease: this process must stop writing at once. */
   onLeadershipLost: () => void;
 }

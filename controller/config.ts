@@ -36,6 +36,7 @@ import { hostname } from "node:os";
 import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
 import type { Level } from "./log.ts";
 import { CONTROLLER_NAME, CONTROLLER_NAMESPACE, INTENT_API_PORT, WEBHOOK_PORT } from "./names.ts";
+import { ConfigError } from "./errors.ts";
 
 export interface ControllerConfig {
   kubeconfig?: string;
@@ -70,10 +71,10 @@ export interface ControllerConfig {
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go-style durations as ECK's flags take them: "8760h", "24h", "1h30m", "500ms". */
-export function parseDuration(text: string, flag: string): number {
+function parseDuration(text: string, flag: string): number {
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
   if (!parts.length || parts.map((p) => p[0]).join("") !== text) {
-    throw new Error(`--${flag}: "${text}" is not a duration (e.g. 24h, 90m, 10s)`);
+    throw new ConfigError(`--${flag}: "${text}" is not a duration (e.g. 24h, 90m, 10s)`);
   }
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
 }
@@ -82,7 +83,7 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   const flags = new Map<string, string>();
   for (const arg of argv) {
     const m = /^--([a-z-]+)=(.*)$/s.exec(arg);
-    if (!m) throw new Error(`unexpected argument "${arg}" (flags look like --name=value)`);
+    if (!m) throw new ConfigError(`unexpected argument "${arg}" (flags look like --name=value)`);
     flags.set(m[1]!, m[2]!);
   }
   const known = new Set<string>();
@@ -92,22 +93,22 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
   };
   const int = (name: string, fallback: number) => {
     const v = Number(get(name, String(fallback)));
-    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new Error(`--${name} must be a port number`);
+    if (!Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`--${name} must be a port number`);
     return v;
   };
   const count = (name: string, fallback: number) => {
     const v = Number(get(name, String(fallback)));
-    if (!Number.isInteger(v) || v < 1 || v > 1000) throw new Error(`--${name} must be an integer from 1 to 1000`);
+    if (!Number.isInteger(v) || v < 1 || v > 1000) throw new ConfigError(`--${name} must be an integer from 1 to 1000`);
     return v;
   };
   const dur = (name: string, fallback: string) => parseDuration(get(name, fallback), name);
   function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const v = get(name, fallback);
-    if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name} must be one of ${allowed.join(", ")}`);
+    if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`--${name} must be one of ${allowed.join(", ")}`);
     return v as T;
   }
   const level = get("log-level", "info");
-  if (!["debug", "info", "warn", "error"].includes(level)) throw new Error(`--log-level: unknown level "${level}"`);
+  if (!["debug", "info", "warn", "error"].includes(level)) throw new ConfigError(`--log-level: unknown level "${level}"`);
   const config: ControllerConfig = {
     kubeconfig: get("kubeconfig", "") || undefined,
     namespace: get("namespace", env.POD_NAMESPACE ?? CONTROLLER_NAMESPACE),
@@ -138,8 +139,8 @@ export function loadConfig(argv: string[], env: Record<string, string | undefine
     logLevel: level as Level,
   };
   config.intentApiUrl = get("intent-api-url", `https://${config.serviceName}.${config.namespace}.svc:${config.intentApiPort}`);
-  for (const f of flags.keys()) if (!known.has(f)) throw new Error(`unknown flag --${f}`);
-  if (config.certRotateBeforeMs >= config.certValidityMs) throw new Error("--cert-rotate-before must be shorter than --cert-validity");
-  if (config.caCertRotateBeforeMs >= config.caCertValidityMs) throw new Error("--ca-cert-rotate-before must be shorter than --ca-cert-validity");
+  for (const f of flags.keys()) if (!known.has(f)) throw new ConfigError(`unknown flag --${f}`);
+  if (config.certRotateBeforeMs >= config.certValidityMs) throw new ConfigError("--cert-rotate-before must be shorter than --cert-validity");
+  if (config.caCertRotateBeforeMs >= config.caCertValidityMs) throw new ConfigError("--ca-cert-rotate-before must be shorter than --ca-cert-validity");
   return config;
 }

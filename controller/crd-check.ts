@@ -5,7 +5,7 @@ import { readCrdSupport, type CrdSupport } from "./kube/crd-support.ts";
 import { log } from "./log.ts";
 import { metrics } from "./metrics.ts";
 
-export interface CrdCheck {
+interface CrdCheck {
   /** Undefined until first read. */
   readonly current: CrdSupport | undefined;
   /** Reads the CRD once; a failed read is logged, never thrown. */

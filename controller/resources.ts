@@ -16,7 +16,7 @@ export const CLIENT_AUTHENTICATION: CustomResource = { group: "mtls.es-mtls.io",
 
 export const apiVersionOf = (r: CustomResource) => `${r.group}/${r.version}`;
 
-export interface ElasticsearchSpec {
+interface ElasticsearchSpec {
   version?: string;
   http?: { tls?: { client?: { authentication?: boolean }; selfSignedCertificate?: { disabled?: boolean } } };
   nodeSets?: Array<{ name: string; count?: number; config?: Record<string, unknown> }>;

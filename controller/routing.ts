@@ -8,7 +8,7 @@ import { key, type Kibana } from "./resources.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./names.ts";
 
 /** What routing reads: the Elasticsearch list and the Kibanas (a Kibana's pods and refs name a cluster). */
-export type RoutingCaches = Pick<CacheViews, "elasticsearch" | "kibana">;
+type RoutingCaches = Pick<CacheViews, "elasticsearch" | "kibana">;
 
 /** Which clusters a changed object can affect. */
 export function clustersOf(caches: RoutingCaches, kind: Kind, obj: k8s.KubernetesObject): string[] {

@@ -49,7 +49,7 @@ export interface ManagedIdentity {
   renewAtFraction: number;
 }
 
-export interface UserProvidedIdentity {
+interface UserProvidedIdentity {
   source: "userProvided";
   /** Directory holding the user's tls.crt and tls.key, mounted by injection. */
   mountPath: string;
@@ -117,7 +117,7 @@ export interface ProbeIdentity {
   file: string;
 }
 
-export interface Heartbeat {
+interface Heartbeat {
   type: "heartbeat";
   at: string;
 }

@@ -4,7 +4,7 @@ import { x509 } from "../../common/x509.ts";
 import type { ManagedIdentity } from "../../protocol/intent.ts";
 import { IdentityError } from "../errors.ts";
 
-export type KeyAlgorithm = ManagedIdentity["keyAlgorithm"];
+type KeyAlgorithm = ManagedIdentity["keyAlgorithm"];
 
 const ALGS: Record<KeyAlgorithm, RsaHashedKeyGenParams | EcKeyGenParams> = {
   "ECDSA-P256": { name: "ECDSA", namedCurve: "P-256" },
@@ -17,7 +17,7 @@ const SIGNING: Record<KeyAlgorithm, Algorithm | EcdsaParams> = {
 
 export const CLIENT_AUTH_OID = "1.3.6.1.5.5.7.3.2";
 
-export interface GeneratedKey {
+interface GeneratedKey {
   keys: CryptoKeyPair;
   algorithm: KeyAlgorithm;
   /** PKCS#8 PEM ("PRIVATE KEY"), the form Java clients need. */
@@ -33,7 +33,7 @@ export async function generateKey(algorithm: KeyAlgorithm): Promise<GeneratedKey
 }
 
 /** Subject as a structured name, so a comma or plus in a CN cannot change the DN's meaning. */
-export function subjectName(subject: ManagedIdentity["subject"]): x509.JsonName {
+function subjectName(subject: ManagedIdentity["subject"]): x509.JsonName {
   return [{ CN: [subject.commonName] }, { OU: [subject.organizationalUnit] }];
 }
 

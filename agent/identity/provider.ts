@@ -22,7 +22,7 @@ export interface IdentitySource {
   resolve(intent: Intent, current: PodIdentity | undefined): Promise<PodIdentity | undefined>;
 }
 
-export interface ControllerIdentityOptions {
+interface ControllerIdentityOptions {
   requestTimeoutMs: number;
   /** Maps a path of the pod's filesystem to where it is here (--root). */
   local(path: string): string;

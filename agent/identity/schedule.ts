@@ -1,7 +1,7 @@
 // When to renew the pod's certificate, and how long to wait after a failure.
 import { backoffDelay, type BackoffOptions } from "../../common/backoff.ts";
 
-export const DEFAULT_RENEW_FRACTION = 2 / 3;
+const DEFAULT_RENEW_FRACTION = 2 / 3;
 
 /**
  * When to renew: at `fraction` of the lifetime, jittered ±10 % of that point so a

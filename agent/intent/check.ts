@@ -9,7 +9,7 @@ import { earliestNotAfter, type BundleMaterial } from "../material/material.ts";
 import { validBundlePart } from "../material/pem.ts";
 import { checkName } from "../write/atomic-writer.ts";
 
-export interface IntentLimits {
+interface IntentLimits {
   role: Intent["role"];
   /** The configured output directory (--dir), when one is fixed. */
   dir?: string;

@@ -8,7 +8,7 @@ import type { ControllerClient } from "../controller-client.ts";
 import { ControllerError } from "../errors.ts";
 import { errorMessage, logger } from "../log.ts";
 
-export interface StreamOptions {
+interface StreamOptions {
   heartbeatTimeoutMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;

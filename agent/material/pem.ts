@@ -12,7 +12,7 @@ import { PemError } from "../errors.ts";
 export { PemError };
 
 /** Upper bound on certificates in one bundle; far above any real trust bundle. */
-export const MAX_BUNDLE_CERTS = 1000;
+const MAX_BUNDLE_CERTS = 1000;
 
 interface Block {
   type: string;
@@ -77,7 +77,7 @@ export function validateBundle(text: string, what = "trust bundle", now = new Da
   return parseCertificates(text, what, now);
 }
 
-export interface DroppedEntry {
+interface DroppedEntry {
   block: number;
   subject: string;
   notAfter: Date;

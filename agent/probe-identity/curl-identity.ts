@@ -21,7 +21,7 @@ import type { PodIdentity } from "../material/material.ts";
 import { AtomicWriter, checkName } from "../write/atomic-writer.ts";
 import { publishCurlrc } from "./curlrc.ts";
 
-export interface ProbeIdentityOptions {
+interface ProbeIdentityOptions {
   /** Maps a path of the pod's filesystem to where it is here (--root). */
   local(path: string): string;
   /** --file-mode, else the intent's. */

@@ -5,11 +5,11 @@ import { join } from "node:path";
 import type { AtomicWriter, WriteResult } from "../write/atomic-writer.ts";
 
 /** curl reads `$CURL_HOME/.curlrc`; the writer only publishes plain names, so this link points at the published `curlrc`. */
-export const CURLRC_LINK = ".curlrc";
+const CURLRC_LINK = ".curlrc";
 const CURLRC = "curlrc";
 const HEADER = "# Written by the es-mtls agent. curl reads this file (CURL_HOME) before its arguments.\n";
 
-export interface ProbeFiles {
+interface ProbeFiles {
   /** The certificate file's path as the workload sees it. */
   certPath: string;
   file: string;
@@ -18,7 +18,7 @@ export interface ProbeFiles {
 }
 
 /** The .curlrc text: the certificate (with its key in the same file), or nothing to present. */
-export function curlrcText(files: ProbeFiles | undefined): string {
+function curlrcText(files: ProbeFiles | undefined): string {
   if (!files) return HEADER + "# No probe identity: client authentication is not in use for this pod.\n";
   return HEADER + `cert = "${files.certPath}"\n`;
 }

@@ -7,7 +7,7 @@ import type { Enforcement, ProofResult } from "../../protocol/intent.ts";
 import type { ProofAttempt } from "./attempt.ts";
 import { tlsProbe } from "./tls-probe.ts";
 
-export interface EsProofInput {
+interface EsProofInput {
   url: string;
   ca?: string;
   cert?: string; // the pod's identity, when it has one
@@ -16,7 +16,7 @@ export interface EsProofInput {
   attemptTimeoutMs: number;
 }
 
-export type EsProofResult = ProofAttempt;
+type EsProofResult = ProofAttempt;
 
 function target(url: string): { host: string; port: number } {
   const u = new URL(url);

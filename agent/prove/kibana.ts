@@ -10,7 +10,7 @@ import { errorMessage } from "../log.ts";
 import type { PodIdentity } from "../material/material.ts";
 import type { ProofAttempt } from "./attempt.ts";
 
-export interface KibanaStatus {
+interface KibanaStatus {
   startedAt: number; // epoch ms
   level: string;
 }

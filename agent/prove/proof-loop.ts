@@ -12,13 +12,13 @@ export interface ProofRecord extends Proof {
   version: number;
 }
 
-export interface ProofLoopOptions {
+interface ProofLoopOptions {
   timeoutMs: number;
   intervalMs: number;
   reproveMs: number;
 }
 
-export interface ProofLoopDeps {
+interface ProofLoopDeps {
   attempt(): Promise<ProofAttempt>;
   /** The material version now; a proof is only about the version it started on. */
   version(): number;

@@ -19,7 +19,7 @@ export interface Prover {
   readonly restartRequired: boolean;
 }
 
-export interface WorkloadProverOptions {
+interface WorkloadProverOptions {
   role: Role;
   probeUrl: string;
   /** Local path of the PEM that verifies the workload's serving certificate; unset: not verified (loopback). */

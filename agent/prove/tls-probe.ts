@@ -4,7 +4,7 @@
 import * as tls from "node:tls";
 import type { ProofResult } from "../../protocol/intent.ts";
 
-export interface TlsProbeOptions {
+interface TlsProbeOptions {
   host: string;
   port: number;
   servername?: string;
@@ -14,7 +14,7 @@ export interface TlsProbeOptions {
   timeoutMs: number;
 }
 
-export interface ProbeOutcome {
+interface ProbeOutcome {
   result: ProofResult;
   detail: string;
 }

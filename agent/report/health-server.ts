@@ -6,7 +6,7 @@
 // the workload loaded it.
 import { Hono } from "hono";
 
-export interface HealthSource {
+interface HealthSource {
   alive(): boolean;
   started(): boolean;
   readiness(): { ready: boolean; reason: string };

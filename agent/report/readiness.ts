@@ -16,7 +16,7 @@ export interface Verdict {
   reason: string;
 }
 
-export interface ReadinessInput {
+interface ReadinessInput {
   material: Material;
   materialVersion: number;
   proof: ProofRecord | undefined;

@@ -6,7 +6,7 @@ import type { Material } from "../material/material.ts";
 import type { ProofRecord } from "../prove/proof-loop.ts";
 import type { Verdict } from "./readiness.ts";
 
-export const MAX_ERRORS = 20;
+const MAX_ERRORS = 20;
 
 /** Most recent first, bounded; every entry is logged as it comes. */
 export class ErrorLog {

@@ -4,7 +4,7 @@
 // chown, TLS client handshakes). Adapters import this file and nothing imports them
 // but the loader (load.ts), so dependencies point one way.
 
-export interface ServeOptions {
+interface ServeOptions {
   hostname: string;
   port: number; // 0 = pick a free port
   fetch: (req: Request) => Response | Promise<Response>;

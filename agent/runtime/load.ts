@@ -3,7 +3,7 @@
 import { UnsupportedRuntime } from "../errors.ts";
 import type { RuntimeAdapter } from "./contract.ts";
 
-export function isDeno(): boolean {
+function isDeno(): boolean {
   return typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 }
 

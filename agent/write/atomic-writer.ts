@@ -30,8 +30,6 @@ const DATA = "..data";
 const DATA_TMP = "..data_tmp";
 const VERSION_RE = /^\.\.\d{4}_\d{2}_\d{2}_\d{2}_\d{2}_\d{2}\.\d+\.[0-9a-f]+$/;
 
-export { WriteError };
-
 export function checkName(name: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || name.length > 200) {
     throw new WriteError(`file name "${name}" is not a plain file name`);

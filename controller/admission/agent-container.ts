@@ -16,7 +16,7 @@ import type { ClusterMode } from "./cluster-mode.ts";
 import type { InjectionConfig } from "./injection-config.ts";
 
 /** Small: the agent is idle almost all the time (sidecar-anchors.md §6 target). */
-export const DEFAULT_AGENT_RESOURCES: V1ResourceRequirements = {
+const DEFAULT_AGENT_RESOURCES: V1ResourceRequirements = {
   requests: { cpu: "10m", memory: "48Mi" },
   limits: { cpu: "200m", memory: "128Mi" },
 };

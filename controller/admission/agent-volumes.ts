@@ -6,7 +6,7 @@ import { INTENT_API_AUDIENCE, type Role } from "../../protocol/intent.ts";
 import { AGENT_VOLUME, CONTROLLER_CA_ANNOTATION, MATERIAL_VOLUME, NO_API_TOKEN_VOLUME, PROBE_VOLUME, USER_CERT_VOLUME } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 
-export const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
+const DEFAULT_TOKEN_EXPIRATION_SECONDS = 3600;
 
 /** Volume names injection adds; a pod that already has one of them is left alone. */
 export const INJECTED_VOLUMES: ReadonlySet<string> = new Set([MATERIAL_VOLUME, AGENT_VOLUME, USER_CERT_VOLUME, NO_API_TOKEN_VOLUME, PROBE_VOLUME]);

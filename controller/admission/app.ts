@@ -18,7 +18,7 @@ import { WEBHOOK_PATHS } from "../names.ts";
 
 export type FailurePolicy = "Fail" | "Ignore";
 
-export interface WebhookDependencies {
+interface WebhookDependencies {
   /** Read per request, so a rotated controller CA reaches new pods at once. */
   injection: () => InjectionConfig;
   /** The cluster mode of a new pod (its namespace filled in), or undefined for pods of non-mTLS clusters. */

@@ -34,9 +34,9 @@ import {
 } from "../names.ts";
 import { isNotFound } from "../kube/api-error.ts";
 
-export type WebhookClient = { service: { namespace: string; name: string; port: number } } | { url: string };
+type WebhookClient = { service: { namespace: string; name: string; port: number } } | { url: string };
 
-export interface WebhookConfigurationOptions {
+interface WebhookConfigurationOptions {
   /** Where the apiserver calls: the controller's Service (default), or a base URL (tests, out-of-cluster). */
   client?: WebhookClient;
   controllerNamespace?: string;
@@ -59,10 +59,10 @@ export function webhookServiceName(serviceName = CONTROLLER_NAME): string {
   return `${serviceName}-webhook`;
 }
 
-export const DEFAULT_POD_FAILURE_POLICY: FailurePolicy = "Fail";
-export const DEFAULT_VALIDATION_FAILURE_POLICY: FailurePolicy = "Ignore";
+const DEFAULT_POD_FAILURE_POLICY: FailurePolicy = "Fail";
+const DEFAULT_VALIDATION_FAILURE_POLICY: FailurePolicy = "Ignore";
 
-export const WEBHOOK_NAMES = {
+const WEBHOOK_NAMES = {
   pods: "pods.mtls.es-mtls.io",
   elasticsearch: "elasticsearches.mtls.es-mtls.io",
   kibana: "kibanas.mtls.es-mtls.io",
@@ -147,7 +147,7 @@ export function desiredValidatingWebhookConfiguration(options: WebhookConfigurat
   };
 }
 
-export interface CaBundleSyncResult {
+interface CaBundleSyncResult {
   /** "MutatingWebhookConfiguration/es-mtls" etc. that were written. */
   changed: string[];
   /** Configurations that do not exist (the controller may only patch, not create: install deploy/). */

@@ -131,7 +131,7 @@ function injectionPatch(pod: V1Pod, target: Target, mode: ClusterMode, config: I
 }
 
 /** The role ECK's labels give the pod, if it is an Elasticsearch or Kibana pod. */
-export function roleOf(labels: Record<string, string>): Role | undefined {
+function roleOf(labels: Record<string, string>): Role | undefined {
   const type = labels[ECK_TYPE_LABEL];
   if (labels[ES_CLUSTER_LABEL] && (type === undefined || type === "elasticsearch")) return "elasticsearch";
   if (labels[KIBANA_NAME_LABEL] && (type === undefined || type === "kibana")) return "kibana";

@@ -1,7 +1,10 @@
 // Whether Elasticsearch's own health allows evicting one of its pods now: only a green cluster
 // (every shard allocated, replicas included) loses a node without losing availability. Yellow
 // or red, or no answer at all, holds the eviction; the reason says which and is shown as is.
-import type { HealthAnswer } from "../kube/es-health.ts";
+
+export type HealthStatus = "green" | "yellow" | "red";
+/** What one look at the cluster found (kube/es-health.ts reads it): its status and the pod that answered, or why no pod did. */
+export type HealthAnswer = { status: HealthStatus; pod: string } | { status: "unreachable"; reason: string };
 
 export type HealthVerdict = { ok: true } | { ok: false; reason: "ClusterNotGreen" | "ClusterHealthUnknown"; message: string };
 

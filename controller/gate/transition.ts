@@ -9,7 +9,7 @@ import { MSG_LICENSE, type EnablementProblem } from "../policy/validation.ts";
 import { isActive } from "../policy/phases.ts";
 import { cond } from "../status/conditions.ts";
 
-export interface PhaseInput {
+interface PhaseInput {
   /** spec.http.tls.client.authentication */
   wanted: boolean;
   /** policy/'s enablement problems (TLS off, license), in ECK's order; empty when none. */
@@ -19,12 +19,12 @@ export interface PhaseInput {
   previous: Phase;
 }
 
-export interface Warning {
+interface Warning {
   reason: string;
   message: string;
 }
 
-export interface PhaseDecision {
+interface PhaseDecision {
   phase: Phase;
   conditions: Condition[];
   /** Warning Events to record on the Elasticsearch. */
@@ -62,7 +62,7 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
   return { phase, conditions, warnings };
 }
 
-export interface GatedPod {
+interface GatedPod {
   proven: boolean;
   enforcement: Enforcement;
 }

@@ -23,7 +23,7 @@ import { parseStatusReport } from "./status-report.ts";
 import { SigningLimit } from "./signing-limit.ts";
 import type { ServerEnv } from "../serving/tls-server.ts";
 
-export interface IntentApiDependencies {
+interface IntentApiDependencies {
   verifier: TokenVerifier;
   intents: IntentStore;
   issueCertificate: CertificateIssuer;
@@ -35,7 +35,7 @@ export interface IntentApiDependencies {
   signingLimit?: SigningLimit;
 }
 
-export const DEFAULT_MAX_STREAMS_PER_POD = 4;
+const DEFAULT_MAX_STREAMS_PER_POD = 4;
 
 // `holdOpen` comes from the server (serving/tls-server.ts); absent when the app runs without one (tests' app.request).
 type Env = { Bindings: Partial<ServerEnv>; Variables: { pod: PodRef; expiresAt: Date } };

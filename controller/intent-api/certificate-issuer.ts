@@ -5,11 +5,11 @@ import type { CertificateAuthority } from "../pki/ca.ts";
 import { checkCsr } from "../pki/csr-policy.ts";
 import { signClientCsr } from "../pki/leaf.ts";
 
-export type CertificateOutcome = { ok: true; response: CertificateResponse } | { ok: false; reason: string };
+type CertificateOutcome = { ok: true; response: CertificateResponse } | { ok: false; reason: string };
 
 export type CertificateIssuer = (request: { pod: PodRef; identity: ManagedIdentity; csrPem: string }) => Promise<CertificateOutcome>;
 
-export interface CertificateIssuerOptions {
+interface CertificateIssuerOptions {
   /** The client CA of the pod's cluster; undefined while it does not exist yet. */
   caFor: (pod: PodRef) => CertificateAuthority | undefined;
   now?: () => Date;

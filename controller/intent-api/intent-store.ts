@@ -2,9 +2,12 @@
 // pushed once; setting an intent equal to the current one (generation aside) pushes nothing.
 import type { Intent } from "../../protocol/intent.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
+import { StaleIntentError } from "../errors.ts";
 
-export type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
-export type IntentListener = (event: IntentEvent) => void;
+type IntentEvent = { type: "intent"; intent: Intent } | { type: "removed" };
+type IntentListener = (event: IntentEvent) => void;
+/** What offering an intent did: pushed to the pod's streams, unchanged (generation aside), or stale (refused, the current one stays). */
+type IntentOffer = { result: "pushed" } | { result: "unchanged" } | { result: "stale"; reason: string };
 
 export class IntentStore {
   readonly #intents = new Map<string, Intent>();
@@ -19,23 +22,31 @@ export class IntentStore {
   /**
    * Stores an intent and pushes it to the pod's subscribers. Returns false (and pushes
    * nothing) when only the generation differs from the current one. A changed intent for
-   * the same pod UID must carry a higher generation; a new UID (a re-created pod of the same
-   * name) starts its own sequence.
+   * the same pod UID must carry a higher generation (else StaleIntentError: a caller for whom
+   * that is an expected case uses `offer`); a new UID (a re-created pod of the same name)
+   * starts its own sequence.
    */
   set(intent: Intent): boolean {
+    const outcome = this.offer(intent);
+    if (outcome.result === "stale") throw new StaleIntentError(outcome.reason);
+    return outcome.result === "pushed";
+  }
+
+  /** As `set`, with a stale intent (changed, generation not above the current one) as an answer: nothing is stored or pushed. */
+  offer(intent: Intent): IntentOffer {
     const key = podKey(intent.pod.namespace, intent.pod.name);
     const current = this.#intents.get(key);
     const content = contentKey(intent);
     if (current && current.pod.uid === intent.pod.uid) {
-      if (this.#keys.get(key) === content) return false;
+      if (this.#keys.get(key) === content) return { result: "unchanged" };
       if (intent.generation <= current.generation) {
-        throw new RangeError(`intent for pod ${key} changed but its generation ${intent.generation} is not above ${current.generation}`);
+        return { result: "stale", reason: `intent for pod ${key} changed but its generation ${intent.generation} is not above ${current.generation}` };
       }
     }
     this.#intents.set(key, intent);
     this.#keys.set(key, content);
     this.#emit(key, { type: "intent", intent });
-    return true;
+    return { result: "pushed" };
   }
 
   /** Forgets a pod's intent and tells its subscribers, whose streams then close. */

@@ -2,7 +2,7 @@
 // certificate per renewal (days apart) plus a few retries; a pod asking for more is broken or
 // hostile, and each signature costs the controller CPU and grows what the CA has vouched for.
 
-export interface SigningLimitOptions {
+interface SigningLimitOptions {
   /** Signatures a pod may have at once (a fresh pod, a few retries). */
   burst: number;
   /** One more signature is allowed every this many ms. */
@@ -10,7 +10,7 @@ export interface SigningLimitOptions {
   now?: () => number;
 }
 
-export const DEFAULT_SIGNING_LIMIT: SigningLimitOptions = { burst: 5, refillMs: 60_000 };
+const DEFAULT_SIGNING_LIMIT: SigningLimitOptions = { burst: 5, refillMs: 60_000 };
 
 export class SigningLimit {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();

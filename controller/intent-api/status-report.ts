@@ -2,12 +2,12 @@
 // that match the protocol, with bounded strings and lists.
 import type { ProofResult, StatusReport } from "../../protocol/intent.ts";
 
-export const MAX_STATUS_ERRORS = 32;
-export const MAX_STATUS_STRING = 4096;
+const MAX_STATUS_ERRORS = 32;
+const MAX_STATUS_STRING = 4096;
 
 const PROOF_RESULTS: readonly ProofResult[] = ["accepted", "refused", "error"];
 
-export type StatusParse = { ok: true; report: StatusReport } | { ok: false; reason: string };
+type StatusParse = { ok: true; report: StatusReport } | { ok: false; reason: string };
 
 export function parseStatusReport(body: unknown): StatusParse {
   const problems: string[] = [];

@@ -5,9 +5,9 @@ import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, ty
 import { INTENT_API_AUDIENCE, type PodRef } from "../../protocol/intent.ts";
 
 /** The controller's pod cache: the live pod's UID, or undefined when no such pod exists. */
-export type PodLookup = (namespace: string, name: string) => { uid: string } | undefined;
+type PodLookup = (namespace: string, name: string) => { uid: string } | undefined;
 
-export type Authentication =
+type Authentication =
   | { ok: true; pod: PodRef; expiresAt: Date }
   | { ok: false; status: 401 | 403 | 503; error: "unauthorized" | "forbidden" | "unavailable"; reason: string };
 
@@ -17,7 +17,7 @@ export interface TokenVerifier {
   isPodCurrent(pod: PodRef): boolean;
 }
 
-export interface TokenVerifierOptions {
+interface TokenVerifierOptions {
   jwks: JWTVerifyGetKey;
   /** The apiserver's --service-account-issuer. */
   issuer: string | string[];
@@ -92,7 +92,7 @@ function describeJoseError(error: errors.JOSEError, audience: string): string {
   return `token is malformed (${error.code})`;
 }
 
-export interface ApiserverJwksOptions {
+interface ApiserverJwksOptions {
   /** e.g. https://kubernetes.default.svc/openid/v1/jwks */
   url: string | URL;
   /** PEM of the apiserver's serving CA (in a pod: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt). */

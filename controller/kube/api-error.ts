@@ -3,24 +3,24 @@
 // HTTP status and whose `body` is the apiserver's Status (a JSON string or already parsed).
 //
 // Failure idiom of the kube layer: every API call throws; callers that expect a particular
-// refusal (404 on a read, 409 on a create, 429 from a PodDisruptionBudget) test for it here
+// refusal (404 on a read, 403 from RBAC, 409 on a create, 429 from a PodDisruptionBudget) test for it here
 // and rethrow the rest.
 
 /** HTTP status of an apiserver error, or undefined for anything else (network, programming error). */
-export function apiStatusCode(error: unknown): number | undefined {
+function apiStatusCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "number" ? code : undefined;
 }
 
 /** The Status `reason` word of an apiserver error ("NotFound", "AlreadyExists", "Conflict", ...). */
-export function apiReason(error: unknown): string | undefined {
+function apiReason(error: unknown): string | undefined {
   const status = statusBody(error);
   return typeof status?.reason === "string" ? status.reason : undefined;
 }
 
 export const isNotFound = (error: unknown): boolean => apiStatusCode(error) === 404;
-/** 409 of any kind: a create that found the object, or an update at a stale resourceVersion. */
-export const isConflictOrExists = (error: unknown): boolean => apiStatusCode(error) === 409;
+/** 403: RBAC does not allow the request. */
+export const isForbidden = (error: unknown): boolean => apiStatusCode(error) === 403;
 /** 409 on a create: the object already exists. */
 export const isAlreadyExists = (error: unknown): boolean => apiStatusCode(error) === 409 && apiReason(error) !== "Conflict";
 /** 409 on an update: the object changed since it was read (optimistic concurrency). */

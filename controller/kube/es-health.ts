@@ -12,10 +12,8 @@ import * as https from "node:https";
 import type { V1Pod } from "@kubernetes/client-node";
 import type { SecretReader } from "./secret-reader.ts";
 import { eckElasticUserSecretName, eckHttpCaSecretName, internalClientCertSecretName } from "../names.ts";
+import type { HealthAnswer, HealthStatus } from "../gate/cluster-health.ts";
 
-export type HealthStatus = "green" | "yellow" | "red";
-/** What one look at the cluster found: its status and the pod that answered, or why no pod did. */
-export type HealthAnswer = { status: HealthStatus; pod: string } | { status: "unreachable"; reason: string };
 /** The cluster, and where its credentials and HTTP CA are when not at ECK's names. */
 export interface HealthCluster {
   namespace: string;
@@ -33,7 +31,7 @@ function credentials(data: Record<string, string> | undefined): { user: string; 
   return password ? { user: secretText(data, "username") ?? "elastic", password } : undefined;
 }
 
-export const ES_HTTP_PORT = 9200;
+const ES_HTTP_PORT = 9200;
 const TIMEOUT_MS = 3000;
 /** Pods asked per read: one answer is enough, and a dead cluster must not hold a queue worker for long. */
 const MAX_PODS_ASKED = 3;

@@ -7,6 +7,7 @@ import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { CONTROLLER_NAME } from "../names.ts";
+import { ConfigError } from "../errors.ts";
 
 export interface EventTarget {
   apiVersion: string;
@@ -16,14 +17,14 @@ export interface EventTarget {
   uid?: string;
 }
 
-export type EventType = "Normal" | "Warning";
+type EventType = "Normal" | "Warning";
 
 export const DEFAULT_EVENT_WINDOW_MS = 10 * 60 * 1000;
 const MAX_REMEMBERED = 10_000;
 /** Items named in an aggregated Event's message; the count covers the rest. */
 const MAX_NAMED_ITEMS = 5;
 
-export interface EventRecorderOptions {
+interface EventRecorderOptions {
   /** Identical Events (same object, reason, key) within this window are recorded once. */
   windowMs?: number;
   /** Milliseconds on a monotonic clock; tests pass a fake one. */
@@ -32,7 +33,7 @@ export interface EventRecorderOptions {
   create?: (namespace: string, event: k8s.CoreV1Event) => Promise<unknown>;
 }
 
-export interface RecordOptions {
+interface RecordOptions {
   /** What makes two Events "the same" besides object and reason; default the message. */
   key?: string;
 }
@@ -49,7 +50,7 @@ export class EventRecorder {
     this.now = options.now ?? (() => performance.now());
     if (options.create) this.create = options.create;
     else {
-      if (!kc) throw new Error("EventRecorder needs a KubeConfig or a create function");
+      if (!kc) throw new ConfigError("EventRecorder needs a KubeConfig or a create function");
       const core = kc.makeApiClient(k8s.CoreV1Api);
       this.create = (namespace, body) => core.createNamespacedEvent({ namespace, body });
     }

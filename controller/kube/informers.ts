@@ -23,7 +23,7 @@ import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_N
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
-export type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
+type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
 
 /** A read-only view of one cache: what readers (reconciler, webhooks) need, and what tests fake. */
 export interface ObjectCache<T> {
@@ -59,7 +59,7 @@ export interface CacheViews {
 
 /** Accept headers that make the apiserver answer with metadata only (list, and each watch event). */
 export const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-export const METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+const METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 
 /**
  * client-node's Watch (1.4) takes no headers, but asks its KubeConfig for the fetch options of

@@ -13,6 +13,8 @@
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import { ConfigError } from "../errors.ts";
+import { apiErrorMessage, isNotFound } from "./api-error.ts";
 
 /**
  * Lease times are MicroTime: the apiserver wants exactly six fractional digits, which
@@ -22,7 +24,7 @@ function microTime(d: Date): Date {
   return d.toISOString().replace(/Z$/, "000Z") as unknown as Date;
 }
 
-export interface LeaderElectionOptions {
+interface LeaderElectionOptions {
   namespace: string;
   name: string;
   identity: string;
@@ -59,8 +61,8 @@ export class LeaderElector {
     this.api = api ?? kc.makeApiClient(k8s.CoordinationV1Api);
     this.now = o.now ?? (() => performance.now());
     this.renewDeadlineMs = o.renewDeadlineMs ?? Math.floor((o.leaseDurationMs * 2) / 3);
-    if (!(this.renewDeadlineMs < o.leaseDurationMs)) throw new Error(`renew deadline (${this.renewDeadlineMs} ms) must be shorter than the lease duration (${o.leaseDurationMs} ms)`);
-    if (!(o.retryMs < this.renewDeadlineMs)) throw new Error(`retry period (${o.retryMs} ms) must be shorter than the renew deadline (${this.renewDeadlineMs} ms)`);
+    if (!(this.renewDeadlineMs < o.leaseDurationMs)) throw new ConfigError(`renew deadline (${this.renewDeadlineMs} ms) must be shorter than the lease duration (${o.leaseDurationMs} ms)`);
+    if (!(o.retryMs < this.renewDeadlineMs)) throw new ConfigError(`retry period (${o.retryMs} ms) must be shorter than the renew deadline (${this.renewDeadlineMs} ms)`);
   }
 
   /** True only while this replica holds the lease and is within its renew deadline. */
@@ -85,8 +87,8 @@ export class LeaderElector {
     this.checkDeadline();
     try {
       await this.tryAcquireOrRenew();
-    } catch (e: any) {
-      log.debug("lease attempt failed", { lease: this.o.name, error: String(e?.body?.message ?? e) });
+    } catch (e) {
+      log.debug("lease attempt failed", { lease: this.o.name, error: apiErrorMessage(e) });
     }
     this.checkDeadline();
     this.schedule();
@@ -152,8 +154,8 @@ export class LeaderElector {
     let lease: k8s.V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
-    } catch (e: any) {
-      if (e?.code !== 404) throw e;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
       const spec = this.spec(undefined, 0, new Date(sentAtWall));
       metrics.inc("es_mtls_controller_api_writes_total", { verb: "create", resource: "Lease" });
       await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });

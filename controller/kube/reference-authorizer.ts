@@ -7,15 +7,15 @@
 import * as k8s from "@kubernetes/client-node";
 import { ELASTICSEARCH } from "../resources.ts";
 
-export interface ReferenceFrom {
+interface ReferenceFrom {
   namespace: string;
   serviceAccount: string;
 }
-export interface ReferenceTo {
+interface ReferenceTo {
   namespace: string;
   name: string;
 }
-export type ReferenceDecision = { allowed: true } | { allowed: false; reason: string };
+type ReferenceDecision = { allowed: true } | { allowed: false; reason: string };
 
 export interface ReferenceAuthorizer {
   authorize(from: ReferenceFrom, to: ReferenceTo): Promise<ReferenceDecision>;
@@ -23,7 +23,7 @@ export interface ReferenceAuthorizer {
   cached(from: ReferenceFrom, to: ReferenceTo): ReferenceDecision | undefined;
 }
 
-export type AccessCheck = (user: string, to: ReferenceTo) => Promise<boolean>;
+type AccessCheck = (user: string, to: ReferenceTo) => Promise<boolean>;
 
 export function subjectAccessCheck(kc: k8s.KubeConfig): AccessCheck {
   const api = kc.makeApiClient(k8s.AuthorizationV1Api);

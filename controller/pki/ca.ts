@@ -4,9 +4,10 @@ import { x509 } from "../../common/x509.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "./keys.ts";
 import { DEFAULT_VALIDITY_MS, NOT_BEFORE_BACKDATE_MS } from "./durations.ts";
 import { fromTlsSecretData, type CertifiedKey } from "./key-pair-certificate.ts";
+import { PkiMaterialError } from "../errors.ts";
 
-export { shouldRotate, rotateIn, DEFAULT_VALIDITY_MS, DEFAULT_ROTATE_BEFORE_MS } from "./durations.ts";
-export { toTlsSecretData as caToSecretData, type TlsSecretData } from "./key-pair-certificate.ts";
+export { shouldRotate, rotateIn, DEFAULT_ROTATE_BEFORE_MS } from "./durations.ts";
+export { toTlsSecretData as caToSecretData } from "./key-pair-certificate.ts";
 
 export type CertificateAuthority = CertifiedKey;
 
@@ -44,14 +45,14 @@ export function createClientCa(esName: string, options: Omit<CreateCaOptions, "c
   return createCertificateAuthority({ ...options, commonName: `${esName}-es-client-ca`, organizationalUnit: esName });
 }
 
-/** Reads a CA back from its Secret data; throws with a reason if it is not a usable CA. */
+/** Reads a CA back from its Secret data; throws a PkiMaterialError with a reason if it is not a usable CA. */
 export async function caFromSecretData(data: Record<string, string> | undefined): Promise<CertificateAuthority> {
   const ca = await fromTlsSecretData(data);
   const constraints = ca.certificate.getExtension(x509.BasicConstraintsExtension);
-  if (!constraints?.ca) throw new Error("tls.crt: not a CA certificate (BasicConstraints CA:TRUE missing)");
+  if (!constraints?.ca) throw new PkiMaterialError("tls.crt: not a CA certificate (BasicConstraints CA:TRUE missing)");
   const usage = ca.certificate.getExtension(x509.KeyUsagesExtension);
   if (!usage || (usage.usages & x509.KeyUsageFlags.keyCertSign) === 0) {
-    throw new Error("tls.crt: CA certificate lacks the keyCertSign key usage");
+    throw new PkiMaterialError("tls.crt: CA certificate lacks the keyCertSign key usage");
   }
   return ca;
 }

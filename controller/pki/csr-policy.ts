@@ -12,7 +12,7 @@ const OID_BASIC_CONSTRAINTS = "2.5.29.19";
 const OID_EXT_KEY_USAGE = "2.5.29.37";
 const OID_SUBJECT_ALT_NAME = "2.5.29.17";
 
-export type CsrPolicyResult = { ok: true; csr: x509.Pkcs10CertificateRequest } | { ok: false; reason: string };
+type CsrPolicyResult = { ok: true; csr: x509.Pkcs10CertificateRequest } | { ok: false; reason: string };
 
 export async function checkCsr(csrPem: string, identity: ManagedIdentity): Promise<CsrPolicyResult> {
   const refuse = (reason: string): CsrPolicyResult => ({ ok: false, reason });

@@ -1,7 +1,7 @@
 // Validity and rotation defaults, as ECK's --cert-validity / --cert-rotate-before and
 // --ca-cert-validity / --ca-cert-rotate-before.
 
-export const HOUR_MS = 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 export const DEFAULT_VALIDITY_MS = 365 * 24 * HOUR_MS;
 export const DEFAULT_ROTATE_BEFORE_MS = 24 * HOUR_MS;
 /** NotBefore is back-dated so a peer whose clock is a little behind still accepts the certificate. */

@@ -6,7 +6,7 @@ import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../../common/digest.ts";
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-export const INERT_COMMON_NAME = "es-mtls inert trust anchor (its key no longer exists)";
+const INERT_COMMON_NAME = "es-mtls inert trust anchor (its key no longer exists)";
 
 let made: Promise<{ pem: string; sha256: string }> | undefined;
 

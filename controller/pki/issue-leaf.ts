@@ -6,8 +6,9 @@ import { ECDSA_SHA256 } from "./keys.ts";
 import { DEFAULT_ROTATE_BEFORE_MS, DEFAULT_VALIDITY_MS, NOT_BEFORE_BACKDATE_MS, shouldRotate } from "./durations.ts";
 import { fromTlsSecretData, isIssuedBy, type CertifiedKey } from "./key-pair-certificate.ts";
 import type { CertificateAuthority } from "./ca.ts";
+import { PkiMaterialError } from "../errors.ts";
 
-export interface IssueLeafOptions {
+interface IssueLeafOptions {
   ca: CertificateAuthority;
   subject: x509.JsonName;
   publicKey: x509.PublicKeyType;
@@ -57,7 +58,8 @@ export async function storedLeafDecision(
   try {
     stored = await fromTlsSecretData(existing);
   } catch (error) {
-    return { reissue: true, reason: (error as Error).message };
+    if (!(error instanceof PkiMaterialError)) throw error;
+    return { reissue: true, reason: error.message };
   }
   const { certificate } = stored;
   const problem = specific(certificate);

@@ -7,14 +7,12 @@ import type { CertifiedKey } from "./key-pair-certificate.ts";
 import type { CertificateAuthority } from "./ca.ts";
 import { issueLeaf, storedLeafDecision, type ReissueDecision } from "./issue-leaf.ts";
 
-export type { ReissueDecision } from "./issue-leaf.ts";
-
 export { toTlsSecretData as clientCertToSecretData } from "./key-pair-certificate.ts";
 
 /** ECK's CN for the operator's own client certificate; OU is the Elasticsearch name. */
-export const CONTROLLER_COMMON_NAME = "eck-internal";
+const CONTROLLER_COMMON_NAME = "eck-internal";
 
-export interface ClientSubject {
+interface ClientSubject {
   commonName: string;
   organizationalUnit: string;
 }
@@ -57,7 +55,7 @@ function issueClientLeaf(options: LeafOptions, publicKey: x509.PublicKeyType): P
   });
 }
 
-export interface ReissueCheck {
+interface ReissueCheck {
   ca: CertificateAuthority;
   subject: ClientSubject;
   now?: Date;

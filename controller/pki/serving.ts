@@ -5,6 +5,7 @@ import { generateP256KeyPair } from "./keys.ts";
 import { createCertificateAuthority, type CertificateAuthority, type CreateCaOptions } from "./ca.ts";
 import type { CertifiedKey } from "./key-pair-certificate.ts";
 import { issueLeaf, storedLeafDecision, type ReissueDecision } from "./issue-leaf.ts";
+import { PkiRequestError } from "../errors.ts";
 
 export { toTlsSecretData as servingToSecretData } from "./key-pair-certificate.ts";
 
@@ -23,13 +24,13 @@ export function serviceDnsNames(serviceName: string, namespace: string, clusterD
   ];
 }
 
-export interface ServingNames {
+interface ServingNames {
   dnsNames: string[];
   /** Default ["127.0.0.1"]. */
   ipAddresses?: string[];
 }
 
-export interface IssueServingOptions extends ServingNames {
+interface IssueServingOptions extends ServingNames {
   ca: CertificateAuthority;
   validityMs?: number;
   now?: Date;
@@ -37,7 +38,7 @@ export interface IssueServingOptions extends ServingNames {
 
 export async function issueServingCertificate(options: IssueServingOptions): Promise<CertifiedKey> {
   const { dnsNames } = options;
-  if (dnsNames.length === 0) throw new Error("a serving certificate needs at least one DNS name");
+  if (dnsNames.length === 0) throw new PkiRequestError("a serving certificate needs at least one DNS name");
   const keys = await generateP256KeyPair();
   const certificate = await issueLeaf({
     ...options,
@@ -49,7 +50,7 @@ export async function issueServingCertificate(options: IssueServingOptions): Pro
   return { certificate, privateKey: keys.privateKey };
 }
 
-export interface ServingReissueCheck extends ServingNames {
+interface ServingReissueCheck extends ServingNames {
   ca: CertificateAuthority;
   now?: Date;
   rotateBeforeMs?: number;

@@ -13,7 +13,7 @@
 import type { V1Container, V1LifecycleHandler, V1Pod, V1Probe } from "@kubernetes/client-node";
 import { AGENT_CONTAINER, AGENT_INIT_CONTAINER, ES_CONTAINER } from "../names.ts";
 
-export interface HttpsCallProblem {
+interface HttpsCallProblem {
   pod: string;
   container: string;
   /** readinessProbe, livenessProbe, startupProbe, lifecycle.preStop, lifecycle.postStart */

@@ -7,7 +7,7 @@
 import { ECK_CONTROLLER_VERSION_ANNOTATION } from "../names.ts";
 
 /** The first ECK release that implements spec.http.tls.client.authentication itself. */
-export const ECK_FEATURE_VERSION = "3.4.0";
+const ECK_FEATURE_VERSION = "3.4.0";
 
 export type Manager =
   | { by: "none" }

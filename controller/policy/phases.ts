@@ -3,7 +3,7 @@
 import type { Enforcement, Phase } from "../../protocol/intent.ts";
 
 /** Phases in which pods carry the agent, agents get intents and the cluster's secrets exist; Disabled and Blocked leave pods alone. */
-export const ACTIVE_PHASES: ReadonlySet<Phase> = new Set<Phase>(["Enabling", "Enabled", "Disabling"]);
+const ACTIVE_PHASES: ReadonlySet<Phase> = new Set<Phase>(["Enabling", "Enabled", "Disabling"]);
 
 export function isActive(phase: Phase): boolean {
   return ACTIVE_PHASES.has(phase);

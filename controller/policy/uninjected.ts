@@ -7,7 +7,7 @@ import type { ClusterRef, Role } from "../../protocol/intent.ts";
 import { ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CONTAINER, INJECT_LABEL, KIBANA_CERT_DIR, KIBANA_CONTAINER } from "../names.ts";
 import { isInjected } from "./injection-record.ts";
 
-export interface UninjectedReport {
+interface UninjectedReport {
   /** Names of the pods without the agent, sorted. */
   pods: string[];
   /** Short machine word for an Event reason / condition reason. */
@@ -16,7 +16,7 @@ export interface UninjectedReport {
   message: string;
 }
 
-export interface UninjectedOptions {
+interface UninjectedOptions {
   /** Pods created before this instant are ignored (e.g. before the cluster was switched on). */
   createdAfter?: Date;
 

@@ -7,7 +7,7 @@
 import { enterpriseFeaturesEnabled, type License } from "./license.ts";
 
 /** One field error, as Kubernetes' field.Error prints it. */
-export interface FieldError {
+interface FieldError {
   type: "Invalid" | "Forbidden";
   field: string;
   detail: string;
@@ -69,7 +69,7 @@ export function requestsClientAuthentication(es: unknown): boolean {
 }
 
 /** ECK's TLSOptions.Enabled(): off only when the self-signed certificate is disabled and no user certificate is set. */
-export function httpTlsEnabled(es: unknown): boolean {
+function httpTlsEnabled(es: unknown): boolean {
   const tls = obj(obj(obj(obj(es)?.spec)?.http)?.tls);
   const selfSignedDisabled = obj(tls?.selfSignedCertificate)?.disabled === true;
   const userCertificate = str(obj(tls?.certificate)?.secretName) !== "";
@@ -115,7 +115,7 @@ function selectorProblem(ref: Obj): string | undefined {
 }
 
 /** One error as Kubernetes prints it: `<field>: Forbidden: <detail>` / `<field>: Invalid value: <v>: <detail>`. */
-export function formatFieldError(e: FieldError): string {
+function formatFieldError(e: FieldError): string {
   if (e.type === "Forbidden") return `${e.field}: Forbidden: ${e.detail}`;
   return `${e.field}: Invalid value: ${JSON.stringify(e.value)}: ${e.detail}`;
 }

@@ -22,7 +22,7 @@ import type { ReconcilerDeps } from "./deps.ts";
 
 type Deps = Pick<ReconcilerDeps, "caches" | "writer" | "pki">;
 
-export interface CaSecrets {
+interface CaSecrets {
   /** The cluster's own CA Secret in the controller's namespace, if there is one. */
   existing?: V1Secret;
   /** An earlier es-mtls's own CA Secret in the workload namespace, to move over and then delete. */

@@ -24,11 +24,12 @@ import { esOwnerReference, type Elasticsearch } from "../resources.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { caSecretRelation, foreignCaReason } from "../policy/ownership.ts";
+import { ForeignCaSecretError, PkiMaterialError } from "../errors.ts";
 
 type PkiWriter = Pick<Writer, "apply" | "createSecret" | "replaceSecret">;
 
-export const PREVIOUS_CA_KEY = "previous-ca.crt";
-export const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
+const PREVIOUS_CA_KEY = "previous-ca.crt";
+const PREVIOUS_CA_PRIVATE_KEY = "previous-ca.key";
 
 export interface ClientCas {
   current: CertificateAuthority;
@@ -62,7 +63,7 @@ function secretMeta(es: Elasticsearch, name: string) {
 }
 
 /** The CA Secret's metadata: in the controller's namespace, labelled with its cluster (namespace, name, UID). */
-export function caSecretMeta(es: Elasticsearch, caNamespace: string) {
+function caSecretMeta(es: Elasticsearch, caNamespace: string) {
   return {
     name: clientCaSecretName(es.metadata.namespace, es.metadata.name),
     namespace: caNamespace,
@@ -97,7 +98,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
   let caSecret = existingCa;
   if (!caSecret && adopt) {
     caSecret = await writer.createSecret({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: caSecretMeta(es, s.caNamespace), data: adopt });
-    if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
+    if (caSecretRelation(caSecret, es) !== "own") throw new ForeignCaSecretError(foreignCaReason(caSecret, es));
     log.info("moved the client CA into the controller's namespace", { cluster: `${es.metadata.namespace}/${es.metadata.name}` });
   }
   let ca: CertificateAuthority | undefined;
@@ -105,6 +106,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     try {
       ca = await parseCa(caSecret);
     } catch (e) {
+      if (!(e instanceof PkiMaterialError)) throw e;
       log.warn("client CA secret is unusable; replacing it", { cluster: `${es.metadata.namespace}/${es.metadata.name}`, error: String(e) });
     }
   }
@@ -121,7 +123,7 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     if (!caSecret) {
       caSecret = await writer.createSecret(body);
       // A create that lost a race returns what exists: use it only if it is ours.
-      if (caSecretRelation(caSecret, es) !== "own") throw new Error(foreignCaReason(caSecret, es));
+      if (caSecretRelation(caSecret, es) !== "own") throw new ForeignCaSecretError(foreignCaReason(caSecret, es));
     } else {
       body.metadata!.resourceVersion = caSecret.metadata?.resourceVersion; // compare-and-swap
       caSecret = await writer.replaceSecret(body);
@@ -134,8 +136,9 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
     try {
       const p = await caFromSecretData({ "tls.crt": caSecret.data[PREVIOUS_CA_KEY], "tls.key": caSecret.data[PREVIOUS_CA_PRIVATE_KEY] });
       if (!isExpired(p.certificate.notAfter, now)) previous = p;
-    } catch {
+    } catch (e) {
       // an unreadable previous CA is simply not trusted any more
+      if (!(e instanceof PkiMaterialError)) throw e;
     }
   }
   return { current: ca, ...(previous ? { previous } : {}) };

@@ -41,8 +41,6 @@ import { withStranded } from "./stranded.ts";
 import { writeActiveStatus } from "./active-status.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
-export type { ReconcilerDeps } from "./deps.ts";
-
 export class ClusterReconciler {
   /** Per cluster, between reconciles: the signing CA, a rotated CA's first signature, the restarts under way. */
   private readonly memory = new ClusterMemory();

@@ -7,7 +7,7 @@ import type { IntentStore } from "../intent-api/intent-store.ts";
 import type { ReportStore } from "./reports.ts";
 import type { PkiSettings } from "./cluster-pki.ts";
 import type { SecretReader } from "../kube/secret-reader.ts";
-import type { OwnerLookup } from "../trust/owner-lookup.ts";
+import type { OwnerLookup } from "../trust/sources.ts";
 import type { ReplicaReader } from "../kube/replica-reader.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import type { ClusterHealthReader } from "../kube/es-health.ts";
@@ -16,7 +16,7 @@ export type { SecretReader } from "../kube/secret-reader.ts";
 
 export type ClusterWriter = Pick<Writer, "fresh" | "apply" | "mergePatch" | "applyStatus" | "createSecret" | "replaceSecret" | "evict" | "deleteSecret">;
 export type EventSink = Pick<EventRecorder, "record">;
-export type IntentSink = Pick<IntentStore, "get" | "set" | "remove">;
+export type IntentSink = Pick<IntentStore, "get" | "set" | "offer" | "remove">;
 export type ReportSource = Pick<ReportStore, "get" | "seed">;
 
 export interface ReconcilerDeps {
@@ -29,7 +29,7 @@ export interface ReconcilerDeps {
   readUserSecret: SecretReader;
   /** Any Secret by name, uncached (a managed name taken by an unlabelled object is invisible to the caches). */
   readSecret: SecretReader;
-  /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): trust/owner-lookup.ts, or a fake. */
+  /** Verifies owners of ECK kinds the controller does not cache (Agent, Beat, Logstash, …): kube/owner-lookup.ts, or a fake. */
   ownerLookup: OwnerLookup;
   /** Whether a reference from another namespace counts (kube/reference-authorizer.ts), or a fake. */
   references: ReferenceAuthorizer;

@@ -10,7 +10,7 @@ import type { KibanaIdentity } from "./kibana.ts";
  * input is built here in a fixed field order, and the hashes already persisted in status stay
  * valid, so an upgrade does not bump every cluster's generation.
  */
-export function contentHash(phase: Phase, bundleSha256: string, identities: KibanaIdentity[]): string {
+function contentHash(phase: Phase, bundleSha256: string, identities: KibanaIdentity[]): string {
   const input = { phase, bundle: bundleSha256, identities: identities.map((k) => (k.ok ? [k.kibana.metadata.uid, k.identity] : [k.kibana.metadata.uid, "invalid"])) };
   return sha256Hex(JSON.stringify(input)).slice(0, 16);
 }

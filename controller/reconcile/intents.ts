@@ -7,13 +7,13 @@ import { MATERIAL_FILE_MODE } from "../../protocol/agent-env.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_PROBE_DIR, ES_PROBE_FILE, KIBANA_CERT_DIR, PROBE_VOLUME } from "../names.ts";
 import { podEnforcement } from "../policy/injection-record.ts";
 
-export const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
+const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
   dir: ES_BUNDLE_DIR,
   bundle: ES_BUNDLE_FILE,
   certificate: "tls.crt",
   key: "tls.key",
 };
-export const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
+const KIBANA_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
   dir: KIBANA_CERT_DIR,
   bundle: "ca.crt",
   certificate: "tls.crt",
@@ -36,12 +36,12 @@ export interface ClusterIntentInput {
  * the cluster's CA, only to prove that the local Elasticsearch accepts a certificate the
  * current bundle trusts. CN names that purpose, so no realm mistakes it for a user.
  */
-export const PROOF_COMMON_NAME = "es-mtls-proof";
+const PROOF_COMMON_NAME = "es-mtls-proof";
 /**
  * The local probe identity of an Elasticsearch pod (curl in the container's own probes and hooks,
  * through CURL_HOME): trusted by the cluster's bundle like every identity its CA signs.
  */
-export const PROBE_COMMON_NAME = "es-mtls-probe";
+const PROBE_COMMON_NAME = "es-mtls-probe";
 
 /** An identity the agent creates in the pod and the cluster's client CA signs. */
 export function managedIdentity(commonName: string, organizationalUnit: string, validitySeconds: number): ManagedIdentity {

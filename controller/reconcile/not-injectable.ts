@@ -18,7 +18,7 @@ import { esTarget } from "./event-targets.ts";
 import type { EventSink } from "./deps.ts";
 import type { PodView } from "./view.ts";
 
-export interface NotInjectablePod {
+interface NotInjectablePod {
   pod: V1Pod;
   role: PodView["role"];
   cause: NotInjectableCause;

@@ -25,22 +25,20 @@ export function publishIntents(intents: IntentSink, pods: PodView[], cluster: Cl
 /**
  * An inactive cluster: pods that carry the agent get a retired intent (start, stay out of the
  * way); the others have nothing to hold. The generation is the cluster's persisted one, above
- * every intent published before the cluster stood down.
+ * every intent published before the cluster stood down. Returns the pods that kept the intent
+ * they had: a changed retired intent at the same generation (a new inert anchor) is refused by
+ * the store, and the one a pod has works as well.
  */
-export function retireIntents(intents: IntentSink, pods: PodView[], input: RetiredInput): void {
+export function retireIntents(intents: IntentSink, pods: PodView[], input: RetiredInput): { kept: { namespace: string; name: string; reason: string }[] } {
+  const kept: { namespace: string; name: string; reason: string }[] = [];
   for (const p of pods) {
     const { namespace, name } = p.pod.metadata!;
     if (!isInjected(p.pod)) {
       intents.remove(namespace!, name!);
       continue;
     }
-    try {
-      intents.set(retiredIntent(p.pod, p.role, input));
-    } catch (e) {
-      // Only a changed retired intent at the same generation (a new inert anchor) can land here:
-      // the pod keeps the one it has, which works as well.
-      if (!(e instanceof RangeError)) throw e;
-      log.debug("retired intent unchanged", { namespace, name, reason: e.message });
-    }
+    const outcome = intents.offer(retiredIntent(p.pod, p.role, input));
+    if (outcome.result === "stale") kept.push({ namespace: namespace!, name: name!, reason: outcome.reason });
   }
+  return { kept };
 }

@@ -9,9 +9,10 @@
 import { log } from "../log.ts";
 import { backoffDelay } from "../../common/backoff.ts";
 import { apiErrorMessage } from "../kube/api-error.ts";
+import { ConfigError } from "../errors.ts";
 
 /** Clusters reconciled at the same time; each reconcile mostly waits on the apiserver. */
-export const DEFAULT_QUEUE_CONCURRENCY = 4;
+const DEFAULT_QUEUE_CONCURRENCY = 4;
 
 export class WorkQueue {
   /** Keys waiting, changes first: `urgent` is always drained before `background`. */
@@ -30,7 +31,7 @@ export class WorkQueue {
     private readonly maxDelayMs = 60_000,
     private readonly concurrency = DEFAULT_QUEUE_CONCURRENCY,
   ) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`queue concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new ConfigError(`queue concurrency must be a positive integer, got ${concurrency}`);
   }
 
   add(key: string) {

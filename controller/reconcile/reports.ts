@@ -4,7 +4,7 @@
 import type { PodRef, StatusReport } from "../../protocol/intent.ts";
 import type { PodStatusEntry } from "../resources.ts";
 
-export interface PodReport {
+interface PodReport {
   pod: PodRef;
   report: StatusReport;
   receivedAt: Date;

@@ -37,7 +37,7 @@ interface Attempts {
   refused: boolean;
 }
 
-export interface RestartPlan {
+interface RestartPlan {
   step: RolloutStep;
   /** PodsUpToDate, then PodsInjectable. */
   conditions: Condition[];

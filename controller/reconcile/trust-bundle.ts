@@ -8,7 +8,7 @@ import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch
 import type { CacheViews } from "../kube/informers.ts";
 import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../trust/bundle.ts";
 import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
-import type { OwnerLookup } from "../trust/owner-lookup.ts";
+import type { OwnerLookup } from "../trust/sources.ts";
 import { EventBatch } from "../kube/events.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import { splitAtNamespace, tenancyOrder, type ForeignSource, type LoadedSecret } from "../trust/tenancy.ts";
@@ -103,7 +103,7 @@ async function buildBundle(
     bundle = await buildTrustBundle({ caCertificates, secrets: sources.ordered, presorted: true });
   } catch (e) {
     // Cannot happen while the CA is valid; never publish an empty bundle.
-    if (e instanceof EmptyTrustBundleError) throw new Error(`trust bundle of ${cluster.namespace}/${cluster.name} would be empty`);
+    if (e instanceof EmptyTrustBundleError) throw new EmptyTrustBundleError(e.rejected, `trust bundle of ${cluster.namespace}/${cluster.name} would be empty`);
     throw e;
   }
   const secretsByWhere = new Map<string, V1Secret>([...selection.selected, ...pinnedUserSecrets].map((s) => [`Secret ${s.metadata!.namespace}/${s.metadata!.name}`, s]));

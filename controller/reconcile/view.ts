@@ -99,7 +99,7 @@ export async function loadCluster(key: string, d: Sources): Promise<ClusterView 
 }
 
 /** The names of the Secrets es-mtls keeps in a cluster's namespace: the only ones whose data it reads. */
-export function managedSecretNames(esName: string): string[] {
+function managedSecretNames(esName: string): string[] {
   return [internalClientCertSecretName(esName), trustBundleSecretName(esName), legacyClientCaSecretName(esName)];
 }
 

@@ -4,7 +4,7 @@ import type { CrdSupport } from "../kube/crd-support.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 
-export interface HealthState {
+interface HealthState {
   cachesSynced: boolean;
   intentApi: boolean;
   /** Served, or switched off (`--webhook-port=0`). */
@@ -13,7 +13,7 @@ export interface HealthState {
   elasticsearchCrd: CrdSupport | undefined;
 }
 
-export interface HealthServer {
+interface HealthServer {
   readonly port: number;
   stop(): void;
 }

@@ -12,14 +12,14 @@ import { ensureServingMaterial, readServingMaterial, type ServingMaterial } from
 import type { TlsServer } from "./tls-server.ts";
 import { serveWebhooks, type WebhookServingDeps } from "./webhooks.ts";
 
-export interface ServingDeps extends Omit<IntentApiServingDeps, "config" | "caches">, Omit<WebhookServingDeps, "config" | "caches" | "servingCaPem"> {
+interface ServingDeps extends Omit<IntentApiServingDeps, "config" | "caches">, Omit<WebhookServingDeps, "config" | "caches" | "servingCaPem"> {
   core: k8s.CoreV1Api;
   writer: Writer;
   config: ControllerConfig;
   caches: Caches;
 }
 
-export interface Serving {
+interface Serving {
   /** Undefined until the first material is served (and for good with `--webhook-port=0`). */
   readonly webhooks: TlsServer | undefined;
   readonly intentApi: TlsServer | undefined;

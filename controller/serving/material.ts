@@ -10,7 +10,7 @@ import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
 import { isNotFound } from "../kube/api-error.ts";
 
-export const SERVING_SECRET = "es-mtls-controller-serving";
+const SERVING_SECRET = "es-mtls-controller-serving";
 
 export interface ServingMaterial {
   caPem: string;

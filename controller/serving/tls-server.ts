@@ -23,7 +23,7 @@ export interface ServerEnv {
   holdOpen: () => void;
 }
 
-export interface TlsServerOptions {
+interface TlsServerOptions {
   fetch: (request: Request, env: ServerEnv) => Response | Promise<Response>;
   tls: TlsMaterial;
   /** 0 picks a free port. */

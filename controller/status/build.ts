@@ -7,7 +7,7 @@ import { canonicalJson } from "../../common/canonical-json.ts";
 import { kubeTime, mergeConditions } from "./conditions.ts";
 
 /** A status that keeps only the generation sequence of the previous one. */
-export function baseStatus(prev: Partial<ClientAuthenticationStatus>): ClientAuthenticationStatus {
+function baseStatus(prev: Partial<ClientAuthenticationStatus>): ClientAuthenticationStatus {
   return {
     phase: "Disabled",
     enforcement: "none",
@@ -101,12 +101,12 @@ export function podEntry(pod: { name: string; uid: string; role: Role; injected:
 }
 
 /** The cluster's enforcement: `required` when every Elasticsearch pod requires, `optional` when some do. */
-export function clusterEnforcement(esPods: Enforcement[]): Enforcement {
+function clusterEnforcement(esPods: Enforcement[]): Enforcement {
   if (esPods.length && esPods.every((e) => e === "required")) return "required";
   return esPods.some((e) => e === "required") ? "optional" : "none";
 }
 
-export function earliestExpiry(dates: Date[]): string {
+function earliestExpiry(dates: Date[]): string {
   return kubeTime(new Date(Math.min(...dates.map((d) => d.getTime()))));
 }
 

@@ -13,7 +13,7 @@ import { ES_CLUSTER_LABEL } from "../names.ts";
 import type { Writer } from "../kube/writer.ts";
 import { sameStatus } from "./build.ts";
 
-export type StatusWriter = Pick<Writer, "apply" | "applyStatus">;
+type StatusWriter = Pick<Writer, "apply" | "applyStatus">;
 
 export async function writeStatus(writer: StatusWriter, es: Elasticsearch, existing: ClientAuthentication | undefined, status: ClientAuthenticationStatus): Promise<void> {
   const { namespace, name } = es.metadata;

@@ -7,22 +7,22 @@ import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import { checkDerLength, decodePemBlock, encodePem, isExpired } from "../../common/pem.ts";
 import { ParseCache } from "./pem-blocks.ts";
+import { ControllerFailure } from "../errors.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
 
-export const CLIENT_CERT_KEY = "tls.crt";
+const CLIENT_CERT_KEY = "tls.crt";
 
-export type { BundleLimits } from "./limits.ts";
 /** The enforced limits (defined in limits.ts, quoted in refusal messages and the README). */
 export const DEFAULT_BUNDLE_LIMITS: BundleLimits = TRUST_BUNDLE_LIMITS;
 
-export interface CaCertificateSource {
+interface CaCertificateSource {
   /** e.g. "client CA (current)", "client CA (previous)". */
   label: string;
   pem: string;
 }
 
-export interface BuildTrustBundleInput {
+interface BuildTrustBundleInput {
   /** The cluster's client CA certificate(s), current first; always precede Secret certificates. */
   caCertificates: readonly CaCertificateSource[];
   /** Secrets already selected by sources.ts; their `tls.crt` is read. */
@@ -33,7 +33,7 @@ export interface BuildTrustBundleInput {
   limits?: Partial<BundleLimits>;
 }
 
-export interface IncludedCertificate {
+interface IncludedCertificate {
   source: string;
   block: number;
   /** SHA-256 of the DER, hex. */
@@ -45,7 +45,7 @@ export interface IncludedCertificate {
 }
 
 /** Why input was left out, as a stable word (for aggregation and tests; the reason says it in full). */
-export type RejectionCode =
+type RejectionCode =
   | "SourceUnreadable"
   | "SourceTooLarge"
   | "NoPemBlock"
@@ -55,7 +55,7 @@ export type RejectionCode =
   | "CaInChain"
   | "BundleLimitReached";
 
-export interface RejectedInput {
+interface RejectedInput {
   /** "Secret ns/name tls.crt" or the CA label. */
   source: string;
   code: RejectionCode;
@@ -65,7 +65,7 @@ export interface RejectedInput {
 }
 
 /** Text outside PEM blocks next to usable blocks: nothing was left out, so it is no rejection. */
-export interface IgnoredText {
+interface IgnoredText {
   source: string;
   /** 1-based first line of the text. */
   line: number;
@@ -86,10 +86,14 @@ export interface TrustBundleResult extends TrustBundle {
  */
 export const trustParseCache = new ParseCache<ParsedBlock>(parseCertificateBlock);
 
-export class EmptyTrustBundleError extends Error {
-  constructor(readonly rejected: RejectedInput[]) {
-    super(`trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`);
-    this.name = "EmptyTrustBundleError";
+/** No valid certificate among the inputs: a bundle is never empty. `rejected` says why each input was left out. */
+export class EmptyTrustBundleError extends ControllerFailure {
+  readonly code = "ERR_TRUST_BUNDLE_EMPTY";
+  constructor(
+    readonly rejected: RejectedInput[],
+    message = `trust bundle would be empty: no valid certificate among the inputs (${rejected.length} rejected)`,
+  ) {
+    super(message);
   }
 }
 
@@ -97,7 +101,7 @@ export class EmptyTrustBundleError extends Error {
  * A labelled Secret whose tls.crt was over the per-source limit when it was read on demand: its
  * decoded size stands in for its data, so the refusal states the size without the data being kept.
  */
-export interface OversizeSecret extends V1Secret {
+interface OversizeSecret extends V1Secret {
   tlsCrtBytes: number;
 }
 

@@ -6,16 +6,16 @@
 import { sha256Hex } from "../../common/digest.ts";
 import { scanPem, USER_SECRET_POLICY, type PemBlock } from "../../common/pem.ts";
 
-export type PemBlockText = PemBlock;
+type PemBlockText = PemBlock;
 
-export interface PemScanProblem {
+interface PemScanProblem {
   index: number | null;
   line: number;
   reason: string;
 }
 
 /** A run of non-blank lines outside any block. */
-export interface PemStrayText {
+interface PemStrayText {
   /** 1-based first line of the run. */
   line: number;
   reason: string;
@@ -37,7 +37,7 @@ export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems
 // certificate is parsed once per content. Only what depends on the text alone may be kept
 // here; validity in time is checked by the caller on every build.
 
-export interface ScannedSource<P> {
+interface ScannedSource<P> {
   blocks: readonly PemBlockText[];
   problems: readonly PemScanProblem[];
   strayText: readonly PemStrayText[];
@@ -47,7 +47,7 @@ export interface ScannedSource<P> {
   readonly bytes: number;
 }
 
-export interface ParseCacheStats {
+interface ParseCacheStats {
   entries: number;
   bytes: number;
   hits: number;
@@ -57,7 +57,7 @@ export interface ParseCacheStats {
   evictions: number;
 }
 
-export interface ParseCacheLimits {
+interface ParseCacheLimits {
   /** Sources kept; the least recently used goes first. */
   maxEntries: number;
   /** Approximate memory kept (source text counted twice: the text and what is parsed of it). */
@@ -65,7 +65,7 @@ export interface ParseCacheLimits {
 }
 
 /** 1,000 clusters × 10 Secrets plus their CAs fit; 64 KiB sources are bounded by bytes. */
-export const DEFAULT_PARSE_CACHE_LIMITS: ParseCacheLimits = { maxEntries: 16_384, maxBytes: 48 * 1024 * 1024 };
+const DEFAULT_PARSE_CACHE_LIMITS: ParseCacheLimits = { maxEntries: 16_384, maxBytes: 48 * 1024 * 1024 };
 
 export class ParseCache<P> {
   private readonly entries = new Map<string, ScannedSource<P>>();

@@ -13,7 +13,24 @@ import {
   OWNER_NAMESPACE_LABEL,
 } from "../names.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
-import type { OwnerLookup, OwnerLookupResult } from "./owner-lookup.ts";
+
+/** The owner named by an ownerReference, looked for in the Secret's namespace. */
+export interface OwnerQuery {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+type OwnerLookupResult =
+  | { found: { uid: string } }
+  /** The kind is served, the object does not exist in that namespace. */
+  | { notFound: true }
+  /** Why the owner cannot be verified (kind not served, not allowed to read it). */
+  | { problem: string };
+
+/** Reads an owner the caches do not hold (kube/owner-lookup.ts, or a fake); throws OwnerLookupError when the answer says nothing about the owner. */
+export type OwnerLookup = (query: OwnerQuery) => Promise<OwnerLookupResult>;
 
 /** An object that may own a client-certificate Secret, as seen in the controller's caches. */
 export interface OwnerCandidate {
@@ -24,14 +41,14 @@ export interface OwnerCandidate {
   uid: string;
 }
 
-export interface SecretVerdict {
+interface SecretVerdict {
   secret: V1Secret;
   /** "namespace/name" of the Secret. */
   where: string;
   reason: string;
 }
 
-export interface SourceSelection {
+interface SourceSelection {
   /** Trusted sources, sorted by namespace/name. */
   selected: V1Secret[];
   /** Addressed to this cluster but not trusted. */
@@ -41,7 +58,7 @@ export interface SourceSelection {
 }
 
 /** Lookup results by lookupKey(namespace, group, kind, name). */
-export type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
+type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
 
 /**
  * Judges Secrets against `owners` (the caller's caches) and, for owners of other kinds,
@@ -108,7 +125,7 @@ export async function verifyClientCertificateSecrets(
   return lookedUp.size === 0 ? first : selectClientCertificateSecrets(secrets, owners, cluster, lookedUp);
 }
 
-export function lookupKey(namespace: string, group: string, kind: string, name: string): string {
+function lookupKey(namespace: string, group: string, kind: string, name: string): string {
   return `${namespace}\u0000${ownerKey(group, kind, name)}`;
 }
 

@@ -5,7 +5,7 @@ import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
 import { ES_CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_KEY, trustBundleSecretName } from "../names.ts";
 import { apiVersionOf, ELASTICSEARCH } from "../resources.ts";
 
-export interface ElasticsearchOwner extends ClusterRef {
+interface ElasticsearchOwner extends ClusterRef {
   uid: string;
   /** Default "elasticsearch.k8s.elastic.co/v1". */
   apiVersion?: string;

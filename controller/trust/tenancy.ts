@@ -12,7 +12,7 @@ import { sortSecrets } from "./secret-order.ts";
 /** A Secret as read on demand, with the decoded size of its tls.crt when the reader kept it. */
 export type LoadedSecret = V1Secret & { tlsCrtBytes?: number };
 
-export interface NamespaceSplit {
+interface NamespaceSplit {
   /** Selected Secrets of the cluster's own namespace: their data is read first. */
   own: V1Secret[];
   /** Pinned Kibana certificates of the cluster's own namespace. */

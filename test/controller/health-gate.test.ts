@@ -6,7 +6,8 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { Restarts, HEALTH_BACKOFF } from "../../controller/reconcile/restart.ts";
 import type { PodView } from "../../controller/reconcile/view.ts";
 import type { Elasticsearch } from "../../controller/resources.ts";
-import type { ClusterHealthReader, HealthAnswer } from "../../controller/kube/es-health.ts";
+import type { ClusterHealthReader } from "../../controller/kube/es-health.ts";
+import type { HealthAnswer } from "../../controller/gate/cluster-health.ts";
 import { healthTargets } from "../../controller/kube/es-health.ts";
 
 const es: Elasticsearch = { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "q", namespace: "prod", uid: "es-uid" }, spec: {} } as Elasticsearch;

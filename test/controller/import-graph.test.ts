@@ -1,6 +1,10 @@
-// The controller's dependency rules, read from the source: no import cycle (type-only imports
-// included), and admission code and the reconciler meet only through policy/ (or neutral folders
-// such as kube/ and protocol/), never by importing each other.
+// The dependency rules of CONTRIBUTING.md ("Where things go", the "may import" column), read from
+// the source: no import cycle (type-only imports included); every folder of the controller and the
+// agent imports only what its row allows; the agent reaches nothing of the controller, and its
+// runtime-specific code stays in agent/runtime/; and the failure idiom ("One failure idiom per
+// layer"): no `catch (e: any)`, no `e?.x` / `(e as any).x` reads of a caught error, no branch on a
+// message. The checkers are plain functions of a path and a text, so the last tests feed them
+// forbidden code and show that each rule can fail.
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -52,6 +56,168 @@ function findCycle(graph: Map<string, string[]>): string[] | undefined {
   return undefined;
 }
 
+// ---- the "may import" column --------------------------------------------------------------
+
+/** One import of a file: a project file (relative to the root) or a package ("pkg:name"), and whether it loads no code. */
+interface ImportEdge {
+  target: string;
+  typeOnly: boolean;
+}
+
+/** The imports and re-exports of one source text (static and dynamic). */
+function importsOf(file: string, text: string): ImportEdge[] {
+  const edges: ImportEdge[] = [];
+  const add = (spec: string, typeOnly: boolean) =>
+    edges.push({ target: spec.startsWith(".") ? relative(".", join(dirname(file), spec)) : `pkg:${spec}`, typeOnly });
+  for (const m of text.matchAll(/^[ \t]*(import|export)\s+(type\s+)?(\{[^}]*\}|\*(?:\s+as\s+[\w$]+)?|[\w$]+(?:\s*,\s*(?:\{[^}]*\}|\*\s+as\s+[\w$]+))?)\s*from\s*"([^"]+)"/gm)) {
+    const names = m[3]!.startsWith("{") ? m[3]!.slice(1, -1).split(",").map((s) => s.trim()).filter(Boolean) : [];
+    add(m[4]!, Boolean(m[2]) || (names.length > 0 && names.every((n) => n.startsWith("type "))));
+  }
+  for (const m of text.matchAll(/^[ \t]*import\s*"([^"]+)"/gm)) add(m[1]!, false);
+  for (const m of text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)) add(m[1]!, false);
+  return edges;
+}
+
+const BASE = ["common/", "protocol/", "controller/names.ts", "controller/resources.ts", "controller/errors.ts"];
+const OBSERVE = ["controller/log.ts", "controller/metrics.ts"];
+const PURE_STATUS = ["controller/status/build.ts", "controller/status/conditions.ts"];
+/** The pure folders: they return data, and log, count and call nothing. */
+const PURE = ["controller/policy/", "controller/gate/", "controller/trust/", "controller/pki/", ...PURE_STATUS];
+
+interface Row {
+  /** The files the row is about: a folder ("…/"), a file, or a predicate. */
+  files: string | ((file: string) => boolean);
+  /** What they may import besides their own folder (prefixes). */
+  may: string[];
+  /** What they may import types from (`import type`: no code loaded), for the ports they implement. */
+  typesFrom?: string[];
+}
+
+/** CONTRIBUTING.md's column, in order: the first row whose `files` matches applies. */
+const ROWS: Row[] = [
+  { files: "protocol/", may: [] },
+  { files: "common/", may: [] },
+  { files: "controller/names.ts", may: ["common/", "protocol/"] },
+  { files: "controller/resources.ts", may: ["common/", "protocol/", "controller/names.ts"] },
+  { files: "controller/errors.ts", may: [] },
+  { files: "controller/log.ts", may: [] },
+  { files: "controller/metrics.ts", may: [] },
+  { files: "controller/config.ts", may: [...BASE, "controller/log.ts"] },
+  { files: "controller/pki/", may: BASE },
+  { files: "controller/trust/", may: BASE },
+  { files: "controller/policy/", may: [...BASE, "controller/pki/", "controller/trust/"] },
+  { files: "controller/status/write.ts", may: [...BASE, ...OBSERVE, "controller/status/", "controller/kube/"] },
+  { files: "controller/status/", may: [...BASE, "controller/policy/"] },
+  { files: "controller/gate/", may: [...BASE, "controller/policy/", "controller/pki/", "controller/trust/", ...PURE_STATUS] },
+  { files: "controller/kube/", may: [...BASE, ...OBSERVE], typesFrom: PURE },
+  // The app takes the server's per-request bindings (holdOpen) as a type: serving/tls-server.ts serves it.
+  { files: "controller/intent-api/", may: [...BASE, ...OBSERVE, "controller/pki/", "controller/kube/"], typesFrom: ["controller/serving/tls-server.ts"] },
+  { files: "controller/admission/", may: [...BASE, ...OBSERVE, "controller/policy/", "controller/kube/"] },
+  {
+    files: "controller/reconcile/",
+    may: [...BASE, ...OBSERVE, "controller/kube/", "controller/pki/", "controller/trust/", "controller/policy/", "controller/gate/", "controller/status/", "controller/intent-api/"],
+  },
+  // The process and its wiring: main.ts, the other root files, and serving/ (the servers of the
+  // intent API and the webhooks, being split out of main.ts): anything of the controller.
+  { files: (f) => /^controller\/[^/]+\.ts$/.test(f) || f.startsWith("controller/serving/"), may: ["controller/", "common/", "protocol/"] },
+  // The agent reaches nothing of the controller; only its runtime adapters know the runtime,
+  // and everyone else sees the adapters through runtime/contract.ts (main.ts loads one).
+  { files: "agent/runtime/", may: ["agent/errors.ts"] },
+  { files: "agent/main.ts", may: ["agent/", "common/", "protocol/"] },
+  { files: "agent/", may: ["agent/", "common/", "protocol/"] },
+];
+
+/**
+ * Imports the column does not allow yet, each with the change that removes it; empty when none is
+ * under way (the test below fails on an exception that is no longer needed).
+ */
+const TEMPORARY_EXCEPTIONS = new Set<string>([]);
+
+const folderOf = (file: string) => file.slice(0, file.lastIndexOf("/") + 1);
+const rowOf = (file: string) => ROWS.find((r) => (typeof r.files === "string" ? (r.files.endsWith("/") ? file.startsWith(r.files) : file === r.files) : r.files(file)));
+const RUNTIME_PACKAGE = /^pkg:(bun|bun:.*|deno|npm:.*|jsr:.*)$/;
+
+/** The imports of `file` that its row does not allow, as "file → target (why)". */
+function importViolations(file: string, edges: ImportEdge[]): string[] {
+  const row = rowOf(file);
+  if (!row) return [`${file}: no row in CONTRIBUTING's "may import" column (add one, and one here)`];
+  const out: string[] = [];
+  for (const { target, typeOnly } of edges) {
+    const edge = `${file} → ${target}`;
+    if (target.startsWith("pkg:")) {
+      if (target === "pkg:@peculiar/x509" && file !== "common/x509.ts") out.push(`${edge} (only common/x509.ts loads @peculiar/x509)`);
+      if (file.startsWith("agent/") && !file.startsWith("agent/runtime/") && RUNTIME_PACKAGE.test(target)) out.push(`${edge} (runtime-specific: only in agent/runtime/)`);
+      if (PURE.some((p) => file.startsWith(p)) && target === "pkg:@kubernetes/client-node" && !typeOnly) out.push(`${edge} (a pure folder takes client-node's types only)`);
+      continue;
+    }
+    if (target.startsWith(folderOf(file)) && !(file.startsWith("controller/status/") && target === "controller/status/write.ts")) continue;
+    if (file.startsWith("agent/") && !file.startsWith("agent/runtime/") && file !== "agent/main.ts" && target.startsWith("agent/runtime/") && target !== "agent/runtime/contract.ts") {
+      out.push(`${edge} (only main.ts loads a runtime adapter; others see agent/runtime/contract.ts)`);
+      continue;
+    }
+    if (row.may.some((p) => target.startsWith(p))) continue;
+    if (typeOnly && row.typesFrom?.some((p) => target.startsWith(p))) continue;
+    if (TEMPORARY_EXCEPTIONS.has(edge)) continue;
+    out.push(`${edge} (not in the row of ${typeof row.files === "string" ? row.files : folderOf(file)})`);
+  }
+  return out;
+}
+
+/** Text outside strings and comments stays; comments are blanked so they neither match nor hide. */
+function stripComments(text: string): string {
+  return text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " ")).replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");
+}
+
+/** Runtime globals used outside agent/runtime/. */
+function runtimeGlobalViolations(file: string, text: string): string[] {
+  if (!file.startsWith("agent/") || file.startsWith("agent/runtime/")) return [];
+  return [...stripComments(text).matchAll(/\b(Bun|Deno)\.[A-Za-z]/g)].map((m) => `${file}: uses ${m[1]}. outside agent/runtime/`);
+}
+
+// ---- the failure idiom --------------------------------------------------------------------
+
+/** The text from `open` (an opening bracket) to its matching close. */
+function balanced(text: string, open: number): string {
+  const pairs: Record<string, string> = { "{": "}", "(": ")" };
+  const want = [pairs[text[open]!]!];
+  let i = open + 1;
+  for (; i < text.length && want.length > 0; i++) {
+    const c = text[i]!;
+    if (c === "{" || c === "(") want.push(pairs[c]!);
+    else if (c === want[want.length - 1]) want.pop();
+  }
+  return text.slice(open, i);
+}
+
+/** `catch (e: any)`, a caught error read as `e?.x` or `(e as any)` / `(e as { … })`, a branch on a message or on a RangeError. */
+function idiomViolations(file: string, source: string): string[] {
+  const text = stripComments(source);
+  const lineOf = (index: number) => text.slice(0, index).split("\n").length;
+  const out: string[] = [];
+  const handlers = [
+    ...[...text.matchAll(/\bcatch\s*\(\s*([\w$]+)\s*(?::\s*([\w$]+))?\s*\)\s*\{/g)].map((m) => ({ m, body: balanced(text, m.index! + m[0].length - 1) })),
+    ...[...text.matchAll(/\.catch\(\s*\(?\s*([\w$]+)\s*(?::\s*([\w$]+))?\s*\)?\s*=>/g)].map((m) => ({ m, body: balanced(text, m.index! + "catch".length + 1) })),
+  ];
+  for (const { m, body } of handlers) {
+    const [, name, type] = m;
+    const at = `${file}:${lineOf(m.index!)}`;
+    if (type === "any") out.push(`${at}: catch (${name}: any): test the error with kube/api-error.ts's predicates or instanceof`);
+    const read = new RegExp(`\\b${name}\\?\\.[\\w$]+|\\(\\s*${name}\\s+as\\s+(?:any|\\{[^}]*\\})\\s*\\)`).exec(body);
+    if (read) out.push(`${at}: reads "${read[0]}" of a caught error: use kube/api-error.ts's predicates, instanceof or a code`);
+  }
+  // An error's message (e, err, error, cause, …Error): a verdict's message is data and may be compared.
+  const errorMessage = String.raw`\b(?:e|err|error|cause|[\w$]*Error)\??\.message`;
+  const branch = new RegExp(String.raw`${errorMessage}\s*(?:\.\s*(?:includes|startsWith|endsWith|match|indexOf)\s*\(|[!=]==)|\.test\(\s*${errorMessage}\b|\binstanceof\s+RangeError\b`, "g");
+  for (const m of text.matchAll(branch)) {
+    out.push(`${file}:${lineOf(m.index!)}: branches on "${m[0]}": branch on a code or instanceof, never on a message or a built-in error class`);
+  }
+  return out;
+}
+
+// ---- the tests ----------------------------------------------------------------------------
+
+const ALL = ["controller", "agent", "common", "protocol"].flatMap((d) => sourceFiles(join(ROOT, d))).map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, "utf8") }));
+
 describe("import graph", () => {
   const graph = importGraph();
 
@@ -62,6 +228,11 @@ describe("import graph", () => {
 
   test("no import cycle in controller/, common/, protocol/", () => {
     expect(findCycle(graph)).toBeUndefined();
+  });
+
+  test("no import cycle in agent/", () => {
+    const agent = new Map(ALL.filter((f) => f.file.startsWith("agent/")).map(({ file, text }) => [file, importsOf(file, text).map((e) => e.target)]));
+    expect(findCycle(agent)).toBeUndefined();
   });
 
   test("admission/ and reconcile/ never import each other", () => {
@@ -79,5 +250,57 @@ describe("import graph", () => {
       graph.get(file)!.filter((t) => t.startsWith("controller/reconcile/") || t.startsWith("controller/admission/") || /kube\/(writer|informers|events)\.ts$/.test(t)).map((t) => `${file} → ${t}`),
     );
     expect(offending).toEqual([]);
+  });
+
+  test("every file of controller/, agent/, common/, protocol/ imports only what CONTRIBUTING's column allows", () => {
+    expect(ALL.flatMap(({ file, text }) => importViolations(file, importsOf(file, text)))).toEqual([]);
+  });
+
+  test("the agent's runtime globals (Bun., Deno.) appear only in agent/runtime/", () => {
+    expect(ALL.flatMap(({ file, text }) => runtimeGlobalViolations(file, text))).toEqual([]);
+  });
+
+  test("every temporary exception is still needed (remove it once its move has landed)", () => {
+    const edges = new Set(ALL.flatMap(({ file, text }) => importsOf(file, text).map((e) => `${file} → ${e.target}`)));
+    expect([...TEMPORARY_EXCEPTIONS].filter((e) => !edges.has(e))).toEqual([]);
+  });
+});
+
+describe("failure idiom", () => {
+  test("no catch (e: any), no e?.x or (e as any).x on a caught error, no branch on a message in controller/, agent/, common/, protocol/", () => {
+    expect(ALL.flatMap(({ file, text }) => idiomViolations(file, text))).toEqual([]);
+  });
+});
+
+describe("the checkers can fail", () => {
+  test("a forbidden import is flagged: a pure folder reaching a kube client, the agent reaching the controller, a runtime import outside agent/runtime/", () => {
+    const policy = "controller/policy/x.ts";
+    expect(importViolations(policy, importsOf(policy, `import { Writer } from "../kube/writer.ts";\nimport { log } from "../log.ts";`))).toEqual([
+      "controller/policy/x.ts → controller/kube/writer.ts (not in the row of controller/policy/)",
+      "controller/policy/x.ts → controller/log.ts (not in the row of controller/policy/)",
+    ]);
+    const agent = "agent/write/x.ts";
+    expect(importViolations(agent, importsOf(agent, `import type { Intent } from "../../controller/intent-api/intent-store.ts";\nimport { serve } from "bun";`))).toEqual([
+      "agent/write/x.ts → controller/intent-api/intent-store.ts (not in the row of agent/)",
+      "agent/write/x.ts → pkg:bun (runtime-specific: only in agent/runtime/)",
+    ]);
+    expect(importViolations("controller/kube/x.ts", importsOf("controller/kube/x.ts", `import { kibanaIdentity } from "../reconcile/kibana.ts";`))).toHaveLength(1);
+    // kube/ implements the ports of pure folders: their types, not their code.
+    expect(importViolations("controller/kube/x.ts", importsOf("controller/kube/x.ts", `import type { OwnerLookup } from "../trust/sources.ts";`))).toEqual([]);
+    expect(importViolations("controller/kube/x.ts", importsOf("controller/kube/x.ts", `import { verifyClientCertificateSecrets } from "../trust/sources.ts";`))).toHaveLength(1);
+    expect(importViolations("controller/newfolder/x.ts", [])).toEqual([`controller/newfolder/x.ts: no row in CONTRIBUTING's "may import" column (add one, and one here)`]);
+    expect(runtimeGlobalViolations("agent/write/x.ts", "const f = Bun.file(p);")).toHaveLength(1);
+  });
+
+  test("catch (e: any) with e?.code, (e as any).code, and a branch on a message are flagged; the predicates are not", () => {
+    expect(idiomViolations("controller/kube/x.ts", "try {\n  await read();\n} catch (e: any) {\n  if (e?.code !== 404) throw e;\n}")).toEqual([
+      "controller/kube/x.ts:3: catch (e: any): test the error with kube/api-error.ts's predicates or instanceof",
+      `controller/kube/x.ts:3: reads "e?.code" of a caught error: use kube/api-error.ts's predicates, instanceof or a code`,
+    ]);
+    expect(idiomViolations("agent/x.ts", "try { f(); } catch (err) { if ((err as any).status === 429) retry(); }")).toHaveLength(1);
+    expect(idiomViolations("agent/x.ts", "p.catch((e) => log(e?.body))")).toHaveLength(1);
+    expect(idiomViolations("agent/x.ts", "try { f(); } catch (e) { if (e instanceof Error && e.message.includes(\"409\")) return; }")).toHaveLength(1);
+    expect(idiomViolations("controller/x.ts", "try { f(); } catch (e) { if (!(e instanceof RangeError)) throw e; }")).toHaveLength(1);
+    expect(idiomViolations("controller/kube/x.ts", "try { f(); } catch (e) { if (!isNotFound(e)) throw e; log.debug(\"x\", { error: (e as Error).message }); }")).toEqual([]);
   });
 });
