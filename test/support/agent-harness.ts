@@ -14,7 +14,7 @@ export const REPO = resolve(import.meta.dir, "../..");
 // Built outside the repo (the shared working tree's .tmp/ may be cleaned by others'
 // runs) at one stable path per checkout that each run overwrites, so nothing
 // accumulates and a run in another worktree never swaps in its own agent under ours.
-/** Where the agent binary of the checkout at `repo` is built. */
+/** Where the agent binary of the checkout at `repo` is built (the flake finder removes its clones' ones). */
 export function agentBinDir(repo: string): string {
   return join(os.tmpdir(), `es-mtls-agent-bin-${process.getuid!()}-${createHash("sha256").update(repo).digest("hex").slice(0, 12)}`);
 }
