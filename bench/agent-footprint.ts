@@ -14,7 +14,8 @@ import { join, resolve } from "node:path";
 import { sha256Hex } from "../common/digest.ts";
 import { freePort } from "../test/support/ports.ts";
 import { ElasticsearchStandin } from "../test/fixtures/elasticsearch-standin.ts";
-import { IntentServer, issueLeaf, makeCa } from "../test/fixtures/intent-server.ts";
+import { IntentServer } from "../test/fixtures/intent-server.ts";
+import { TestCA, issueCertificate } from "../test/support/test-ca.ts";
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const WINDOW_S = arg("window-s", 60);
@@ -67,8 +68,8 @@ try {
   fs.writeFileSync(join(work, "token"), token);
   const server = await new IntentServer({ token: () => token }).start();
   fs.writeFileSync(join(work, "controller-ca.crt"), server.servingCa.pem);
-  const httpCa = await makeCa("bench http ca");
-  const leaf = await issueLeaf(httpCa, { cn: "es", server: true });
+  const httpCa = await TestCA.create("bench http ca");
+  const leaf = await issueCertificate(httpCa, { cn: "es", server: true });
   fs.writeFileSync(join(work, "http.crt"), leaf.certPem);
   fs.writeFileSync(join(work, "http.key"), leaf.keyPem!);
 

@@ -28,7 +28,8 @@ import { eventually } from "../test/support/eventually.ts";
 import { podToken, servingCa } from "../test/support/intent-client.ts";
 import { runAgentOf } from "../test/support/test-kubelet.ts";
 import { createClientCertSecret } from "../test/support/client-cert-secret.ts";
-import { buildBinary, freePort, killAll, tmpDir, type AgentProcess } from "../test/agent/harness.ts";
+import { buildBinary, killAll, tmpDir, type AgentProcess } from "../test/support/agent-harness.ts";
+import { freePort } from "../test/support/ports.ts";
 
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const AGENTS = arg("agents", 100);

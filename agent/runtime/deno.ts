@@ -4,7 +4,7 @@
 // are added to Deno's default roots (Mozilla's, the system's with DENO_TLS_CA_STORE, any
 // DENO_CERT file), so a server certified by any of them was accepted (issue 9 item 10).
 // node:https's `ca` replaces the default store, as Bun's fetch `tls.ca` does (tested on
-// Deno 2.9.6 in test/agent/trust-root.test.ts).
+// Deno 2.9.6 in test/agent/process/trust-root.test.ts).
 import * as https from "node:https";
 import { Readable } from "node:stream";
 import type { RuntimeAdapter } from "./contract.ts";

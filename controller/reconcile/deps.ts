@@ -1,5 +1,5 @@
 // What the cluster reconciler works with, as the narrowest interfaces it uses, so a unit test
-// can hand it fakes (test/controller/cluster-pipeline.test.ts) and main.ts the real things.
+// can hand it fakes (test/controller/reconcile/cluster-pipeline.test.ts) and assemble.ts the real things.
 import type { CacheViews } from "../kube/informers.ts";
 import type { Writer } from "../kube/writer.ts";
 import type { EventRecorder } from "../kube/events.ts";

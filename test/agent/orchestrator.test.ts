@@ -14,9 +14,9 @@ import type { ProofAttempt, Prover } from "../../agent/prove/prover.ts";
 import { Metrics } from "../../agent/report/metrics.ts";
 import type { StatusSink } from "../../agent/report/reporter.ts";
 import type { FileSpec, MaterialStore, WriteOptions, WriteResult } from "../../agent/write/store.ts";
-import { issueLeaf, makeCa } from "../fixtures/intent-server.ts";
+import { TestCA, issueCertificate } from "../support/test-ca.ts";
 import { setLogLevel } from "../../agent/log.ts";
-import { waitFor } from "./harness.ts";
+import { eventually, truthy } from "../support/eventually.ts";
 
 setLogLevel("error"); // the fakes make every step log; keep the test output readable
 
@@ -98,7 +98,7 @@ class FakeIdentity implements IdentitySource {
       this.failNext--;
       throw new IdentityError(`certificate request for generation ${i.generation}: controller unavailable`);
     }
-    return { certPem: leaf.certPem, keyPem: leaf.keyPem!, leaf: leaf.cert, sha256: sha256Hex(leaf.certPem), writtenAt: Date.now() };
+    return { certPem: leaf.certPem, keyPem: leaf.keyPem!, leaf: leaf.certificate, sha256: sha256Hex(leaf.certPem), writtenAt: Date.now() };
   }
 }
 
@@ -126,9 +126,9 @@ const cfg = loadConfig(
   {},
 );
 
-const cas = await Promise.all(["one", "two", "three"].map((n) => makeCa(`orchestrator ${n}`)));
+const cas = await Promise.all(["one", "two", "three"].map((n) => TestCA.create(`orchestrator ${n}`)));
 const bundles = cas.map((c) => c.pem);
-const leaf = await issueLeaf(cas[0]!, { cn: "es-0", ou: "es" });
+const leaf = await issueCertificate(cas[0]!, { cn: "es-0", ou: "es" });
 const MANAGED: Intent["identity"] = { source: "managed", subject: { commonName: "es-0", organizationalUnit: "es" }, keyAlgorithm: "ECDSA-P256", validitySeconds: 3600, renewAtFraction: 2 / 3 };
 
 function intent(generation: number, bundle: string): Intent {
@@ -164,32 +164,32 @@ describe("orchestrator", () => {
     let release!: () => void;
     store.gate = new Promise((r) => (release = r));
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => store.attempts === 1, "write of generation 1 in flight");
+    await eventually(truthy(() => store.attempts === 1), { what: "write of generation 1 in flight" });
     feed.push(intent(2, bundles[1]!));
     feed.push(intent(3, bundles[2]!));
     store.gate = undefined;
     release();
-    await waitFor(() => agent.state().generation === 3, "generation 3 applied");
+    await eventually(truthy(() => agent.state().generation === 3), { what: "generation 3 applied" });
     expect(store.written).toEqual([bundles[0]!, bundles[2]!]);
   });
 
   test("a refused intent stays refused and the applied one stays on disk", async () => {
     const { agent, feed, store, metrics } = await setup();
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => agent.state().generation === 1, "generation 1 applied");
+    await eventually(truthy(() => agent.state().generation === 1), { what: "generation 1 applied" });
     feed.push(intent(2, "not a pem at all"));
-    await waitFor(() => agent.state().errors.some((e) => e.what === "intent"), "refusal reported");
+    await eventually(truthy(() => agent.state().errors.some((e) => e.what === "intent")), { what: "refusal reported" });
     const refusal = agent.state().errors.find((e) => e.what === "intent")!;
     expect(refusal.detail).toMatch(/^generation 2 refused: trust bundle of generation 2: unexpected text outside PEM blocks/);
     // A retry would refuse it again: let several retry periods (backoff max 20 ms) pass and count.
     const until = Date.now() + 200;
-    await waitFor(() => Date.now() > until, "retry window");
+    await eventually(truthy(() => Date.now() > until), { what: "retry window" });
     expect(metrics.refusedIntents.get()).toBe(1);
     expect(agent.state().generation).toBe(1);
     expect(store.written).toEqual([bundles[0]!]);
     // The next good intent is applied as usual.
     feed.push(intent(3, bundles[1]!));
-    await waitFor(() => agent.state().generation === 3, "generation 3 applied");
+    await eventually(truthy(() => agent.state().generation === 3), { what: "generation 3 applied" });
     expect(store.written).toEqual([bundles[0]!, bundles[1]!]);
   });
 
@@ -197,7 +197,7 @@ describe("orchestrator", () => {
     const { agent, feed, store, identity } = await setup();
     identity.failNext = 2;
     feed.push({ ...intent(1, bundles[0]!), identity: MANAGED });
-    await waitFor(() => agent.state().material.identity !== undefined, "identity obtained after retries");
+    await eventually(truthy(() => agent.state().material.identity !== undefined), { what: "identity obtained after retries" });
     expect(identity.calls).toBe(3);
     // The bundle did not wait for the identity; the identity followed on a retry, in memory only
     // (issue 9 finding 11: the proof key is not written to ES's config volume).
@@ -214,23 +214,23 @@ describe("orchestrator", () => {
     expect(agent.readiness()).toEqual({ ready: false, reason: "no material on disk" });
     prover.ok = false;
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => agent.state().proof !== undefined, "first proof result");
+    await eventually(truthy(() => agent.state().proof !== undefined), { what: "first proof result" });
     expect(agent.readiness().ready).toBe(false);
     expect(agent.readiness().reason).toBe("not proven: fake: workload has not loaded it");
     // A new version is proven as soon as the workload has it.
     prover.ok = true;
     feed.push(intent(2, bundles[1]!));
-    await waitFor(() => agent.readiness().ready, "ready after proof");
+    await eventually(truthy(() => agent.readiness().ready), { what: "ready after proof" });
     expect(agent.readiness().reason).toBe("ok: material on disk and proven loaded");
     expect(agent.state().proof!.version).toBe(agent.state().materialVersion);
     // Generation 3 is written but not (yet) proven: the previous proof keeps the pod ready …
     prover.ok = false;
     const attempts = prover.attempts;
     feed.push(intent(3, bundles[2]!));
-    await waitFor(() => prover.attempts > attempts, "proof of generation 3 under way");
+    await eventually(truthy(() => prover.attempts > attempts), { what: "proof of generation 3 under way" });
     expect(agent.readiness()).toEqual({ ready: true, reason: "ok: previous material proven; proof of the current version pending" });
     // … until its proof fails for good (proof timeout 200 ms).
-    await waitFor(() => !agent.readiness().ready, "unready after the failed proof", 5000);
+    await eventually(truthy(() => !agent.readiness().ready), { timeoutMs: 5000, what: "unready after the failed proof" });
     expect(agent.readiness().reason).toBe("not proven: fake: workload has not loaded it");
     expect(agent.state().errors[0]!.what).toBe("proof");
   });
@@ -239,28 +239,28 @@ describe("orchestrator", () => {
   test("a failed write keeps the newest intent: the pod is unready and says why, and the retry writes that intent", async () => {
     const { agent, feed, store } = await setup();
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => agent.readiness().ready, "generation 1 written and proven");
+    await eventually(truthy(() => agent.readiness().ready), { what: "generation 1 written and proven" });
     store.readOnly = true;
     feed.push(intent(2, bundles[1]!));
-    await waitFor(() => agent.state().errors.some((e) => e.what === "apply"), "write failure reported");
-    await waitFor(() => !agent.readiness().ready, "unready while generation 2 cannot be written");
+    await eventually(truthy(() => agent.state().errors.some((e) => e.what === "apply")), { what: "write failure reported" });
+    await eventually(truthy(() => !agent.readiness().ready), { what: "unready while generation 2 cannot be written" });
     expect(agent.readiness().reason).toBe(`generation 2 is not on disk: writing /out: EROFS: read-only file system`);
     expect(agent.state().generation).toBe(1);
     // Retries go on meanwhile; none of them may settle for the older generation.
     const failures = store.attempts;
-    await waitFor(() => store.attempts >= failures + 2, "further retries");
+    await eventually(truthy(() => store.attempts >= failures + 2), { what: "further retries" });
     expect(agent.readiness().ready).toBe(false);
     store.readOnly = false;
-    await waitFor(() => agent.state().generation === 2, "generation 2 applied once the volume is writable");
+    await eventually(truthy(() => agent.state().generation === 2), { what: "generation 2 applied once the volume is writable" });
     expect(store.written).toEqual([bundles[0]!, bundles[1]!]);
-    await waitFor(() => agent.readiness().ready, "ready again after the proof of generation 2");
+    await eventually(truthy(() => agent.readiness().ready), { what: "ready again after the proof of generation 2" });
   });
 
   test("a first intent whose write fails is not lost", async () => {
     const { agent, feed, store } = await setup();
     store.failNext = 2;
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => agent.state().generation === 1, "generation 1 applied after retries");
+    await eventually(truthy(() => agent.state().generation === 1), { what: "generation 1 applied after retries" });
     expect(store.attempts).toBe(3);
     expect(store.written).toEqual([bundles[0]!]);
   });
@@ -268,14 +268,14 @@ describe("orchestrator", () => {
   test("a newer intent refused while an older one waits for the disk does not cancel the older one", async () => {
     const { agent, feed, store } = await setup();
     feed.push(intent(1, bundles[0]!));
-    await waitFor(() => agent.state().generation === 1, "generation 1 applied");
+    await eventually(truthy(() => agent.state().generation === 1), { what: "generation 1 applied" });
     store.readOnly = true;
     feed.push(intent(2, bundles[1]!));
-    await waitFor(() => agent.state().errors.some((e) => e.what === "apply"), "write failure reported");
+    await eventually(truthy(() => agent.state().errors.some((e) => e.what === "apply")), { what: "write failure reported" });
     feed.push(intent(3, "not a pem at all"));
-    await waitFor(() => agent.state().errors.some((e) => e.what === "intent"), "generation 3 refused");
+    await eventually(truthy(() => agent.state().errors.some((e) => e.what === "intent")), { what: "generation 3 refused" });
     store.readOnly = false;
-    await waitFor(() => agent.state().generation === 2, "generation 2 applied");
+    await eventually(truthy(() => agent.state().generation === 2), { what: "generation 2 applied" });
     expect(store.written).toEqual([bundles[0]!, bundles[1]!]);
   });
 
@@ -283,7 +283,7 @@ describe("orchestrator", () => {
     const { agent, feed, store, identity } = await setup();
     store.failNext = 1;
     feed.push({ ...intent(1, bundles[0]!), identity: MANAGED });
-    await waitFor(() => agent.state().generation === 1, "generation 1 applied after a retry");
+    await eventually(truthy(() => agent.state().generation === 1), { what: "generation 1 applied after a retry" });
     expect(identity.currents.length).toBe(2);
     expect(identity.currents[0]).toBeUndefined();
     expect(identity.currents[1]?.sha256).toBe(sha256Hex(leaf.certPem));

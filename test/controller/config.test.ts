@@ -1,7 +1,7 @@
 // Controller flags: the defaults an operator relies on, and the short lifetime of agents' certificates (issue 9 item 7).
 import { expect, test } from "bun:test";
 import { loadConfig } from "../../controller/config.ts";
-import { ES_NAME, NS, esPod, license, setup } from "./cluster-fakes.ts";
+import { ES_NAME, NS, esPod, license, setup } from "../support/cluster-fakes.ts";
 
 const HOUR = 3_600_000;
 

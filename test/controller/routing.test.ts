@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { Elasticsearch, Kibana } from "../../controller/resources.ts";
 import { allClusters, clustersOf } from "../../controller/routing.ts";
-import { FakeCache } from "./cluster-fakes.ts";
+import { FakeCache } from "../support/cluster-fakes.ts";
 
 function es(namespace: string, name: string): Elasticsearch {
   return { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { namespace, name, uid: `${namespace}-${name}` } };

@@ -11,7 +11,7 @@ import { eventually } from "../support/eventually.ts";
 import { call, firstIntents, podToken, servingCa, postStatus } from "../support/intent-client.ts";
 import { INTENT_API_AUDIENCE, type Intent, type StatusReport } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
-import { makeCsr } from "../controller/fixtures.ts";
+import { makeCsr } from "../support/pki-fixtures.ts";
 import { TestCA } from "../support/test-ca.ts";
 import { clientCaSecretName } from "../../controller/names.ts";
 

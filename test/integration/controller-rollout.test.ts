@@ -25,7 +25,7 @@ let ca: string;
 
 beforeAll(async () => {
   // Hand-made pods, no Elasticsearch behind them: no /_cluster/health to read. The rollout's own
-  // gates are what this tests; the health gate has its own tests (test/controller/health-gate.test.ts,
+  // gates are what this tests; the health gate has its own tests (test/controller/reconcile/health-gate.test.ts,
   // test/e2e/controller-kill.test.ts, with stand-ins that serve the health).
   env = await startControllerWithWebhook(ns, { resync: "3s", extraArgs: ["--es-health-gate=false"] });
   ({ cp, controller, core, custom, ca } = env);

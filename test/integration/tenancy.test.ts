@@ -87,7 +87,7 @@ test("a labelled Secret of another namespace: a root CA never counts; a leaf cou
   expect(rootEvents.some((m) => m.includes("is a CA certificate (CA:TRUE)"))).toBe(true);
 });
 
-test("a Kibana of another namespace without RBAC is left out with an Event and the References condition; with RBAC it is in use (its subject, naming its namespace, is checked in test/controller/tenancy.test.ts)", async () => {
+test("a Kibana of another namespace without RBAC is left out with an Event and the References condition; with RBAC it is in use (its subject, naming its namespace, is checked in test/controller/reconcile/tenancy.test.ts)", async () => {
   await createEs("shared");
   await createKibana(TENANT, "kb-shared", { name: "shared", namespace: PROD });
   await eventually(async () => {

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { errors } from "@elastic/elasticsearch";
 import { optionsFromEnv, readSettings, type ClientAuthentication } from "../fixtures/elasticsearch-standin.ts";
-import { killAll } from "../agent/harness.ts";
+import { killAll } from "../support/agent-harness.ts";
 import { CONFIG, PASSWORD, esFromEnv, get, officialClient, stopAll, write } from "./setup.ts";
 
 afterAll(async () => {

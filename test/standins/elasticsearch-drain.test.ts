@@ -7,7 +7,7 @@ import { afterAll, expect, test } from "bun:test";
 import * as net from "node:net";
 import * as tls from "node:tls";
 import { join } from "node:path";
-import { killAll, tmpDir } from "../agent/harness.ts";
+import { killAll, tmpDir } from "../support/agent-harness.ts";
 import { eventually } from "../support/eventually.ts";
 import { freePorts } from "../support/ports.ts";
 import { TestCA } from "../support/test-ca.ts";

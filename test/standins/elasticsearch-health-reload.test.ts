@@ -3,7 +3,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import * as tls from "node:tls";
-import { killAll } from "../agent/harness.ts";
+import { killAll } from "../support/agent-harness.ts";
 import { healthStatusOf } from "../fixtures/elasticsearch-standin.ts";
 import { freePorts } from "../support/ports.ts";
 import { eventually, truthy } from "../support/eventually.ts";

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { join } from "node:path";
 import { KibanaStandin } from "../fixtures/kibana-standin.ts";
 import { kibanaOptionsFromEnv } from "../fixtures/kibana-standin/settings.ts";
-import { killAll, tmpDir } from "../agent/harness.ts";
+import { killAll, tmpDir } from "../support/agent-harness.ts";
 import { eventually, truthy } from "../support/eventually.ts";
 import { TestCA, type IssuedCertificate } from "../support/test-ca.ts";
 import { CONFIG, esFromEnv, stopAll, track, write, type EsFixture } from "./setup.ts";

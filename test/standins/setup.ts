@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Client, HttpConnection } from "@elastic/elasticsearch";
 import { startFromEnv, type ClientAuthentication, type ElasticsearchStandin } from "../fixtures/elasticsearch-standin.ts";
 import { tlsProbe } from "../../agent/prove/tls-probe.ts";
-import { tmpDir } from "../agent/harness.ts";
+import { tmpDir } from "../support/agent-harness.ts";
 import { TestCA, type IssuedCertificate } from "../support/test-ca.ts";
 
 export const CONFIG = "/usr/share/elasticsearch/config";

@@ -4,7 +4,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { x509 } from "../../common/x509.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
-import { DAY, makeCsr, p256, pemOf, rsa, selfSignedLeaf } from "../controller/fixtures.ts";
+import { DAY, makeCsr, p256, pemOf, rsa, selfSignedLeaf } from "./pki-fixtures.ts";
 
 export function secret(name: string, tlsCrt: string | undefined, namespace = "default", rawData?: Record<string, string>): V1Secret {
   return { metadata: { name, namespace }, data: rawData ?? (tlsCrt === undefined ? {} : { "tls.crt": btoa(tlsCrt) }) };

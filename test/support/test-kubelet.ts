@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type * as k8s from "@kubernetes/client-node";
 import { AGENT_CONTAINER } from "../../controller/names.ts";
-import { spawnAgent, type AgentProcess, type AgentRuntime } from "../agent/harness.ts";
+import { spawnAgent, type AgentProcess, type AgentRuntime } from "./agent-harness.ts";
 
 export function agentContainer(pod: k8s.V1Pod): k8s.V1Container {
   const c = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((x) => x.name === AGENT_CONTAINER);

@@ -12,7 +12,7 @@ import { prepareCluster } from "../../support/cluster-setup.ts";
 import { eventually } from "../../support/eventually.ts";
 import { servingCa } from "../../support/intent-client.ts";
 import { TestCA } from "../../support/test-ca.ts";
-import { buildBinary, killAll, type AgentProcess } from "../../agent/harness.ts";
+import { buildBinary, killAll, type AgentProcess } from "../../support/agent-harness.ts";
 import { TestNode } from "../../node/node.ts";
 import { killAllProcesses } from "../../node/processes.ts";
 import { agentRunner } from "../../node/fixtures/agent-runner.ts";

@@ -1,0 +1,49 @@
+// The on-demand data of labelled Secrets (issue 9 finding 8): their cache holds metadata only;
+// when a bundle is built, CertificateDataReader reads a Secret once per resourceVersion and keeps
+// only its tls.crt, and only within the per-source limit (a larger one by its size alone).
+import { describe, expect, test } from "bun:test";
+import type { V1Secret } from "@kubernetes/client-node";
+import { CertificateDataReader } from "../../../controller/kube/secret-reader.ts";
+import { buildTrustBundle } from "../../../controller/trust/bundle.ts";
+import { TestCA } from "../../support/test-ca.ts";
+
+const meta = (name: string, rv: string): V1Secret => ({ metadata: { name, namespace: "ns", resourceVersion: rv } });
+
+describe("labelled Secret data read on demand", () => {
+  test("only tls.crt is kept, read again only when the resourceVersion changes; a deleted Secret is none", async () => {
+    const store = new Map<string, V1Secret>([["ns/a", { metadata: { name: "a", namespace: "ns", resourceVersion: "1" }, data: { "tls.crt": btoa("crt-1"), "tls.key": btoa("key"), other: btoa("x".repeat(1000)) } }]]);
+    const reads: string[] = [];
+    const read = async (namespace: string, name: string) => (reads.push(name), store.get(`${namespace}/${name}`));
+    const r = new CertificateDataReader(64 * 1024);
+    expect((await r.read(meta("a", "1"), read))?.data).toEqual({ "tls.crt": btoa("crt-1") });
+    expect((await r.read(meta("a", "1"), read))?.data).toEqual({ "tls.crt": btoa("crt-1") });
+    expect(reads).toEqual(["a"]);
+    store.set("ns/a", { metadata: { name: "a", namespace: "ns", resourceVersion: "2" }, data: { "tls.crt": btoa("crt-2") } });
+    expect((await r.read(meta("a", "2"), read))?.data).toEqual({ "tls.crt": btoa("crt-2") });
+    expect(reads).toEqual(["a", "a"]);
+    store.delete("ns/a");
+    expect(await r.read(meta("a", "3"), read)).toBeUndefined();
+    expect(r.size).toBe(0);
+  });
+
+  test("a tls.crt over the limit is remembered by its size: the bundle refuses it with that size, no data kept", async () => {
+    const big = "A".repeat(70 * 1024);
+    const read = async () => ({ metadata: { name: "big", namespace: "ns", resourceVersion: "1" }, data: { "tls.crt": btoa(big) } }) as V1Secret;
+    const r = new CertificateDataReader(64 * 1024);
+    const loaded = await r.read(meta("big", "1"), read);
+    expect(loaded?.data).toBeUndefined();
+    expect(loaded?.tlsCrtBytes).toBe(70 * 1024);
+    const ca = await TestCA.create("ca");
+    const bundle = await buildTrustBundle({ caCertificates: [{ label: "client CA", pem: ca.pem }], secrets: [loaded!] });
+    expect(bundle.rejected).toEqual([{ source: "Secret ns/big tls.crt", block: null, code: "SourceTooLarge", reason: "source is 70 KiB, over the 64 KiB limit per source" }]);
+  });
+
+  test("prune forgets Secrets no longer labelled", async () => {
+    const r = new CertificateDataReader(1024);
+    const read = async (namespace: string, name: string) => ({ metadata: { name, namespace, resourceVersion: "1" }, data: { "tls.crt": btoa(name) } }) as V1Secret;
+    await r.read(meta("a", "1"), read);
+    await r.read(meta("b", "1"), read);
+    r.prune([meta("b", "1")]);
+    expect(r.size).toBe(1);
+  });
+});

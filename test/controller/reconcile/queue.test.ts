@@ -1,0 +1,126 @@
+import { describe, expect, test } from "bun:test";
+import { WorkQueue } from "../../../controller/reconcile/queue.ts";
+
+/** A handler whose calls stay open until released, recording overlaps per key and overall. */
+function gatedHandler() {
+  const running = new Map<string, number>();
+  const gates: Array<{ key: string; release: () => void }> = [];
+  const calls: string[] = [];
+  let maxOverall = 0;
+  let sameKeyOverlap = 0;
+  const handler = (key: string) => {
+    calls.push(key);
+    const n = (running.get(key) ?? 0) + 1;
+    running.set(key, n);
+    if (n > 1) sameKeyOverlap++;
+    maxOverall = Math.max(maxOverall, [...running.values()].reduce((a, b) => a + b, 0));
+    return new Promise<void>((resolve) => {
+      gates.push({
+        key,
+        release: () => {
+          running.set(key, running.get(key)! - 1);
+          resolve();
+        },
+      });
+    });
+  };
+  const releaseAll = async () => {
+    while (gates.length) {
+      gates.splice(0).forEach((g) => g.release());
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  };
+  return { handler, gates, calls, releaseAll, stats: () => ({ maxOverall, sameKeyOverlap }) };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 1));
+
+describe("work queue concurrency", () => {
+  test("two keys run at the same time; the same key never does, and one added while it runs runs once more afterwards", async () => {
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 4);
+    queue.start();
+    queue.add("ns/a");
+    queue.add("ns/b");
+    await tick();
+    // Both handlers are open at once: neither waited for the other.
+    expect(h.gates.map((g) => g.key).sort()).toEqual(["ns/a", "ns/b"]);
+
+    // a is re-added (three times: deduplicated) while it runs: it must not start a second time now.
+    queue.add("ns/a");
+    queue.add("ns/a");
+    queue.add("ns/a");
+    await tick();
+    expect(h.calls).toEqual(["ns/a", "ns/b"]);
+
+    h.gates.find((g) => g.key === "ns/a")!.release();
+    await tick();
+    expect(h.calls).toEqual(["ns/a", "ns/b", "ns/a"]);
+    await h.releaseAll();
+    await queue.idle();
+    expect(h.calls.filter((k) => k === "ns/a").length).toBe(2);
+    expect(h.stats()).toEqual({ maxOverall: 2, sameKeyOverlap: 0 });
+    queue.stop();
+  });
+
+  test("no more than `concurrency` keys at once; everything queued is processed", async () => {
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 3);
+    queue.start();
+    for (let i = 0; i < 10; i++) queue.add(`ns/c${i}`);
+    await tick();
+    expect(h.gates.length).toBe(3);
+    await h.releaseAll();
+    await queue.idle();
+    expect(new Set(h.calls).size).toBe(10);
+    expect(h.stats()).toEqual({ maxOverall: 3, sameKeyOverlap: 0 });
+    queue.stop();
+  });
+
+  test("a failed key is retried with backoff while others go on", async () => {
+    let attempts = 0;
+    const done: string[] = [];
+    const queue = new WorkQueue(async (key) => {
+      if (key === "ns/bad" && ++attempts < 3) throw new Error("boom");
+      done.push(key);
+    }, 5, 20, 2);
+    queue.start();
+    queue.add("ns/bad");
+    queue.add("ns/good");
+    const deadline = Date.now() + 2_000;
+    while (done.length < 2 && Date.now() < deadline) await tick();
+    expect(done).toEqual(["ns/good", "ns/bad"]);
+    expect(attempts).toBe(3);
+    queue.stop();
+  });
+
+  test("concurrency must be a positive integer", () => {
+    expect(() => new WorkQueue(async () => {}, 10, 100, 0)).toThrow("positive integer");
+  });
+});
+
+describe("work queue lanes", () => {
+  test("a change queued behind a whole resync runs before the resync's remaining keys", async () => {
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 1);
+    queue.start();
+    for (let i = 0; i < 50; i++) queue.addResync(`ns/r${i}`);
+    await tick();
+    expect(h.calls).toEqual(["ns/r0"]);
+    queue.add("ns/changed");
+    queue.addResync("ns/changed"); // a resync does not demote a queued change
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls).toEqual(["ns/r0", "ns/changed"]);
+    // A change to a key already waiting in the resync lane promotes it.
+    queue.add("ns/r40");
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls).toEqual(["ns/r0", "ns/changed", "ns/r40"]);
+    await h.releaseAll();
+    await queue.idle();
+    expect(h.calls.length).toBe(51);
+    expect(new Set(h.calls).size).toBe(51);
+    queue.stop();
+  });
+});
