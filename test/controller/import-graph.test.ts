@@ -304,3 +304,22 @@ describe("the checkers can fail", () => {
     expect(idiomViolations("controller/kube/x.ts", "try { f(); } catch (e) { if (!isNotFound(e)) throw e; log.debug(\"x\", { error: (e as Error).message }); }")).toEqual([]);
   });
 });
+
+/** A file over about 300 lines says why at its top (CONTRIBUTING: "No source file is over about 300 lines without a reason"). */
+function lengthViolation(file: string, text: string): string | undefined {
+  const lines = text.split("\n").length;
+  if (lines <= 300) return undefined;
+  return /over 300 lines/i.test(text.split("\n").slice(0, 12).join("\n")) ? undefined : `${file}: ${lines} lines and no reason at its top`;
+}
+
+describe("file length", () => {
+  test("no source file of controller/, agent/, common/, protocol/ is over 300 lines without a reason at its top", () => {
+    expect(ALL.flatMap(({ file, text }) => lengthViolation(file, text) ?? [])).toEqual([]);
+  });
+
+  test("the check can fail: 301 lines without a reason are flagged, with one they are not", () => {
+    const body = Array.from({ length: 300 }, (_, i) => `const x${i} = ${i};`).join("\n");
+    expect(lengthViolation("controller/x.ts", `// a file\n${body}`)).toContain("301 lines");
+    expect(lengthViolation("controller/x.ts", `// Over 300 lines: the table is one unit.\n${body}`)).toBeUndefined();
+  });
+});
