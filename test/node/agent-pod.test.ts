@@ -17,7 +17,7 @@ import { AGENT_CONTAINER, ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CLUSTER_LABEL } from
 import { DEFAULT_AGENT_TOKEN_FILE } from "../../protocol/agent-env.ts";
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";
 import { agentRunner } from "./fixtures/agent-runner.ts";
-import { get, httpContainer, statusOf } from "./fixtures/pods.ts";
+import { get, httpContainer, readyOnHealthz, statusOf } from "./fixtures/pods.ts";
 import { httpServerRunner } from "./fixtures/runners.ts";
 import { TestNode } from "./node.ts";
 import { killAllProcesses, pidAlive } from "./processes.ts";
@@ -61,7 +61,8 @@ function agentToken(): string {
 test("an injected Elasticsearch pod: agent first, token and CA projected, material shared with the workload", async () => {
   const plain: k8s.V1Pod = {
     metadata: { name: "es-0", namespace: ns, labels: { [ECK_TYPE_LABEL]: "elasticsearch", [ES_CLUSTER_LABEL]: "quickstart" } },
-    spec: { containers: [httpContainer("elasticsearch", 9200)] },
+    // Ready only once it serves: "running" is the process started, not yet listening.
+    spec: { containers: [httpContainer("elasticsearch", 9200, { readinessProbe: readyOnHealthz(9200) })] },
   };
   const injected = injectPod(plain, { cluster: { namespace: ns, name: "quickstart" }, role: "elasticsearch", phase: "Enabled", enforcement: "required" }, {
     controllerNamespace: "es-mtls-system",
@@ -85,8 +86,9 @@ test("an injected Elasticsearch pod: agent first, token and CA projected, materi
   const pod = await eventually(async () => {
     const p = await core.readNamespacedPod({ name: "es-0", namespace: ns });
     expect(statusOf(p, "elasticsearch")?.state?.running).toBeDefined();
+    expect(statusOf(p, "elasticsearch")?.ready).toBe(true);
     return p;
-  }, { timeoutMs: 60_000, what: "the workload running" });
+  }, { timeoutMs: 60_000, what: "the workload running and serving" });
   const at = (c: string, e: string) => node.eventsOf(ns, "es-0", c).find((x) => x.event === e)!.at;
   expect(at(AGENT_CONTAINER, "started")).toBeLessThanOrEqual(at("elasticsearch", "start"));
   expect(statusOf(pod, AGENT_CONTAINER)).toMatchObject({ started: true });
