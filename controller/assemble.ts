@@ -114,6 +114,8 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
     },
     onStoppedLeading: hooks.onLeadershipLost,
   });
+  // Only the leader writes: a replica past its renew deadline sends nothing more.
+  writer.fence = events.fence = () => elector.leading;
 
   const crd = crdCheck(kc.makeApiClient(k8s.ApiextensionsV1Api));
   const health = serveHealth({

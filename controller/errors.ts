@@ -12,7 +12,8 @@ type ControllerFailureCode =
   | "ERR_TRUST_BUNDLE_EMPTY"
   | "ERR_CA_SECRET_FOREIGN"
   | "ERR_OWNER_LOOKUP"
-  | "ERR_INTENT_STALE";
+  | "ERR_INTENT_STALE"
+  | "ERR_NOT_LEADER";
 
 export abstract class ControllerFailure extends Error {
   abstract readonly code: ControllerFailureCode;
@@ -50,4 +51,9 @@ export class OwnerLookupError extends ControllerFailure {
 /** An intent whose content changed without a higher generation: the store keeps the one it has. */
 export class StaleIntentError extends ControllerFailure {
   readonly code = "ERR_INTENT_STALE";
+}
+
+/** A write asked for after this replica stopped leading (its renew deadline passed): refused, never sent. */
+export class NotLeaderError extends ControllerFailure {
+  readonly code = "ERR_NOT_LEADER";
 }

@@ -57,8 +57,13 @@ export class EventRecorder {
   }
 
   /** Records an Event unless the same one was recorded within the window. True when it was written. */
+  /** False once this replica stopped leading; set by the assembly (kube/writer.ts explains why). */
+  fence: () => boolean = () => true;
+
   async record(target: EventTarget, type: EventType, reason: string, message: string, options: RecordOptions = {}): Promise<boolean> {
     const id = `${target.uid ?? `${target.namespace}/${target.kind}/${target.name}`}|${type}|${reason}|${options.key ?? message}`;
+    // A replica that stopped leading records nothing (kube/writer.ts \`fence\`): the process is on its way out.
+    if (!this.fence()) return false;
     const now = this.now();
     const last = this.lastRecorded.get(id);
     if (last !== undefined && now - last < this.windowMs) return false;

@@ -7,6 +7,7 @@ import { FIELD_MANAGER } from "../names.ts";
 import type { CustomResource } from "../resources.ts";
 import { metrics } from "../metrics.ts";
 import { isAlreadyExists, isConflict, isNotFound, isTooManyRequests } from "./api-error.ts";
+import { NotLeaderError } from "../errors.ts";
 
 const OVERLAY_TTL_MS = 10_000;
 
@@ -21,6 +22,17 @@ export class Writer {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly overlay = new Map<string, OverlayEntry>();
+
+  /**
+   * Asked before every write: false once this replica stopped leading. A leader frozen past its renew
+   * deadline (SIGSTOP, a long GC pause) resumes with requests in flight; none may reach the apiserver
+   * after another replica may have taken over (the elector's \`leading\` is false from the deadline on).
+   */
+  fence: () => boolean = () => true;
+
+  private checkFence(): void {
+    if (!this.fence()) throw new NotLeaderError("not the leader any more: write refused");
+  }
 
   constructor(kc: k8s.KubeConfig) {
     this.objects = k8s.KubernetesObjectApi.makeApiClient(kc);
@@ -51,6 +63,7 @@ export class Writer {
 
   /** Server-side apply; the controller owns exactly the fields in `obj`. */
   async apply<T extends k8s.KubernetesObject>(obj: T): Promise<T> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "apply", resource: obj.kind ?? "" });
     const out = await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
     this.remember(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, out);
@@ -59,6 +72,7 @@ export class Writer {
 
   /** JSON merge patch (removing fields this controller does not own, e.g. a stale annotation). */
   async mergePatch<T extends k8s.KubernetesObject>(obj: T): Promise<T> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "patch", resource: obj.kind ?? "" });
     const out = await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch);
     this.remember(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, out);
@@ -67,6 +81,7 @@ export class Writer {
 
   /** Server-side apply of a custom resource's status subresource. */
   async applyStatus(r: CustomResource, namespace: string, name: string, status: unknown): Promise<void> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "apply-status", resource: r.kind });
     const out = await this.custom.patchNamespacedCustomObjectStatus(
       {
@@ -86,6 +101,7 @@ export class Writer {
 
   /** Create-only (for content that must not be replaced, such as a freshly generated CA). 409 → the existing object. */
   async createSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    this.checkFence();
     const namespace = secret.metadata!.namespace!;
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "create", resource: "Secret" });
     try {
@@ -100,6 +116,7 @@ export class Writer {
 
   /** Replaces a Secret only if it is still at `resourceVersion` (optimistic concurrency for rotations). */
   async replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "update", resource: "Secret" });
     const out = await this.core.replaceNamespacedSecret({
       namespace: secret.metadata!.namespace!,
@@ -113,6 +130,7 @@ export class Writer {
 
   /** Evicts a pod through the Eviction API, so PodDisruptionBudgets are honoured. False when a budget refuses now (429). */
   async evict(namespace: string, name: string): Promise<boolean> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "create", resource: "Eviction" });
     try {
       await this.core.createNamespacedPodEviction({ name, namespace, body: { apiVersion: "policy/v1", kind: "Eviction", metadata: { name, namespace } } });
@@ -126,6 +144,7 @@ export class Writer {
 
   /** `uid`: delete only that very object (a precondition), never one re-created under the same name meanwhile. */
   async deleteSecret(namespace: string, name: string, uid?: string): Promise<void> {
+    this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "delete", resource: "Secret" });
     try {
       await this.core.deleteNamespacedSecret({ namespace, name, ...(uid ? { body: { preconditions: { uid } } } : {}) });

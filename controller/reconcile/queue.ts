@@ -12,7 +12,7 @@ import { apiErrorMessage } from "../kube/api-error.ts";
 import { ConfigError } from "../errors.ts";
 
 /** Clusters reconciled at the same time; each reconcile mostly waits on the apiserver. */
-const DEFAULT_QUEUE_CONCURRENCY = 4;
+export const DEFAULT_QUEUE_CONCURRENCY = 4;
 
 export class WorkQueue {
   /** Keys waiting, changes first: `urgent` is always drained before `background`. */

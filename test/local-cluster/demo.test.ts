@@ -37,12 +37,15 @@ function collect(root: number, seen: Map<number, { start: string; cmd: string }>
   for (const [pid] of parent) {
     let p: number | undefined = pid;
     while (p && p !== root && p > 1) p = parent.get(p);
-    if (p !== root || seen.has(pid)) continue;
+    if (p !== root) continue;
     let cmd = "";
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").slice(0, 120);
     } catch {}
-    seen.set(pid, { start: start.get(pid)!, cmd });
+    // Sampled between fork and exec, a process still shows its parent's command line: keep every
+    // command line a process showed, not only the first (a PID and its start time stay the same).
+    const prev = seen.get(pid);
+    seen.set(pid, { start: start.get(pid)!, cmd: !prev || prev.cmd.includes(cmd) ? (prev?.cmd ?? cmd) : `${prev.cmd}\n${cmd}` });
   }
 }
 
