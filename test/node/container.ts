@@ -47,6 +47,8 @@ export class ContainerSupervisor {
   private stopping = false;
   private wake: (() => void) | undefined;
   private startedWaiters: Array<(ok: boolean) => void> = [];
+  /** The run in progress: a stop that lands while its runner is still starting the process must wait for it too. */
+  private inflight: Promise<number | undefined> | undefined;
 
   constructor(private readonly host: ContainerHost, readonly spec: k8s.V1Container, readonly kind: ContainerKind, waitingReason: string) {
     this.waiting = { reason: waitingReason };
@@ -63,7 +65,8 @@ export class ContainerSupervisor {
     while (!this.stopping) {
       if (ran) this.restartCount++;
       const began = Date.now();
-      const code = await this.runOnce();
+      this.inflight = this.runOnce();
+      const code = await this.inflight;
       ran = code !== undefined;
       if (this.stopping) return code;
       if (code !== undefined && !restart(code)) return code;
@@ -184,6 +187,8 @@ export class ContainerSupervisor {
     this.wake?.();
     for (const w of this.startedWaiters.splice(0)) w(false);
     if (this.proc) await this.kill(this.proc, graceMs);
+    // A process whose start was under way when stopping began is SIGKILLed by runOnce itself; wait for that exit.
+    await this.inflight;
   }
 
   status(): k8s.V1ContainerStatus {
