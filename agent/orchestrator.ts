@@ -128,7 +128,17 @@ export class Orchestrator {
   readiness(): Verdict {
     const u = this.unwritten;
     const unwritten = u && { generation: u.intent.generation, detail: u.detail };
-    return this.readinessLatch.evaluate({ material: this.material, materialVersion: this.materialVersion, proof: this.proofs.last, unwritten });
+    return this.readinessLatch.evaluate({ material: this.servedMaterial(), materialVersion: this.materialVersion, proof: this.proofs.last, unwritten });
+  }
+
+  /**
+   * What the workload serves from: an Elasticsearch pod's identity is only the agent's proof identity,
+   * in memory and short-lived (2 h, issue 18 finding 5), so its expiry while the controller is out of
+   * reach must not take the pod out of its Service; Kibana presents its identity, so it counts there.
+   */
+  private servedMaterial(): Material {
+    if (!this.intent || identityOnDisk(this.intent)) return this.material;
+    return this.material.bundle ? { bundle: this.material.bundle } : {};
   }
 
   state(): AgentState {
@@ -307,7 +317,7 @@ export class Orchestrator {
 
   private onProof(p: ProofRecord): void {
     this.c.metrics.proofs.inc({ result: p.ok ? "success" : "failure" });
-    this.readinessLatch.noteProof(p, this.material);
+    this.readinessLatch.noteProof(p, this.servedMaterial());
     if (p.ok) logger.info("proof succeeded", { detail: p.detail, generation: this.intent?.generation });
     else {
       this.errors.add("proof", p.detail);

@@ -57,6 +57,7 @@ const openssl = opensslSpeed();
 const ca = await createClientCa("bench");
 const issue = createCertificateIssuer({ caFor: () => ca });
 const pod = { namespace: "bench", name: "bench-es-default-0", uid: "00000000-0000-0000-0000-000000000000" };
+const cluster = { namespace: "bench", name: "bench" };
 const invalid: string[] = [];
 const rows = [];
 
@@ -64,8 +65,8 @@ for (const alg of ALGS) {
   const identity: ManagedIdentity = { source: "managed", subject: { commonName: "bench-es-default-0", organizationalUnit: "bench" }, keyAlgorithm: alg, validitySeconds: 86_400, renewAtFraction: 2 / 3 };
   const csrs = await csrsFor(alg, identity);
   // Warm-up (JIT, lazy module paths), then check one result is a real leaf of this CA.
-  for (let i = 0; i < 20; i++) await issue({ pod, identity, csrPem: csrs[i % csrs.length]! });
-  const sample = await issue({ pod, identity, csrPem: csrs[0]! });
+  for (let i = 0; i < 20; i++) await issue({ pod, cluster, identity, csrPem: csrs[i % csrs.length]! });
+  const sample = await issue({ pod, cluster, identity, csrPem: csrs[0]! });
   if (!sample.ok) invalid.push(`${alg}: CSR refused: ${sample.reason}`);
   else if (!(await new x509.X509Certificate(sample.response.certificate).verify({ publicKey: ca.certificate.publicKey, signatureOnly: true }))) invalid.push(`${alg}: leaf does not verify under the CA`);
 
@@ -73,7 +74,7 @@ for (const alg of ALGS) {
   const t0 = performance.now();
   let n = 0;
   while (performance.now() - t0 < SECONDS * 1000) {
-    const r = await issue({ pod, identity, csrPem: csrs[n % csrs.length]! });
+    const r = await issue({ pod, cluster, identity, csrPem: csrs[n % csrs.length]! });
     if (!r.ok) {
       invalid.push(`${alg}: CSR refused during the run: ${r.reason}`);
       break;

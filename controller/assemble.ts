@@ -6,7 +6,8 @@ import * as k8s from "@kubernetes/client-node";
 import type { ControllerConfig } from "./config.ts";
 import { crdCheck } from "./crd-check.ts";
 import { IntentStore } from "./intent-api/intent-store.ts";
-import { clusterHealthReader } from "./kube/es-health.ts";
+import { clusterHealthReader, statefulSetReader } from "./kube/es-health.ts";
+import { planHealthRead, workloadNames } from "./gate/health-targets.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { Caches } from "./kube/informers.ts";
 import { LeaderElector } from "./kube/leader-election.ts";
@@ -21,7 +22,7 @@ import { log } from "./log.ts";
 import { ClusterReconciler } from "./reconcile/cluster.ts";
 import { WorkQueue } from "./reconcile/queue.ts";
 import { ReportStore } from "./reconcile/reports.ts";
-import { allClusters, clustersOf } from "./routing.ts";
+import { allClusters, clustersOf, intentClustersOf } from "./routing.ts";
 import { serveHealth } from "./serving/health.ts";
 import { servingLifecycle } from "./serving/lifecycle.ts";
 import { kubeOwnerLookup } from "./kube/owner-lookup.ts";
@@ -58,6 +59,8 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
       intents.remove(obj.metadata!.namespace!, obj.metadata!.name!);
     }
     for (const key of clustersOf(caches, kind, obj)) queue.add(key);
+    // And the cluster a pod's intent names, which it may have just left (issue 18).
+    for (const key of intentClustersOf(caches, (ns, name) => intents.clusterOf(ns, name), kind, obj)) queue.add(key);
   });
 
   const reports = new ReportStore((pod) => {
@@ -77,8 +80,8 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
     readSecret: secretReader(core),
     ownerLookup: kubeOwnerLookup(kc),
     readReplicas: replicaReader(kc.makeApiClient(k8s.AppsV1Api)),
-    // Before each Elasticsearch eviction: the cluster must be green (reached on its pods' IPs, port 9200).
-    clusterHealth: config.esHealthGate ? clusterHealthReader(secretReader(core)) : undefined,
+    // Before each Elasticsearch eviction: the cluster must be green (asked of its own StatefulSets' pods, by IP, port 9200).
+    clusterHealth: config.esHealthGate ? clusterHealthReader(secretReader(core), statefulSetReader(kc.makeApiClient(k8s.AppsV1Api)), { workloadNames, plan: planHealthRead }) : undefined,
     references,
     pki: {
       caValidityMs: config.caCertValidityMs,

@@ -19,7 +19,7 @@
  * | --webhook-failure-policy | Fail | what the pod webhook answers when it cannot decide (match deploy/webhooks.yaml) |
  * | --health-port | 8080 | HTTP port of /healthz, /readyz, /metrics |
  * | --cert-validity | 8760h | lifetime of client certificates (controller's own, Kibana's) |
- * | --agent-cert-validity | 168h | lifetime of certificates signed for agents (a pod's identity dies with it; agents renew at 2/3, Kibana restarts to load it) |
+ * | --agent-cert-validity | 168h | lifetime of certificates signed for Kibana agents (renewed at 2/3; Kibana restarts to load it, so it stays long); it only caps an Elasticsearch pod's, which are 2 h (proof) and 4 h (probe): reconcile/intents.ts |
  * | --cert-rotate-before | 24h | reissue a client certificate this long before it expires |
  * | --ca-cert-validity | 8760h | lifetime of a cluster's client CA |
  * | --ca-cert-rotate-before | 24h | rotate a client CA this long before it expires |

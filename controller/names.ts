@@ -71,11 +71,6 @@ export function clientCaSecretName(namespace: string, name: string): string {
   const readable = `client-ca-${namespace}-${name}`.toLowerCase().slice(0, MAX_SECRET_NAME - CA_NAME_HASH_CHARS - 1).replace(/[^a-z0-9]+$/, "");
   return `${readable}-${hash}`;
 }
-/**
- * Where an earlier es-mtls kept the cluster's client CA: in the workload namespace, where anyone who
- * reads Secrets there could mint any client. Only looked at to move an own one out (reconcile/ca-secret.ts).
- */
-export const legacyClientCaSecretName = (es: string) => `${es}-es-client-ca`;
 
 /** Pod annotation recording what injection did (JSON, see InjectionRecord); its presence means "injected". */
 export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";

@@ -3,7 +3,8 @@
 import type * as k8s from "@kubernetes/client-node";
 import type { CacheViews, Kind } from "./kube/informers.ts";
 import { clusterOfPod } from "./kube/pod-cluster.ts";
-import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL } from "./names.ts";
+import type { ClusterRef } from "../protocol/intent.ts";
+import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, ES_CLUSTER_LABEL, KIBANA_NAME_LABEL } from "./names.ts";
 import { key, type Kibana } from "./resources.ts";
 import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL } from "./names.ts";
 
@@ -40,6 +41,20 @@ export function clustersOf(caches: RoutingCaches, kind: Kind, obj: k8s.Kubernete
       return [...allClusters(caches).filter((k) => k.startsWith(`${ns}/`)), ...caches.kibana.list(ns).flatMap((kb) => clustersOf(caches, "kibana", kb))];
     }
   }
+}
+
+/**
+ * The clusters whose intents a changed pod, or the pods of a changed Kibana, hold: the pod may have
+ * left that cluster (a re-pointed Kibana, a relabelled pod), and that cluster's reconcile withdraws
+ * the intent it published (reconcile/publish.ts). `heldBy` is the intent store's `clusterOf`.
+ */
+export function intentClustersOf(caches: Pick<CacheViews, "pods">, heldBy: (namespace: string, name: string) => ClusterRef | undefined, kind: Kind, obj: k8s.KubernetesObject): string[] {
+  const ns = obj.metadata?.namespace ?? "";
+  const pods = kind === "pod" ? [obj] : kind === "kibana" ? caches.pods.list(ns).filter((p) => p.metadata?.labels?.[KIBANA_NAME_LABEL] === obj.metadata?.name) : [];
+  return pods.flatMap((p) => {
+    const c = heldBy(ns, p.metadata?.name ?? "");
+    return c ? [key(c.namespace, c.name)] : [];
+  });
 }
 
 /** Every cluster in the cache. */

@@ -3,6 +3,7 @@
 // identity history). The retry/re-check schedule lives in proof-loop.ts.
 import * as fsp from "node:fs/promises";
 import type { Intent, Role } from "../../protocol/intent.ts";
+import { isExpired } from "../../common/pem.ts";
 import { errorMessage } from "../log.ts";
 import type { Material, PodIdentity } from "../material/material.ts";
 import type { ProofAttempt } from "./attempt.ts";
@@ -44,7 +45,9 @@ export class WorkloadProver implements Prover {
     const ca = this.opts.probeCaFile ? await fsp.readFile(this.opts.probeCaFile, "utf8").catch(() => undefined) : undefined;
     const timeout = Math.min(5000, this.opts.proofTimeoutMs);
     if (intent.role === "elasticsearch") {
-      const id = material.identity;
+      // An expired proof identity (the controller out of reach past its 2 h) is not presented:
+      // Elasticsearch would refuse it, which says nothing about what the pod serves.
+      const id = material.identity && !isExpired(material.identity.leaf.notAfter, new Date()) ? material.identity : undefined;
       return proveElasticsearchOnce({
         url: this.opts.probeUrl,
         ...(ca ? { ca } : {}),

@@ -46,9 +46,14 @@ import { agentVolumes, INJECTED_VOLUMES } from "./agent-volumes.ts";
 import { mergeEnv, workloadSettings } from "./workload-settings.ts";
 import { addEntries, appendAll, type JsonPatchOp } from "./json-patch.ts";
 
+/** Injected volumes the workload container itself reads (its material, the probe folder). */
+const WORKLOAD_READS: ReadonlySet<string> = new Set([MATERIAL_VOLUME, PROBE_VOLUME]);
+
 export interface InjectionResult {
   patch: JsonPatchOp[];
   skipped?: string;
+  /** The pod must not be admitted: a container of its own mounts a volume injection adds (issue 18 finding 3). */
+  refused?: string;
   record?: InjectionRecord;
 }
 
@@ -63,7 +68,7 @@ interface Target {
 
 export function injectPod(pod: V1Pod, mode: ClusterMode | undefined, config: InjectionConfig): InjectionResult {
   const target = eligibility(pod, mode, config);
-  if (!target.ok) return { patch: [], skipped: target.reason };
+  if (!target.ok) return target.refused ? { patch: [], refused: target.reason } : { patch: [], skipped: target.reason };
   const { role, workload } = target;
   const settings = workloadSettings(role, target.mode, workload.env ?? []);
   const { env, overridden } = mergeEnv(workload.env ?? [], settings, role);
@@ -81,7 +86,7 @@ export function injectPod(pod: V1Pod, mode: ClusterMode | undefined, config: Inj
 }
 
 /** Why a pod is left alone, or where its workload is. */
-function eligibility(pod: V1Pod, mode: ClusterMode | undefined, config: InjectionConfig): ({ ok: true; mode: ClusterMode } & Target) | { ok: false; reason: string } {
+function eligibility(pod: V1Pod, mode: ClusterMode | undefined, config: InjectionConfig): ({ ok: true; mode: ClusterMode } & Target) | { ok: false; reason: string; refused?: true } {
   const skip = (reason: string) => ({ ok: false as const, reason });
   if (!mode) return skip("not a pod of a cluster with client authentication");
   const namespace = pod.metadata?.namespace ?? "";
@@ -106,7 +111,35 @@ function eligibility(pod: V1Pod, mode: ClusterMode | undefined, config: Injectio
   if (clash) return skip(`${dir} is already mounted (volume ${clash.name}); is ECK's own client certificate feature on?`);
   const taken = (pod.spec?.volumes ?? []).find((v) => INJECTED_VOLUMES.has(v.name));
   if (taken) return skip(`the pod already has a volume named ${taken.name}`);
+  const foreign = foreignMount(pod, workloadName);
+  if (foreign) return { ok: false, refused: true, reason: foreign };
   return { ok: true, mode, role, workload, workloadIndex, dir };
+}
+
+/**
+ * A container of the pod's own that declares a mount of a volume injection is about to add: with the
+ * volume added, it would read what the agent writes there (issue 18 finding 3: the probe identity's
+ * key on es-mtls-probe, Kibana's key on es-mtls-material, the agent's intent-API token). Only the
+ * agent mounts them, and the workload container the material and the probe folder (injection adds
+ * those mounts itself; a mount the workload declares is harmless, it reads them anyway).
+ */
+function foreignMount(pod: V1Pod, workloadName: string): string | undefined {
+  const spec = pod.spec;
+  const all: Array<[string, { name: string; volumeMounts?: Array<{ name: string }> }[]]> = [
+    ["initContainers", spec?.initContainers ?? []],
+    ["containers", spec?.containers ?? []],
+    ["ephemeralContainers", spec?.ephemeralContainers ?? []],
+  ];
+  for (const [field, containers] of all) {
+    for (const c of containers) {
+      for (const m of c.volumeMounts ?? []) {
+        if (!INJECTED_VOLUMES.has(m.name)) continue;
+        if (c.name === workloadName && field === "containers" && WORKLOAD_READS.has(m.name)) continue;
+        return `es-mtls: ${field} ${c.name} mounts volume ${m.name}, which es-mtls injects for its agent${m.name === PROBE_VOLUME ? ` and the ${workloadName} container's probe identity` : ""}; only they may mount it: remove the mount`;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** The patch: annotations (the record, the controller CA), the agent, its volumes, the workload's mount and env. */

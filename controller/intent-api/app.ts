@@ -19,6 +19,7 @@ import {
 import type { TokenVerifier } from "./token-verifier.ts";
 import type { IntentStore } from "./intent-store.ts";
 import type { CertificateIssuer } from "./certificate-issuer.ts";
+import type { SigningAuthority } from "./signing-authority.ts";
 import { parseStatusReport } from "./status-report.ts";
 import { SigningLimit } from "./signing-limit.ts";
 import type { ServerEnv } from "../serving/tls-server.ts";
@@ -27,6 +28,8 @@ interface IntentApiDependencies {
   verifier: TokenVerifier;
   intents: IntentStore;
   issueCertificate: CertificateIssuer;
+  /** Whether the pod may be certified for its intent's cluster now (still its cluster, reference still authorized): signing-authority.ts. */
+  mayCertify: SigningAuthority;
   onStatus: (pod: PodRef, report: StatusReport) => void | Promise<void>;
   heartbeatIntervalMs?: number;
   /** Open intent streams one pod UID may hold; the next is a 429 (an agent needs one). */
@@ -169,10 +172,13 @@ export function createIntentApp(deps: IntentApiDependencies): Hono<Env> {
     if (!identities.length) {
       return fail(c, 403, "forbidden", `the intent of pod ${pod.namespace}/${pod.name} has no managed identity to certify`);
     }
-    let outcome = await deps.issueCertificate({ pod, identity: identities[0]!, csrPem: csr });
+    // Only the intent's cluster's CA signs, and only while the pod still belongs to that cluster.
+    const authority = await deps.mayCertify(pod, intent.cluster);
+    if (!authority.ok) return fail(c, 403, "forbidden", authority.reason);
+    let outcome = await deps.issueCertificate({ pod, cluster: intent.cluster, identity: identities[0]!, csrPem: csr });
     for (const other of identities.slice(1)) {
       if (outcome.ok) break;
-      const second = await deps.issueCertificate({ pod, identity: other, csrPem: csr });
+      const second = await deps.issueCertificate({ pod, cluster: intent.cluster, identity: other, csrPem: csr });
       if (second.ok) outcome = second;
     }
     if (!outcome.ok) return fail(c, 400, "csr_refused", outcome.reason);

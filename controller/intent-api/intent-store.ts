@@ -1,6 +1,8 @@
 // The current intent of every pod, with subscribers (one per open stream). A change is
 // pushed once; setting an intent equal to the current one (generation aside) pushes nothing.
-import type { Intent } from "../../protocol/intent.ts";
+// Intents are indexed by the cluster they name, so a cluster's reconcile can withdraw those of pods
+// that left its view (issue 18: a stale intent must not outlive the pod's membership).
+import type { ClusterRef, Intent } from "../../protocol/intent.ts";
 import { canonicalJson } from "../../common/canonical-json.ts";
 import { StaleIntentError } from "../errors.ts";
 
@@ -14,6 +16,8 @@ export class IntentStore {
   /** Each stored intent's content key (contentKey), computed once when it is stored. */
   readonly #keys = new Map<string, string>();
   readonly #listeners = new Map<string, Set<IntentListener>>();
+  /** Pod keys by the cluster their intent names. */
+  readonly #byCluster = new Map<string, Set<string>>();
 
   get(namespace: string, name: string): Intent | undefined {
     return this.#intents.get(podKey(namespace, name));
@@ -43,8 +47,11 @@ export class IntentStore {
         return { result: "stale", reason: `intent for pod ${key} changed but its generation ${intent.generation} is not above ${current.generation}` };
       }
     }
+    if (current) this.#unindex(current, key);
     this.#intents.set(key, intent);
     this.#keys.set(key, content);
+    const clusterKey = clusterKeyOf(intent.cluster);
+    this.#byCluster.set(clusterKey, (this.#byCluster.get(clusterKey) ?? new Set()).add(key));
     this.#emit(key, { type: "intent", intent });
     return { result: "pushed" };
   }
@@ -52,10 +59,44 @@ export class IntentStore {
   /** Forgets a pod's intent and tells its subscribers, whose streams then close. */
   remove(namespace: string, name: string): boolean {
     const key = podKey(namespace, name);
-    const existed = this.#intents.delete(key);
+    const current = this.#intents.get(key);
+    if (!current) return false;
+    this.#unindex(current, key);
+    this.#intents.delete(key);
     this.#keys.delete(key);
-    if (existed) this.#emit(key, { type: "removed" });
-    return existed;
+    this.#emit(key, { type: "removed" });
+    return true;
+  }
+
+  /**
+   * Withdraws the intents naming `cluster` of every pod not in `members` (the cluster's view: a
+   * Kibana re-pointed or refused, a pod relabelled), as `remove` does. Returns the withdrawn pods.
+   */
+  withdrawExcept(cluster: ClusterRef, members: Iterable<{ namespace: string; name: string }>): { namespace: string; name: string }[] {
+    const held = this.#byCluster.get(clusterKeyOf(cluster));
+    if (!held) return [];
+    const keep = new Set<string>();
+    for (const m of members) keep.add(podKey(m.namespace, m.name));
+    const withdrawn: { namespace: string; name: string }[] = [];
+    for (const key of [...held]) {
+      if (keep.has(key)) continue;
+      const { namespace, name } = this.#intents.get(key)!.pod;
+      this.remove(namespace, name);
+      withdrawn.push({ namespace, name });
+    }
+    return withdrawn;
+  }
+
+  /** The cluster a pod's current intent names, if it has one (to queue that cluster when the pod or its Kibana changes). */
+  clusterOf(namespace: string, name: string): ClusterRef | undefined {
+    return this.#intents.get(podKey(namespace, name))?.cluster;
+  }
+
+  #unindex(intent: Intent, key: string): void {
+    const clusterKey = clusterKeyOf(intent.cluster);
+    const held = this.#byCluster.get(clusterKey);
+    held?.delete(key);
+    if (held?.size === 0) this.#byCluster.delete(clusterKey);
   }
 
   subscribe(namespace: string, name: string, listener: IntentListener): () => void {
@@ -80,6 +121,10 @@ export class IntentStore {
 
 function podKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+function clusterKeyOf(cluster: ClusterRef): string {
+  return `${cluster.namespace}/${cluster.name}`;
 }
 
 /**

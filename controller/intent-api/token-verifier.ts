@@ -4,8 +4,14 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import { INTENT_API_AUDIENCE, type PodRef } from "../../protocol/intent.ts";
 
-/** The controller's pod cache: the live pod's UID, or undefined when no such pod exists. */
-type PodLookup = (namespace: string, name: string) => { uid: string } | undefined;
+/** The controller's pod cache: the live pod's UID and phase, or undefined when no such pod exists. */
+type PodLookup = (namespace: string, name: string) => { uid: string; phase?: string } | undefined;
+
+/**
+ * Phases of a pod whose containers all ended for good: its identity ends with it (issue 18 finding
+ * 5), so a token bound to it gets no intent and no certificate, though the pod object remains.
+ */
+const COMPLETED_PHASES: ReadonlySet<string> = new Set(["Succeeded", "Failed"]);
 
 type Authentication =
   | { ok: true; pod: PodRef; expiresAt: Date }
@@ -13,7 +19,7 @@ type Authentication =
 
 export interface TokenVerifier {
   authenticate(authorization: string | null | undefined): Promise<Authentication>;
-  /** True while the pod still exists with the UID the token was bound to. */
+  /** True while the pod still exists with the UID the token was bound to, and has not completed. */
   isPodCurrent(pod: PodRef): boolean;
 }
 
@@ -65,10 +71,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const live = options.pods(namespace, name);
       if (!live) return forbidden(`pod ${namespace}/${name} does not exist`);
       if (live.uid !== uid) return forbidden(`token was issued for pod ${namespace}/${name} with UID ${uid}, the pod now has UID ${live.uid}`);
+      if (live.phase && COMPLETED_PHASES.has(live.phase)) return forbidden(`pod ${namespace}/${name} has completed (phase ${live.phase}): a completed pod gets no intent and no certificate`);
       return { ok: true, pod: { namespace, name, uid }, expiresAt: new Date((payload.exp ?? 0) * 1000) };
     },
     isPodCurrent(pod) {
-      return options.pods(pod.namespace, pod.name)?.uid === pod.uid;
+      const live = options.pods(pod.namespace, pod.name);
+      return live?.uid === pod.uid && !(live.phase && COMPLETED_PHASES.has(live.phase));
     },
   };
 }

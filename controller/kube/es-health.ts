@@ -2,26 +2,42 @@
 // one of its pods. It connects as a client of the cluster: the controller's own client certificate
 // (`<es>-es-internal-client-cert`, presented once the cluster requires one), the `elastic` user
 // (ECK's `<es>-es-elastic-user`) and the cluster's HTTP CA (ECK's `<es>-es-http-certs-public`,
-// `ca.crt`). It reaches the Ready Elasticsearch pods by IP on 9200, one after the other, so no
-// cluster DNS or Service is needed; ECK's HTTP certificate names Services, not pod IPs, so the
-// chain is verified against the CA and the host name is not. A cluster not run by ECK (the Helm
-// charts: `<cluster>-<nodeGroup>-credentials` with username/password, `<…>-certs` with ca.crt) names
-// its own Secrets with two annotations on the Elasticsearch resource. The reconciler takes this as
-// a function (deps.ts), so a unit test replaces it.
+// `ca.crt`). A cluster not run by ECK (the Helm charts: `<cluster>-<nodeGroup>-credentials` with
+// username/password, `<…>-certs` with ca.crt) names its own Secrets with two annotations on the
+// Elasticsearch resource. Whom it asks and with which Secrets is gate/health-targets.ts's decision
+// (issue 18 finding 4): only Ready pods of the cluster's own StatefulSets (read here, by the name in
+// each pod's controller ownerReference), only annotated Secrets those StatefulSets' pod templates use.
+// Pods are reached by IP on 9200, one after the other (no cluster DNS or Service needed); the chain
+// is verified against the CA and the certificate must name one of the cluster's HTTP names. The
+// reconciler takes this as a function (deps.ts), so a unit test replaces it.
 import * as https from "node:https";
-import type { V1Pod } from "@kubernetes/client-node";
+import * as tls from "node:tls";
+import type * as k8s from "@kubernetes/client-node";
 import type { SecretReader } from "./secret-reader.ts";
-import { eckElasticUserSecretName, eckHttpCaSecretName, internalClientCertSecretName } from "../names.ts";
+import { isNotFound } from "./api-error.ts";
+import { internalClientCertSecretName } from "../names.ts";
 import type { HealthAnswer, HealthStatus } from "../gate/cluster-health.ts";
+import type { HealthCluster, HealthPlan } from "../gate/health-targets.ts";
 
-/** The cluster, and where its credentials and HTTP CA are when not at ECK's names. */
-export interface HealthCluster {
-  namespace: string;
-  name: string;
-  credentialsSecret?: string | undefined;
-  httpCaSecret?: string | undefined;
+/** gate/health-targets.ts's decision, passed in (kube/ imports only types from pure folders): assemble.ts wires it. */
+interface HealthPlanner {
+  workloadNames(pods: k8s.V1Pod[]): string[];
+  plan(cluster: HealthCluster, pods: k8s.V1Pod[], sets: ReadonlyMap<string, k8s.V1StatefulSet>): HealthPlan;
 }
-export type ClusterHealthReader = (cluster: HealthCluster, pods: V1Pod[]) => Promise<HealthAnswer>;
+export type ClusterHealthReader = (cluster: HealthCluster, pods: k8s.V1Pod[]) => Promise<HealthAnswer>;
+/** A StatefulSet of the namespace by name; undefined when there is none. */
+export type StatefulSetReader = (namespace: string, name: string) => Promise<k8s.V1StatefulSet | undefined>;
+
+export function statefulSetReader(apps: k8s.AppsV1Api): StatefulSetReader {
+  return async (namespace, name) => {
+    try {
+      return await apps.readNamespacedStatefulSet({ name, namespace });
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+}
 
 /** The cluster's user and password: ECK's `elastic` key, else `username`/`password` (the Helm chart's credentials Secret). */
 function credentials(data: Record<string, string> | undefined): { user: string; password: string } | undefined {
@@ -37,35 +53,40 @@ const TIMEOUT_MS = 3000;
 const MAX_PODS_ASKED = 3;
 
 const secretText = (data: Record<string, string> | undefined, key: string) => (data?.[key] ? Buffer.from(data[key]!, "base64").toString("utf8") : undefined);
-const isReady = (p: V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+const isReady = (p: k8s.V1Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
 
 /** The pods worth asking, in a stable order: Ready, with an IP, not terminating. */
-export function healthTargets(pods: V1Pod[]): V1Pod[] {
+export function healthTargets(pods: k8s.V1Pod[]): k8s.V1Pod[] {
   return pods.filter((p) => isReady(p) && p.status?.podIP && !p.metadata?.deletionTimestamp).sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
 }
 
-export function clusterHealthReader(readSecret: SecretReader, o: { port?: number; timeoutMs?: number } = {}): ClusterHealthReader {
+export function clusterHealthReader(readSecret: SecretReader, readStatefulSet: StatefulSetReader, planner: HealthPlanner, o: { port?: number; timeoutMs?: number } = {}): ClusterHealthReader {
   return async (cluster, pods) => {
-    const userSecret = cluster.credentialsSecret ?? eckElasticUserSecretName(cluster.name);
-    const caSecret = cluster.httpCaSecret ?? eckHttpCaSecretName(cluster.name);
+    const candidates = healthTargets(pods);
+    if (!candidates.length) return { status: "unreachable", reason: "no Elasticsearch pod is Ready" };
+    const sets = new Map<string, k8s.V1StatefulSet>();
+    for (const name of planner.workloadNames(candidates)) {
+      const sts = await readStatefulSet(cluster.namespace, name);
+      if (sts) sets.set(name, sts);
+    }
+    const plan = planner.plan(cluster, candidates, sets);
+    if (!plan.ok) return plan.refused ? { status: "refused", reason: plan.message } : { status: "unreachable", reason: plan.message };
     const [client, user, http] = await Promise.all([
       readSecret(cluster.namespace, internalClientCertSecretName(cluster.name)),
-      readSecret(cluster.namespace, userSecret),
-      readSecret(cluster.namespace, caSecret),
+      readSecret(cluster.namespace, plan.credentialsSecret),
+      readSecret(cluster.namespace, plan.caSecret),
     ]);
     const login = credentials(user?.data);
     const ca = secretText(http?.data, "ca.crt");
-    if (!login) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${userSecret} has no key "elastic" nor "password"` };
-    if (!ca) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${caSecret} has no key "ca.crt"` };
+    if (!login) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${plan.credentialsSecret} has no key "elastic" nor "password"` };
+    if (!ca) return { status: "unreachable", reason: `Secret ${cluster.namespace}/${plan.caSecret} has no key "ca.crt"` };
     // Absent before enabling and after disabling: the cluster does not ask for one then.
     const cert = secretText(client?.data, "tls.crt");
     const key = secretText(client?.data, "tls.key");
-    const targets = healthTargets(pods).slice(0, MAX_PODS_ASKED);
-    if (!targets.length) return { status: "unreachable", reason: "no Elasticsearch pod is Ready" };
     const failures: string[] = [];
-    for (const pod of targets) {
+    for (const { pod, serverNames } of plan.targets.slice(0, MAX_PODS_ASKED)) {
       try {
-        const status = await getHealth(pod.status!.podIP!, o.port ?? ES_HTTP_PORT, { ca, cert, key, auth: `${login.user}:${login.password}` }, o.timeoutMs ?? TIMEOUT_MS);
+        const status = await getHealth(pod.status!.podIP!, o.port ?? ES_HTTP_PORT, serverNames, { ca, cert, key, auth: `${login.user}:${login.password}` }, o.timeoutMs ?? TIMEOUT_MS);
         return { status, pod: pod.metadata!.name! };
       } catch (e) {
         failures.push(`${pod.metadata!.name}: ${(e as Error).message}`);
@@ -75,7 +96,15 @@ export function clusterHealthReader(readSecret: SecretReader, o: { port?: number
   };
 }
 
-function getHealth(ip: string, port: number, tls: { ca: string; cert?: string | undefined; key?: string | undefined; auth: string }, timeoutMs: number): Promise<HealthStatus> {
+/** The server's certificate (chain verified against the CA by TLS) must name one of `names`; no credentials are sent otherwise. */
+function nameCheck(names: string[]) {
+  return (_host: string, cert: tls.PeerCertificate): Error | undefined => {
+    for (const n of names) if (!tls.checkServerIdentity(n, cert)) return undefined;
+    return new Error(`the server's certificate names none of ${names.join(", ")}`);
+  };
+}
+
+function getHealth(ip: string, port: number, names: string[], t: { ca: string; cert?: string | undefined; key?: string | undefined; auth: string }, timeoutMs: number): Promise<HealthStatus> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -83,10 +112,11 @@ function getHealth(ip: string, port: number, tls: { ca: string; cert?: string | 
         port,
         path: "/_cluster/health",
         method: "GET",
-        ca: tls.ca,
-        ...(tls.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
-        checkServerIdentity: () => undefined,
-        headers: { authorization: `Basic ${Buffer.from(tls.auth).toString("base64")}`, accept: "application/json" },
+        ca: t.ca,
+        ...(t.cert && t.key ? { cert: t.cert, key: t.key } : {}),
+        servername: names[0],
+        checkServerIdentity: nameCheck(names),
+        headers: { authorization: `Basic ${Buffer.from(t.auth).toString("base64")}`, accept: "application/json" },
         agent: false,
         timeout: timeoutMs,
       },

@@ -6,6 +6,8 @@
 // So do es-mtls's own Secrets in workload namespaces (the managed-by label is just as open): the
 // data of those that pass the ownership check is read on demand. CA Secrets live in the
 // controller's namespace, which only the controller and admins write: cached whole, there only.
+// Pods, Elasticsearches and Kibanas, cached cluster-wide, keep only the fields the controller reads
+// (kube/cached-fields.ts, applied to every listed and watched object before it is stored).
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { Backoff } from "../../common/backoff.ts";
@@ -21,6 +23,7 @@ import {
 } from "../resources.ts";
 import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
+import { cachedElasticsearch, cachedKibana, cachedPod } from "./cached-fields.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
 type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
@@ -47,7 +50,7 @@ export interface CacheViews {
   readonly clientAuth: ObjectCache<ClientAuthentication>;
   /** Labelled client-certificate Secrets, metadata only: never `data` (read it with kube/secret-reader.ts). */
   readonly clientCertSecrets: ObjectCache<k8s.V1Secret>;
-  /** es-mtls's Secrets in workload namespaces (internal client cert, trust bundle, legacy CA): metadata only. */
+  /** es-mtls's Secrets in workload namespaces (internal client cert, trust bundle): metadata only. */
   readonly managedSecrets: ManagedSecretCache;
   /** es-mtls's CA Secrets, whole, in the controller's namespace only. */
   readonly caSecrets: ObjectCache<k8s.V1Secret>;
@@ -70,6 +73,15 @@ export function metadataOnly(kc: k8s.KubeConfig): k8s.KubeConfig {
   return Object.create(kc, { applyToFetchOptions: { value: applyToFetchOptions } }) as k8s.KubeConfig;
 }
 
+/** A Watch whose events carry `keep(object)`: ListWatch stores what its watch callback receives. */
+function keepingWatch<T extends k8s.KubernetesObject>(kc: k8s.KubeConfig, keep: (o: T) => T): k8s.Watch {
+  const watch = new k8s.Watch(kc);
+  const inner = watch.watch.bind(watch);
+  watch.watch = (path, query, callback, done) =>
+    inner(path, query, (phase: string, obj: any, raw: any) => callback(phase, phase === "ERROR" || phase === "BOOKMARK" ? obj : keep(obj as T), raw), done);
+  return watch;
+}
+
 class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   readonly informer: k8s.ListWatch<T>;
   /** Restarts of a failed watch: 0.5 s doubling to 30 s, the project's one jitter rule. */
@@ -86,8 +98,12 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
     onChange: ChangeHandler,
     labelSelector?: string,
     fieldSelector?: string,
+    /** What to keep of each object (kube/cached-fields.ts); everything when absent. */
+    keep?: (obj: T) => T,
   ) {
-    this.informer = new k8s.ListWatch<T>(path, new k8s.Watch(kc), listFn, false, labelSelector, fieldSelector);
+    const watch = keep ? keepingWatch(kc, keep) : new k8s.Watch(kc);
+    const list = keep ? async () => { const l = await listFn(); return { ...l, items: l.items.map(keep) }; } : listFn;
+    this.informer = new k8s.ListWatch<T>(path, watch, list, false, labelSelector, fieldSelector);
     for (const type of ["add", "update", "delete"] as const) {
       this.informer.on(type, (obj) => onChange(kind, obj, type));
     }
@@ -168,10 +184,10 @@ export class Caches implements CacheViews {
   constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, onChange: ChangeHandler) {
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    const cr = <T extends k8s.KubernetesObject>(kind: Kind, r: CustomResource) =>
-      new Cache<T>(kind, kc, `/apis/${r.group}/${r.version}/${r.plural}`, () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }), onChange);
-    this.elasticsearch = cr<Elasticsearch>("elasticsearch", ELASTICSEARCH);
-    this.kibana = cr<Kibana>("kibana", KIBANA);
+    const cr = <T extends k8s.KubernetesObject>(kind: Kind, r: CustomResource, keep?: (o: T) => T) =>
+      new Cache<T>(kind, kc, `/apis/${r.group}/${r.version}/${r.plural}`, () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }), onChange, undefined, undefined, keep);
+    this.elasticsearch = cr<Elasticsearch>("elasticsearch", ELASTICSEARCH, cachedElasticsearch);
+    this.kibana = cr<Kibana>("kibana", KIBANA, cachedKibana);
     this.clientAuth = cr<ClientAuthentication>("clientauth", CLIENT_AUTHENTICATION);
     const clientCertSelector = `${CLIENT_CERTIFICATE_LABEL}=true`;
     const clientCert = secretMetadata(kc, core, clientCertSelector);
@@ -188,7 +204,7 @@ export class Caches implements CacheViews {
       managedSelector,
     );
     const podSelector = `${ECK_TYPE_LABEL} in (elasticsearch,kibana)`;
-    this.pods = new Cache("pod", kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: podSelector }), onChange, podSelector);
+    this.pods = new Cache("pod", kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: podSelector }), onChange, podSelector, undefined, cachedPod);
     const licenseField = `metadata.name=${LICENSING_CONFIGMAP}`;
     this.license = new Cache(
       "license",

@@ -4,6 +4,7 @@
 // asks it: a SubjectAccessReview for the referencing object's ServiceAccount. Same-namespace
 // references are always allowed. Answers are cached briefly (RBAC changes take effect within the
 // TTL) so a reconcile costs no API call per reference, and so the webhook can ask synchronously.
+// Signing a certificate asks afresh (`fresh`): a revoked RoleBinding stops the next renewal.
 import * as k8s from "@kubernetes/client-node";
 import { ELASTICSEARCH } from "../resources.ts";
 
@@ -18,7 +19,8 @@ interface ReferenceTo {
 type ReferenceDecision = { allowed: true } | { allowed: false; reason: string };
 
 export interface ReferenceAuthorizer {
-  authorize(from: ReferenceFrom, to: ReferenceTo): Promise<ReferenceDecision>;
+  /** The cached answer while fresh, else a SubjectAccessReview; `fresh: true` always asks (and caches the answer). */
+  authorize(from: ReferenceFrom, to: ReferenceTo, options?: { fresh?: boolean }): Promise<ReferenceDecision>;
   /** The last answer, if still fresh; undefined when never asked or expired (callers treat it as "not yet"). */
   cached(from: ReferenceFrom, to: ReferenceTo): ReferenceDecision | undefined;
 }
@@ -58,8 +60,8 @@ export function referenceAuthorizer(o: { enforce: boolean; check: AccessCheck; t
       const hit = answers.get(keyOf(from, to));
       return hit && now() - hit.at < (hit.decision.allowed ? ttlMs : deniedTtlMs) ? hit.decision : undefined;
     },
-    async authorize(from, to) {
-      const t = this.cached(from, to);
+    async authorize(from, to, options) {
+      const t = options?.fresh ? trivial(from, to) : this.cached(from, to);
       if (t) return t;
       const user = `system:serviceaccount:${from.namespace}:${from.serviceAccount}`;
       const allowed = await o.check(user, to);

@@ -43,6 +43,20 @@ export function httpsCallsThatWouldFail(pods: V1Pod[]): HttpsCallProblem[] {
   return out;
 }
 
+/**
+ * Whether a probe or hook of the pod's elasticsearch container calls Elasticsearch over HTTPS with
+ * curl reading CURL_HOME/.curlrc: the only pods whose intent carries the local probe identity (issue
+ * 18 finding 3). Every other pod gets none, so no key readable by the Elasticsearch container exists there.
+ */
+export function needsProbeIdentity(pod: V1Pod): boolean {
+  const es = (pod.spec?.containers ?? []).find((c) => c.name === ES_CONTAINER);
+  if (!es) return false;
+  return handlers(es).some(([, h]) => {
+    const text = (h.exec?.command ?? []).join(" ");
+    return ES_HTTPS_URL.test(text) && CURL_CALL.test(text) && !CURL_SKIPS_CONFIG.test(text);
+  });
+}
+
 /** One line for a condition and an Event: the first problems, and how many more. */
 export function describeHttpsProblems(cluster: string, problems: HttpsCallProblem[], shown = 3): string {
   const first = problems.slice(0, shown).map((p) => `pod ${p.pod} container ${p.container} ${p.where}: ${p.why}`);

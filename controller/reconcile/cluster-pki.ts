@@ -90,17 +90,9 @@ async function parseCa(secret: V1Secret): Promise<CertificateAuthority> {
   return ca;
 }
 
-/**
- * The cluster's client CA: created once, rotated before expiry keeping the outgoing one.
- * `adopt`: the data of an earlier es-mtls's CA Secret to carry over (the same CA, so no client is refused).
- */
-export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: PkiWriter, s: PkiSettings, now = new Date(), adopt?: Record<string, string>): Promise<ClientCas> {
+/** The cluster's client CA (its Secret in the controller's namespace): created once, rotated before expiry keeping the outgoing one. */
+export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | undefined, writer: PkiWriter, s: PkiSettings, now = new Date()): Promise<ClientCas> {
   let caSecret = existingCa;
-  if (!caSecret && adopt) {
-    caSecret = await writer.createSecret({ apiVersion: "v1", kind: "Secret", type: "Opaque", metadata: caSecretMeta(es, s.caNamespace), data: adopt });
-    if (caSecretRelation(caSecret, es) !== "own") throw new ForeignCaSecretError(foreignCaReason(caSecret, es));
-    log.info("moved the client CA into the controller's namespace", { cluster: `${es.metadata.namespace}/${es.metadata.name}` });
-  }
   let ca: CertificateAuthority | undefined;
   if (caSecret) {
     try {

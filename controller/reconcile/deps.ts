@@ -16,7 +16,7 @@ export type { SecretReader } from "../kube/secret-reader.ts";
 
 export type ClusterWriter = Pick<Writer, "fresh" | "apply" | "mergePatch" | "applyStatus" | "createSecret" | "replaceSecret" | "evict" | "deleteSecret">;
 export type EventSink = Pick<EventRecorder, "record">;
-export type IntentSink = Pick<IntentStore, "get" | "set" | "offer" | "remove">;
+export type IntentSink = Pick<IntentStore, "get" | "set" | "offer" | "remove" | "withdrawExcept">;
 export type ReportSource = Pick<ReportStore, "get" | "seed">;
 
 export interface ReconcilerDeps {

@@ -12,6 +12,7 @@ import type { ReconcilerDeps } from "./deps.ts";
 
 export async function standAsideForEck(c: ClusterView, version: string, d: Pick<ReconcilerDeps, "events" | "writer" | "intents" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
   for (const p of c.pods) d.intents.remove(p.pod.metadata!.namespace!, p.pod.metadata!.name!);
+  d.intents.withdrawExcept({ namespace: c.namespace, name: c.name }, []); // and those of pods that left it
   const inUse = c.es.spec?.http?.tls?.client?.authentication === true || c.es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
   if (!inUse && !c.clientAuth) return { requeueAfterMs: d.resyncMs };
   const message = `client certificate authentication of this cluster is implemented by ECK ${version} (≥ 3.4); es-mtls stands aside: no Secrets, no annotation, no injection, no restarts`;

@@ -1,6 +1,5 @@
 // Step: every ES pod proved it accepts clients without a certificate: annotation first (an orphaned
 // one misleads), then the secrets, the CA, the intents (retired) and what is kept in memory.
-import { legacyClientCaSecretName } from "../names.ts";
 import { type Condition } from "../resources.ts";
 import { internalClientCertSecretName } from "../names.ts";
 import { trustBundleSecretName } from "../names.ts";
@@ -24,7 +23,7 @@ export async function finishDisabling(
   d: Pick<ReconcilerDeps, "caches" | "writer" | "pki" | "intents" | "events" | "resyncMs">,
 ): Promise<{ requeueAfterMs: number }> {
   await removeAnnotation(c, d);
-  for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name), legacyClientCaSecretName(c.name)]) {
+  for (const name of [internalClientCertSecretName(c.name), trustBundleSecretName(c.name)]) {
     // Only what es-mtls created (its label and an ownerReference to this Elasticsearch) is deleted.
     const secret = c.managedSecret(name);
     if (secret && isOwnSecret(secret, c.es)) await d.writer.deleteSecret(c.namespace, name, secret.metadata?.uid);

@@ -10,5 +10,6 @@ export async function cleanUpGone(key: string, memory: ClusterMemory, d: Pick<Re
   memory.forget(key);
   await deleteClusterCas(namespace, name, d);
   for (const pod of podsLabelledFor(namespace, name, d.caches)) d.intents.remove(namespace, pod.metadata!.name!);
+  d.intents.withdrawExcept({ namespace, name }, []); // every intent it published, Kibanas' of other namespaces included
   return {};
 }

@@ -6,6 +6,7 @@ import type { FileLayout, Identity, Intent, ManagedIdentity, Phase, SelfSignedId
 import { MATERIAL_FILE_MODE } from "../../protocol/agent-env.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_PROBE_DIR, ES_PROBE_FILE, KIBANA_CERT_DIR, PROBE_VOLUME } from "../names.ts";
 import { podEnforcement } from "../policy/injection-record.ts";
+import { needsProbeIdentity } from "../policy/https-probes.ts";
 
 const ES_FILES: Omit<FileLayout, "mode" | "uid" | "gid"> = {
   dir: ES_BUNDLE_DIR,
@@ -38,14 +39,29 @@ export interface ClusterIntentInput {
  */
 const PROOF_COMMON_NAME = "es-mtls-proof";
 /**
+ * Lifetime of the proof identity (issue 18 finding 5): it lives only in the agent's memory and the
+ * agent makes a new one at will (renewed at 2/3, ~80 min), so nothing is lost by keeping it short,
+ * and a pod that is gone leaves no certificate of its cluster valid for more than 2 h. Capped at
+ * --agent-cert-validity, so a shorter setting (tests) still applies.
+ */
+const ES_PROOF_VALIDITY_SECONDS = 2 * 3600;
+/**
  * The local probe identity of an Elasticsearch pod (curl in the container's own probes and hooks,
  * through CURL_HOME): trusted by the cluster's bundle like every identity its CA signs.
  */
 const PROBE_COMMON_NAME = "es-mtls-probe";
+/**
+ * Lifetime of the probe identity (issue 18 finding 3): its key sits on a volume the Elasticsearch
+ * container reads, so it is kept to hours, and renewed at half its life (~2 h) rather than 2/3: if
+ * the controller cannot be reached, the chart's probe keeps passing for the remaining ~2 h, while a
+ * copied key is worth at most 4 h. Capped at --agent-cert-validity like the proof identity.
+ */
+const PROBE_VALIDITY_SECONDS = 4 * 3600;
+const PROBE_RENEW_AT_FRACTION = 1 / 2;
 
 /** An identity the agent creates in the pod and the cluster's client CA signs. */
-export function managedIdentity(commonName: string, organizationalUnit: string, validitySeconds: number): ManagedIdentity {
-  return { source: "managed", subject: { commonName, organizationalUnit }, keyAlgorithm: "ECDSA-P256", validitySeconds, renewAtFraction: 2 / 3 };
+export function managedIdentity(commonName: string, organizationalUnit: string, validitySeconds: number, renewAtFraction = 2 / 3): ManagedIdentity {
+  return { source: "managed", subject: { commonName, organizationalUnit }, keyAlgorithm: "ECDSA-P256", validitySeconds, renewAtFraction };
 }
 
 function podIntent(pod: V1Pod, c: ClusterIntentInput, role: Intent["role"], rest: Pick<Intent, "enforcement" | "identity" | "files"> & Partial<Intent>): Intent {
@@ -64,10 +80,13 @@ export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
   return podIntent(pod, c, "elasticsearch", {
     enforcement: podEnforcement(pod, c.phase),
     trustBundle: c.bundle,
-    identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, c.certValiditySeconds),
+    identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, Math.min(ES_PROOF_VALIDITY_SECONDS, c.certValiditySeconds)),
     files: { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER },
-    // Only where injection gave the pod the probe folder (pods injected before it have none).
-    ...(hasProbeVolume(pod) ? { probe: { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, c.certValiditySeconds), dir: ES_PROBE_DIR, file: ES_PROBE_FILE } } : {}),
+    // Only where injection gave the pod the probe folder (pods injected before it have none), and
+    // only where a probe or hook of its elasticsearch container calls it over HTTPS with curl.
+    ...(hasProbeVolume(pod) && needsProbeIdentity(pod)
+      ? { probe: { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, Math.min(PROBE_VALIDITY_SECONDS, c.certValiditySeconds), PROBE_RENEW_AT_FRACTION), dir: ES_PROBE_DIR, file: ES_PROBE_FILE } }
+      : {}),
   });
 }
 

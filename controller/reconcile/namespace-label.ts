@@ -12,6 +12,11 @@
 // a reconcile never removes the label another has just decided on. Writes are merge patches of that
 // one label with the field manager, only when it differs (zero writes when nothing changed); never an
 // apply, which would create a namespace that was just deleted.
+//
+// The decided phases are keyed by cluster names, which tenants choose: an entry is kept only while
+// its Elasticsearch is in the cache (issue 18 finding 8), so the map never outgrows the clusters that
+// exist, however many are created and deleted. Once the cache no longer has a cluster, its entry
+// says nothing the cache does not (a cluster absent from the cache is inactive either way).
 import type { Phase } from "../../protocol/intent.ts";
 import { ACTIVE_NAMESPACE_LABEL } from "../names.ts";
 import { isNotFound } from "../kube/api-error.ts";
@@ -49,11 +54,22 @@ export function syncNamespaceLabels(key: string, phase: Phase | undefined, d: De
   if (!d.caches.activeNamespaces) return Promise.resolve([]);
   let s = state.get(d.caches);
   if (!s) state.set(d.caches, (s = { decided: new Map(), tail: Promise.resolve() }));
-  s.decided.set(key, phase); // a gone cluster stays as undefined (inactive): one entry per cluster name
+  s.decided.set(key, phase); // a gone cluster counts as undefined (inactive) until the cache drops it
   const decided = s.decided;
+  for (const k of decided.keys()) if (!cached(k, d)) decided.delete(k);
   const run = s.tail.then(() => sync(decided, d));
   s.tail = run.catch(() => {});
   return run;
+}
+
+const cached = (key: string, d: Deps) => {
+  const slash = key.indexOf("/");
+  return d.caches.elasticsearch.get(key.slice(slash + 1), key.slice(0, slash)) !== undefined;
+};
+
+/** How many clusters' decided phases are remembered (for the test that the map stays bounded). */
+export function decidedCount(d: Deps): number {
+  return state.get(d.caches)?.decided.size ?? 0;
 }
 
 async function sync(decided: ReadonlyMap<string, Phase | undefined>, d: Deps): Promise<string[]> {

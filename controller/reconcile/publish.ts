@@ -1,10 +1,12 @@
-// Step: every pod's intent into the intent store (pushed to its agent's stream), or withdrawn.
+// Step: every pod's intent into the intent store (pushed to its agent's stream), or withdrawn. A pod
+// that left the cluster's view (its Kibana re-pointed, its reference refused, its label changed)
+// loses the intent this cluster published for it, so its agent sees none (issue 18).
 import type { Identity } from "../../protocol/intent.ts";
 import { log } from "../log.ts";
 import { elasticsearchIntent, kibanaIntent, retiredIntent, type ClusterIntentInput, type RetiredInput } from "./intents.ts";
 import { isInjected } from "../policy/injection-record.ts";
 import type { KibanaIdentity } from "./kibana.ts";
-import type { PodView } from "./view.ts";
+import { podRef, type PodView } from "./view.ts";
 import type { IntentSink } from "./deps.ts";
 
 export function publishIntents(intents: IntentSink, pods: PodView[], cluster: ClusterIntentInput, identities: KibanaIdentity[]): void {
@@ -19,6 +21,13 @@ export function publishIntents(intents: IntentSink, pods: PodView[], cluster: Cl
     if (id?.ok) intents.set(kibanaIntent(p.pod, cluster, id.identity satisfies Identity));
     else if (!intents.get(p.pod.metadata!.namespace!, p.pod.metadata!.name!)) log.debug("no intent for kibana pod", { namespace: p.pod.metadata!.namespace, name: p.pod.metadata!.name });
   }
+  withdrawLeavers(intents, pods, cluster.cluster);
+}
+
+/** The intents this cluster published for pods no longer in its view are withdrawn. */
+function withdrawLeavers(intents: IntentSink, pods: PodView[], cluster: { namespace: string; name: string }): void {
+  const withdrawn = intents.withdrawExcept(cluster, pods.map(podRef));
+  if (withdrawn.length) log.info("withdrew the intents of pods that left the cluster", { cluster: `${cluster.namespace}/${cluster.name}`, pods: withdrawn.map((p) => `${p.namespace}/${p.name}`) });
 }
 
 
@@ -40,5 +49,6 @@ export function retireIntents(intents: IntentSink, pods: PodView[], input: Retir
     const outcome = intents.offer(retiredIntent(p.pod, p.role, input));
     if (outcome.result === "stale") kept.push({ namespace: namespace!, name: name!, reason: outcome.reason });
   }
+  withdrawLeavers(intents, pods, input.cluster);
   return { kept };
 }

@@ -5,7 +5,8 @@
 // allows nothing now) or a replacement that came back still needing a restart is tried again later,
 // not every round; pods a restart would not inject (not-injectable.ts) are never evicted. Before an
 // Elasticsearch pod is evicted, the cluster's own health is read (kube/es-health.ts) and must be
-// green (gate/cluster-health.ts); otherwise the eviction waits, rechecked with backoff, its reason
+// green (gate/cluster-health.ts), asked only of the cluster's own pods with Secrets they use
+// (gate/health-targets.ts); otherwise the eviction waits, rechecked with backoff, its reason
 // in PodsUpToDate and in an Event.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { Phase } from "../../protocol/intent.ts";
@@ -18,7 +19,8 @@ import { notInjectableCondition, notInjectablePods, reportNotInjectable } from "
 import { esTarget } from "./event-targets.ts";
 import type { PodView } from "./view.ts";
 import type { ClusterWriter, EventSink, ReportSource } from "./deps.ts";
-import type { ClusterHealthReader, HealthCluster } from "../kube/es-health.ts";
+import type { ClusterHealthReader } from "../kube/es-health.ts";
+import type { HealthCluster } from "../gate/health-targets.ts";
 import { HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../names.ts";
 import { healthAllowsEviction, type HealthVerdict } from "../gate/cluster-health.ts";
 
@@ -148,7 +150,10 @@ export class Restarts {
     const count = fresh ? (prev?.count ?? 0) + 1 : prev.count;
     const nextReadAt = fresh ? now + backoffDelay(count - 1, HEALTH_BACKOFF, this.clock.random) : prev.nextReadAt;
     this.healthHolds.set(key, { count, verdict, nextReadAt });
-    if (prev?.verdict.message !== verdict.message) await d.events.record(esTarget(es), verdict.reason === "ClusterNotGreen" ? "Normal" : "Warning", "RestartWaitingForHealth", wait);
+    if (prev?.verdict.message !== verdict.message) {
+      const reason = verdict.reason === "HealthSecretRefused" ? "HealthSecretRefused" : "RestartWaitingForHealth";
+      await d.events.record(esTarget(es), verdict.reason === "ClusterNotGreen" ? "Normal" : "Warning", reason, wait);
+    }
     const pending = this.pending.get(key);
     return {
       step: { wait, pod: step.evict.metadata!.name! },
@@ -195,5 +200,5 @@ function pendingFor(pod: V1Pod, pods: PodView[]): PendingReplacement | undefined
 /** Where the health gate finds the cluster's credentials and HTTP CA: the resource's annotations, else ECK's names. */
 function healthCluster(es: Elasticsearch): HealthCluster {
   const a = es.metadata.annotations ?? {};
-  return { namespace: es.metadata.namespace!, name: es.metadata.name!, credentialsSecret: a[HEALTH_CREDENTIALS_ANNOTATION], httpCaSecret: a[HEALTH_HTTP_CA_ANNOTATION] };
+  return { namespace: es.metadata.namespace!, name: es.metadata.name!, uid: es.metadata.uid, credentialsSecret: a[HEALTH_CREDENTIALS_ANNOTATION], httpCaSecret: a[HEALTH_HTTP_CA_ANNOTATION] };
 }

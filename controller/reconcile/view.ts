@@ -6,7 +6,6 @@ import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import type { Phase, Role } from "../../protocol/intent.ts";
 import {
   CLIENT_AUTH_REQUIRED_ANNOTATION,
-  legacyClientCaSecretName,
   ES_CLUSTER_LABEL,
   KIBANA_NAME_LABEL,
   internalClientCertSecretName,
@@ -100,7 +99,7 @@ export async function loadCluster(key: string, d: Sources): Promise<ClusterView 
 
 /** The names of the Secrets es-mtls keeps in a cluster's namespace: the only ones whose data it reads. */
 function managedSecretNames(esName: string): string[] {
-  return [internalClientCertSecretName(esName), trustBundleSecretName(esName), legacyClientCaSecretName(esName)];
+  return [internalClientCertSecretName(esName), trustBundleSecretName(esName)];
 }
 
 /**

@@ -1,14 +1,16 @@
 // The intent API agents talk to: their projected tokens verified against the apiserver's JWKS and
-// the pod cache, their CSRs signed by their cluster's client CA, their status reports kept.
+// the pod cache, their CSRs signed by the client CA of their intent's cluster while they still
+// belong to it, their status reports kept.
 import type * as k8s from "@kubernetes/client-node";
 import type { ControllerConfig } from "../config.ts";
 import { createIntentApp } from "../intent-api/app.ts";
 import { createCertificateIssuer } from "../intent-api/certificate-issuer.ts";
+import { signingAuthority } from "../intent-api/signing-authority.ts";
 import type { IntentStore } from "../intent-api/intent-store.ts";
 import { createTokenVerifier } from "../intent-api/token-verifier.ts";
 import type { CacheViews } from "../kube/informers.ts";
 import { kubeJwks, serviceAccountIssuer } from "../kube/jwks.ts";
-import { clusterOfPod } from "../kube/pod-cluster.ts";
+import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import { log } from "../log.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import type { ReportStore } from "../reconcile/reports.ts";
@@ -21,6 +23,8 @@ export interface IntentApiServingDeps {
   caches: Pick<CacheViews, "pods" | "kibana">;
   intents: IntentStore;
   reports: Pick<ReportStore, "put">;
+  /** Cross-namespace references, asked afresh before a Kibana of another namespace is certified. */
+  references: ReferenceAuthorizer;
   /** The reconciler: the current client CA of a cluster, if it exists. */
   signer: { caFor(namespace: string, name: string): CertificateAuthority | undefined };
 }
@@ -35,19 +39,15 @@ export async function serveIntentApi(material: ServingMaterial, d: IntentApiServ
     audience: config.tokenAudience,
     pods: (namespace, name) => {
       const pod = caches.pods.get(name, namespace);
-      return pod?.metadata?.uid && !pod.metadata.deletionTimestamp ? { uid: pod.metadata.uid } : undefined;
+      return pod?.metadata?.uid && !pod.metadata.deletionTimestamp ? { uid: pod.metadata.uid, ...(pod.status?.phase ? { phase: pod.status.phase } : {}) } : undefined;
     },
   });
   const app = createIntentApp({
     verifier,
     intents: d.intents,
-    issueCertificate: createCertificateIssuer({
-      caFor: (pod) => {
-        const p = caches.pods.get(pod.name, pod.namespace);
-        const cluster = p && clusterOfPod(p, caches.kibana);
-        return cluster ? d.signer.caFor(cluster.namespace, cluster.name) : undefined;
-      },
-    }),
+    // The CA of the cluster the pod's intent names, once the pod is known to still belong there.
+    issueCertificate: createCertificateIssuer({ caFor: (cluster) => d.signer.caFor(cluster.namespace, cluster.name) }),
+    mayCertify: signingAuthority({ pods: (namespace, name) => caches.pods.get(name, namespace), kibanas: caches.kibana, references: d.references }),
     onStatus: (pod, report) => d.reports.put(pod, report),
     maxStreamsPerPod: config.maxStreamsPerPod,
   });

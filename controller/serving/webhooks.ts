@@ -44,7 +44,7 @@ export function serveWebhooks(material: ServingMaterial, d: WebhookServingDeps):
     },
     license: () => licenseFromConfigMap(caches.license.list()[0]),
     failurePolicy: config.webhookFailurePolicy,
-    onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped }),
+    onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped, refused: result.refused }),
     onError: (what, error) => log.warn("webhook error", { what, error: String(error) }),
   });
   const server = serveTls({ fetch: app.fetch, tls: { cert: material.cert, key: material.key }, port: config.webhookPort, hostname: config.intentApiAddress });

@@ -90,6 +90,8 @@ class FakeIdentity implements IdentitySource {
   readonly currents: Array<PodIdentity | undefined> = [];
   /** Fail this many of the next requests, as an unreachable controller would. */
   failNext = 0;
+  /** Hand out this certificate instead of `leaf` (an expired one: the controller out of reach past its lifetime). */
+  issued: typeof leaf | undefined;
   async resolve(i: Intent, current: PodIdentity | undefined): Promise<PodIdentity | undefined> {
     this.calls++;
     this.currents.push(current);
@@ -98,7 +100,8 @@ class FakeIdentity implements IdentitySource {
       this.failNext--;
       throw new IdentityError(`certificate request for generation ${i.generation}: controller unavailable`);
     }
-    return { certPem: leaf.certPem, keyPem: leaf.keyPem!, leaf: leaf.certificate, sha256: sha256Hex(leaf.certPem), writtenAt: Date.now() };
+    const l = this.issued ?? leaf;
+    return { certPem: l.certPem, keyPem: l.keyPem!, leaf: l.certificate, sha256: sha256Hex(l.certPem), writtenAt: Date.now() };
   }
 }
 
@@ -129,6 +132,7 @@ const cfg = loadConfig(
 const cas = await Promise.all(["one", "two", "three"].map((n) => TestCA.create(`orchestrator ${n}`)));
 const bundles = cas.map((c) => c.pem);
 const leaf = await issueCertificate(cas[0]!, { cn: "es-0", ou: "es" });
+const expiredLeaf = await issueCertificate(cas[0]!, { cn: "es-0", ou: "es", notBefore: new Date(Date.now() - 3 * 3600_000), notAfter: new Date(Date.now() - 3600_000) });
 const MANAGED: Intent["identity"] = { source: "managed", subject: { commonName: "es-0", organizationalUnit: "es" }, keyAlgorithm: "ECDSA-P256", validitySeconds: 3600, renewAtFraction: 2 / 3 };
 
 function intent(generation: number, bundle: string): Intent {
@@ -207,6 +211,14 @@ describe("orchestrator", () => {
     expect(errors.length).toBe(2);
     expect(errors[0]!.detail).toBe("certificate request for generation 1: controller unavailable");
     expect(agent.state().generation).toBe(1);
+  });
+
+  test("an Elasticsearch pod's expired proof identity (in memory, 2 h) does not make it unready: it serves the bundle, not that identity (issue 18 finding 5)", async () => {
+    const { agent, feed, identity } = await setup();
+    identity.issued = expiredLeaf;
+    feed.push({ ...intent(1, bundles[0]!), identity: MANAGED });
+    await eventually(truthy(() => agent.state().material.identity !== undefined && agent.state().proof !== undefined), { what: "identity and a proof" });
+    expect(agent.readiness()).toEqual({ ready: true, reason: "ok: material on disk and proven loaded" });
   });
 
   test("readiness follows proofs, and the latch holds only while the new version is pending", async () => {

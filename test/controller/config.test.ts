@@ -19,6 +19,7 @@ test("intents ask agents for certificates of the agent lifetime, not the control
   const h = setup({ license: license("enterprise"), pods: [pod] });
   await h.reconcile();
   const identity = h.intents.get(NS, pod.metadata!.name!)?.identity;
-  expect(identity).toMatchObject({ source: "managed", validitySeconds: 7 * 24 * 3600 });
+  // An Elasticsearch pod's proof identity: the agent lifetime capped at 2 h (issue 18 finding 5), never the controller's year.
+  expect(identity).toMatchObject({ source: "managed", validitySeconds: 2 * 3600 });
   expect(h.caches.managedSecrets.get(`${ES_NAME}-es-internal-client-cert`, NS)).toBeDefined();
 });

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import type { Elasticsearch, Kibana } from "../../controller/resources.ts";
-import { allClusters, clustersOf } from "../../controller/routing.ts";
+import { allClusters, clustersOf, intentClustersOf } from "../../controller/routing.ts";
 import { FakeCache } from "../support/cluster-fakes.ts";
 
 function es(namespace: string, name: string): Elasticsearch {
@@ -78,4 +78,19 @@ describe("clustersOf", () => {
 
 test("allClusters lists every cached Elasticsearch as namespace/name", () => {
   expect(allClusters(caches()).sort()).toEqual(["dev/quickstart", "prod/logs", "prod/quickstart"]);
+});
+
+test("intentClustersOf: the cluster a changed pod's intent names, or those the pods of a changed Kibana hold (issue 18: the cluster a pod left withdraws its intent)", () => {
+  const pods = new FakeCache<V1Pod>();
+  const pod = (namespace: string, name: string, labels: Record<string, string>) => ({ metadata: { namespace, name, labels } }) as V1Pod;
+  pods.put(pod("b", "kb-kb-0", { "kibana.k8s.elastic.co/name": "kb" }));
+  pods.put(pod("b", "kb-kb-1", { "kibana.k8s.elastic.co/name": "kb" }));
+  pods.put(pod("b", "other-kb-0", { "kibana.k8s.elastic.co/name": "other" }));
+  const held: Record<string, { namespace: string; name: string }> = { "b/kb-kb-0": { namespace: "b", name: "own" }, "b/other-kb-0": { namespace: "b", name: "x" } };
+  const heldBy = (namespace: string, name: string) => held[`${namespace}/${name}`];
+  // The Kibana was re-pointed at prod: its pods' intents still name b/own.
+  expect(intentClustersOf({ pods }, heldBy, "kibana", kibana("b", "kb", { name: "quickstart", namespace: "prod" }))).toEqual(["b/own"]);
+  expect(intentClustersOf({ pods }, heldBy, "pod", pods.get("kb-kb-0", "b")!)).toEqual(["b/own"]);
+  expect(intentClustersOf({ pods }, heldBy, "pod", pods.get("kb-kb-1", "b")!)).toEqual([]);
+  expect(intentClustersOf({ pods }, heldBy, "elasticsearch", es("b", "own"))).toEqual([]);
 });

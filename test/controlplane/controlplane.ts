@@ -87,6 +87,8 @@ current-context: test
 
 export interface AuditEvent {
   verb: string;
+  /** Path and query ("…?dryRun=All" for a dry run). */
+  requestURI: string;
   user: { username: string; groups?: string[] };
   objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
   responseStatus?: { code?: number };

@@ -7,13 +7,17 @@
 // container's mount view. Enabling must end `Enabled` with every pod Ready through the chart's probe
 // under `required` (it presents the pod's probe identity via CURL_HOME), and disabling `Disabled`.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import * as https from "node:https";
+import { createServer as createTcpServer } from "node:net";
 import { x509 } from "../../common/x509.ts";
-import { clientCaSecretName, CONTROLLER_NAMESPACE } from "../../controller/names.ts";
+import { clientCaSecretName, CONTROLLER_NAMESPACE, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../controller/names.ts";
+import { ELASTICSEARCH } from "../../controller/resources.ts";
+import { TestCA } from "../support/test-ca.ts";
 import { Lifecycle } from "./lifecycle/cluster.ts";
 import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";
 import { eventually } from "../support/eventually.ts";
-import { ES_MTLS_ES_LABELS, ES_NAME, ES_READINESS_SCRIPT, PASSWORD, REPLICAS } from "./helm-chart/charts.ts";
+import { CERTS_SECRET, CREDENTIALS_SECRET, ES_MTLS_ES_LABELS, ES_NAME, ES_READINESS_SCRIPT, PASSWORD, REPLICAS, STS } from "./helm-chart/charts.ts";
 import { NS, esPods, installCharts, kibanaPods, notWhole, setAuthentication, status, type HelmCluster } from "./helm-chart/cluster.ts";
 
 let lc: Lifecycle;
@@ -104,9 +108,98 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
   await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
 }, 60_000);
 
-test("enable: Enabled 4/4; every ES pod Ready through the chart's curl probe under `required`, presenting the pod's probe identity; no certificate refused", async () => {
-  const before = (await esPods(lc)).map((p) => p.metadata!.uid!);
+/** The ES pods' UIDs before client authentication was first switched on (the health-gate test switches it on). */
+let beforeEnable: string[] | undefined;
+
+/** An address of its own on which port 9200 is free (pods take random 127.X.Y.0/24 blocks too). */
+async function freeAddress9200(): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const ip = `127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createTcpServer();
+      srv.once("error", () => resolve(false));
+      srv.listen({ host: ip, port: 9200, exclusive: true }, () => srv.close(() => resolve(true)));
+    });
+    if (free) return ip;
+  }
+  throw new Error("no loopback address with 9200 free");
+}
+
+/** What a planted pod serves on podIP:9200: answers green to anything, and records who sent what. */
+async function catcher(ip: string, cert: { certPem: string; key: string }, seen: string[]): Promise<https.Server> {
+  const srv = https.createServer({ cert: cert.certPem, key: cert.key }, (req, res) => {
+    seen.push(`${req.method} ${req.url} authorization=${req.headers.authorization ?? "none"}`);
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ cluster_name: ES_NAME, status: "green" }));
+  });
+  await new Promise<void>((resolve, reject) => srv.once("error", reject).listen(9200, ip, () => resolve()));
+  return srv;
+}
+
+const annotate = (annotation: string, value: string) =>
+  lc.custom.patchNamespacedCustomObject({ ...ELASTICSEARCH, namespace: NS, name: ES_NAME, body: [{ op: "add", path: `/metadata/annotations/${annotation.replace("/", "~1")}`, value }] });
+
+test("health gate (issue 18 finding 4): a Ready pod planted with the cluster's labels never receives the credentials; an annotation naming a Secret the StatefulSet does not use is refused (PodsUpToDate=False/HealthSecretRefused, Event), no ES pod evicted", async () => {
+  beforeEnable = (await esPods(lc)).map((p) => p.metadata!.uid!);
   for (const p of await esPods(lc)) expect(await info(p.status!.podIP!, helm.httpCaPem)).toBe("ok");
+  // Someone who may edit the Elasticsearch, create pods and Secrets, but not read Secrets: a pod
+  // with the cluster's labels (first in name order), Ready at an address where the test listens, and
+  // their own CA in a Secret named by the annotation.
+  const ip = await freeAddress9200();
+  const seen: string[] = [];
+  const plantedCa = await TestCA.create("planted http ca");
+  const names = [STS, `${STS}.${NS}.svc`, `${ES_NAME}-es-http.${NS}.svc`];
+  let server = await catcher(ip, await plantedCa.issue({ cn: STS, server: { dns: names, ips: [ip] } }), seen);
+  const planted = "a-planted-elasticsearch";
+  try {
+    await lc.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "planted-http-ca" }, stringData: { "ca.crt": plantedCa.pem } } });
+    await lc.core.createNamespacedPod({
+      namespace: NS,
+      body: { metadata: { name: planted, labels: ES_MTLS_ES_LABELS }, spec: { nodeName: "elsewhere", containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1" }] } },
+    });
+    const pod = await lc.core.readNamespacedPod({ name: planted, namespace: NS });
+    pod.status = { phase: "Running", podIP: ip, podIPs: [{ ip }], conditions: [{ type: "Ready", status: "True" }] };
+    await lc.core.replaceNamespacedPodStatus({ name: planted, namespace: NS, body: pod });
+    await annotate(HEALTH_HTTP_CA_ANNOTATION, "planted-http-ca");
+    const since = Date.now();
+    await setAuthentication(lc, true);
+
+    // Kibana is restarted first; the first Elasticsearch restart then waits on the refusal.
+    const refused = await eventually(async () => {
+      const c = (await status(lc))?.conditions?.find((x: any) => x.type === "PodsUpToDate");
+      if (c?.reason !== "HealthSecretRefused") throw new Error(`PodsUpToDate ${c?.reason}: ${c?.message}; the planted pod saw ${seen.length} request(s)`);
+      return c;
+    }, { timeoutMs: 90_000, intervalMs: 500, what: "PodsUpToDate=False/HealthSecretRefused" });
+    expect(refused.status).toBe("False");
+    expect(refused.message).toContain(`Secret ${NS}/planted-http-ca (annotation ${HEALTH_HTTP_CA_ANNOTATION}) is not used by the pod template of StatefulSet ${STS}`);
+    const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "HealthSecretRefused");
+    expect(events.map((e) => [e.involvedObject.kind, e.involvedObject.name, e.type])).toEqual([["Elasticsearch", ES_NAME, "Warning"]]);
+    const esEvicted = () => evictions(lc.cp.auditEvents(), since).map((e) => e.objectRef!.name!).filter((n) => n.startsWith(`${STS}-`));
+    expect(esEvicted()).toEqual([]);
+    expect(seen).toEqual([]);
+
+    // The chart's own CA again; the planted pod now even serves the chart's own HTTP certificate (as
+    // if its key had leaked): still never asked. The gate reads green from the StatefulSet's pods.
+    const certs = (await lc.core.readNamespacedSecret({ name: CERTS_SECRET, namespace: NS })).data!;
+    const text = (k: string) => Buffer.from(certs[k]!, "base64").toString();
+    await new Promise((r) => server.close(r));
+    server = await catcher(ip, { certPem: text("tls.crt"), key: text("tls.key") }, seen);
+    await annotate(HEALTH_HTTP_CA_ANNOTATION, CERTS_SECRET);
+    await annotate(HEALTH_CREDENTIALS_ANNOTATION, CREDENTIALS_SECRET);
+    await eventually(async () => {
+      if (!esEvicted().length) throw new Error("no Elasticsearch pod evicted yet");
+    }, { timeoutMs: 60_000, intervalMs: 500, what: "the first Elasticsearch pod evicted after a green read" });
+    expect(seen).toEqual([]);
+  } finally {
+    await new Promise((r) => server.close(r));
+    await lc.core.deleteNamespacedPod({ name: planted, namespace: NS, gracePeriodSeconds: 0 }).catch(() => {});
+  }
+}, 150_000);
+
+test("enable: Enabled 4/4; every ES pod Ready through the chart's curl probe under `required`, presenting the pod's probe identity; no certificate refused", async () => {
+  // Switched on by the health-gate test above (which checked the pods served without a certificate), or here.
+  const before = beforeEnable ?? (await esPods(lc)).map((p) => p.metadata!.uid!);
+  if (!beforeEnable) for (const p of await esPods(lc)) expect(await info(p.status!.podIP!, helm.httpCaPem)).toBe("ok");
   await setAuthentication(lc, true);
   const s = await settle("Enabled");
   expect(s.enforcement).toBe("required");

@@ -366,6 +366,20 @@ describe("serving certificate rotation", () => {
   }, 60_000);
 });
 
+describe("a pod's own container mounting an injected volume (issue 18 finding 3)", () => {
+  test("refused through the apiserver with the reason; the same pod without that mount is injected", async () => {
+    const pod = esPod(NS, "quickstart", "quickstart-es-default-7");
+    pod.spec!.containers.push({ name: "exfil", image: "busybox", volumeMounts: [{ name: "es-mtls-probe", mountPath: "/steal", readOnly: true }] });
+    const message = await refusal(() => core.createNamespacedPod({ namespace: NS, body: pod, dryRun: "All" }));
+    expect(message).toContain('admission webhook "pods.mtls.es-mtls.io" denied the request');
+    expect(message).toContain("containers exfil mounts volume es-mtls-probe");
+    pod.spec!.containers[1]!.volumeMounts = [];
+    const admitted = await core.createNamespacedPod({ namespace: NS, body: pod, dryRun: "All" });
+    expect(admitted.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeDefined();
+    expect(admitted.spec!.containers.find((c) => c.name === "exfil")!.volumeMounts ?? []).toEqual([]);
+  });
+});
+
 describe("webhook unreachable", () => {
   test("failurePolicy Fail refuses mTLS pods only; with Ignore they are admitted uninjected and uninjected.ts reports them", async () => {
     await server!.stop();

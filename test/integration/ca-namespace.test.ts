@@ -1,7 +1,7 @@
 // Issue 9 finding 7 on the real apiserver, the controller under its own ServiceAccount and
 // deploy/rbac.yaml: a cluster's client CA (certificate and key) lives only in the controller's
-// namespace. Nothing in the workload namespace holds a CA key; an earlier es-mtls's
-// <es>-es-client-ca is moved (the same CA) and deleted; the CA goes with its Elasticsearch (no
+// namespace. Nothing in the workload namespace holds a CA key; a Secret named <es>-es-client-ca
+// there is never key material, however it is labelled and owned (issue 18 finding 2); the CA goes with its Elasticsearch (no
 // kube-controller-manager here: the controller deletes it, not the garbage collector); a CA Secret
 // whose cluster no longer exists is swept, and nothing without es-mtls's labels is touched.
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -16,6 +16,7 @@ import { eventually } from "../support/eventually.ts";
 import { startControllerUnderOwnRbac } from "../support/controller-rbac.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { isNotFound } from "../../controller/kube/api-error.ts";
+import { x509 } from "../../common/x509.ts";
 
 const NS = "team";
 const SYSTEM = "es-mtls-system";
@@ -89,29 +90,35 @@ test("the CA is in the controller's namespace only; a tenant who reads every Sec
   expect(await status(() => tenant.listNamespacedSecret({ namespace: SYSTEM }))).toBe(403);
 });
 
-test("upgrade: an earlier es-mtls's <es>-es-client-ca is moved to the controller's namespace (same CA, so no client is refused) and deleted", async () => {
-  const es = await createEs("legacy", false);
-  const old = await createClientCa("legacy");
-  const data = await caToSecretData(old);
+test("a planted <es>-es-client-ca dressed as es-mtls's own (its label, a controller ownerReference to the Elasticsearch's UID, a CA certificate and key) is never key material: not the CA, not in the bundle, not touched", async () => {
+  const es = await createEs("dressed", false);
+  const planted = await createClientCa("dressed");
+  const data = await caToSecretData(planted);
   await core.createNamespacedSecret({
     namespace: NS,
     body: {
       metadata: {
-        name: "legacy-es-client-ca",
-        labels: { "app.kubernetes.io/managed-by": "es-mtls", "elasticsearch.k8s.elastic.co/cluster-name": "legacy" },
-        ownerReferences: [{ apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", name: "legacy", uid: es.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        name: "dressed-es-client-ca",
+        labels: { "app.kubernetes.io/managed-by": "es-mtls", "elasticsearch.k8s.elastic.co/cluster-name": "dressed" },
+        ownerReferences: [{ apiVersion: `${ES.group}/${ES.version}`, kind: "Elasticsearch", name: "dressed", uid: es.metadata.uid, controller: true, blockOwnerDeletion: true }],
       },
       type: "Opaque",
       data: { ...data },
     },
   });
-  await custom.patchNamespacedCustomObject({ ...ES, namespace: NS, name: "legacy", body: { spec: { http: { tls: { client: { authentication: true } } } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
-  await eventually(async () => expect(await phaseOf("legacy")).toBe("Enabled"), { timeoutMs: 20_000, what: "Enabled" });
-  const moved = await caSecret("legacy");
-  expect(moved.data!["tls.crt"]).toBe(data["tls.crt"]);
-  expect(moved.data!["tls.key"]).toBe(data["tls.key"]);
-  await eventually(() => gone(() => core.readNamespacedSecret({ namespace: NS, name: "legacy-es-client-ca" })), { timeoutMs: 10_000, what: "the old Secret deleted" });
-  expect(await bundleOf("legacy")).toContain(old.certificate.toString("base64").slice(0, 64));
+  await custom.patchNamespacedCustomObject({ ...ES, namespace: NS, name: "dressed", body: { spec: { http: { tls: { client: { authentication: true } } } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  await eventually(async () => expect(await phaseOf("dressed")).toBe("Enabled"), { timeoutMs: 20_000, what: "Enabled" });
+  const plantedBody = planted.certificate.toString("base64").slice(0, 64);
+  // The controller's own client certificate is issued by the CA it made, not by the planted one.
+  const internal = new x509.X509Certificate(atob((await core.readNamespacedSecret({ namespace: NS, name: "dressed-es-internal-client-cert" })).data!["tls.crt"]!));
+  const ours = new x509.X509Certificate(atob((await caSecret("dressed")).data!["tls.crt"]!));
+  expect({ issuedByPlanted: await internal.verify({ publicKey: planted.certificate.publicKey, signatureOnly: true }) }).toEqual({ issuedByPlanted: false });
+  expect(await internal.verify({ publicKey: ours.publicKey, signatureOnly: true })).toBe(true);
+  expect(ours.serialNumber).not.toBe(planted.certificate.serialNumber);
+  expect(await bundleOf("dressed")).not.toContain(plantedBody);
+  // Not es-mtls's: neither moved nor deleted.
+  const still = await core.readNamespacedSecret({ namespace: NS, name: "dressed-es-client-ca" });
+  expect(still.data!["tls.key"]).toBe(data["tls.key"]);
 });
 
 test("deleting the Elasticsearch deletes its CA Secret (no garbage collector here: the controller does it)", async () => {

@@ -127,6 +127,26 @@ describe("intent API with real service-account tokens", () => {
     }, { timeoutMs: BUSY_MS, what: "deleted pod refused" });
   });
 
+  test("a completed pod (status.phase Succeeded, set through the status subresource) is refused: 403 naming the phase, for its intent and its CSR (issue 18 finding 5)", async () => {
+    const done = await esPod("logs-es-default-5", "logs");
+    const token = await podToken(core, done, INTENT_API_AUDIENCE);
+    const [intent] = (await eventually(() => firstIntents(controller.url, ca, token), { timeoutMs: BUSY_MS, what: "intent for the pod before it completes" })) as Intent[];
+    const live = await core.readNamespacedPod({ name: "logs-es-default-5", namespace: ns });
+    live.status = { ...live.status, phase: "Succeeded" };
+    await core.replaceNamespacedPodStatus({ name: "logs-es-default-5", namespace: ns, body: live });
+    const reason = await eventually(async () => {
+      const r = await call(`${controller.url}/v1/intent`, ca, token);
+      expect(r.status).toBe(403);
+      return ((await r.json()) as { reason: string }).reason;
+    }, { timeoutMs: BUSY_MS, what: "completed pod refused" });
+    expect(reason).toBe(`pod ${ns}/logs-es-default-5 has completed (phase Succeeded): a completed pod gets no intent and no certificate`);
+    const csr = await makeCsr({ subject: "CN=es-mtls-proof, OU=logs" });
+    const refused = await call(`${controller.url}/v1/certificate`, ca, token, { method: "POST", body: JSON.stringify({ generation: intent!.generation, csr: csr.pem }) });
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { reason: string }).reason).toContain("phase Succeeded");
+    await core.deleteNamespacedPod({ name: "logs-es-default-5", namespace: ns, gracePeriodSeconds: 0 });
+  });
+
   test("a Kibana pod's CSR is signed by the cluster CA when it matches the intent, refused otherwise", async () => {
     await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "logs" } } } });
     const pod = await kbPod("kb-kb-abc", "kb");

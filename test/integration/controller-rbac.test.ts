@@ -1,5 +1,5 @@
-// The real controller under its own ServiceAccount and deploy/rbac.yaml, not as
-// admin: everything it does for a cluster succeeds, and nothing it asks is refused.
+// The real controller under its own ServiceAccount, deploy/rbac.yaml and deploy/admission-policy.yaml,
+// not as admin: everything it does for a cluster succeeds, and nothing it asks is refused.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -63,8 +63,12 @@ test("under its own RBAC the controller enables a cluster, syncs the webhooks' c
   }, { timeoutMs: 15_000, what: "caBundle synced" });
   expect(mwc.metadata?.name).toBe("es-mtls");
   // Every write it made succeeded (the audit log only records writes).
-  const writes = cp.auditEvents().filter((e) => e.user.username === username && e.stage === "ResponseComplete");
+  // (Not the dry run by which installControllerRbac waits for the admission policy: it is refused on purpose.)
+  const writes = cp.auditEvents().filter((e) => e.user.username === username && e.stage === "ResponseComplete" && !e.requestURI.includes("dryRun="));
   expect(writes.length).toBeGreaterThan(5);
+  // Among them the writes deploy/admission-policy.yaml checks (installControllerRbac waited until it is enforced).
+  const what = new Set(writes.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.namespace ?? ""}`));
+  for (const w of ["patch namespaces/team", "patch secrets/team", "create secrets/es-mtls-system"]) expect(what).toContain(w);
   const refused = writes.filter((e) => e.responseStatus?.code === 403);
   expect(refused.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
   expect(controller.logs.filter((l) => /forbidden|HTTP-Code: 403/i.test(l))).toEqual([]);

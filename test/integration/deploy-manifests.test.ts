@@ -3,7 +3,7 @@
 // webhook manifests equal what configurations.ts renders, and the controller's RBAC allows exactly
 // what it needs (checked as the controller's own ServiceAccount, not as admin).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import * as k8s from "@kubernetes/client-node";
@@ -42,13 +42,15 @@ afterAll(async () => {
 });
 
 describe("manifests", () => {
-  test("the kustomization lists every manifest in deploy/ and deploy/crds/", () => {
+  test("the kustomization lists every manifest in deploy/ and deploy/crds/ but the per-namespace agent-networkpolicy.yaml", () => {
     const listed = resources();
-    const onDisk = [
-      ...["namespace", "serviceaccount", "rbac", "service", "deployment", "pdb", "webhooks", "networkpolicy"].map((n) => `${n}.yaml`),
+    const expected = [
+      ...["namespace", "serviceaccount", "rbac", "admission-policy", "service", "deployment", "pdb", "webhooks", "networkpolicy"].map((n) => `${n}.yaml`),
       "crds/mtls.es-mtls.io_clientauthentications.yaml",
     ];
-    expect([...listed].sort()).toEqual(onDisk.sort());
+    expect([...listed].sort()).toEqual(expected.sort());
+    const onDisk = [...readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml")), ...readdirSync(join(DEPLOY, "crds")).map((f) => `crds/${f}`)];
+    expect(onDisk.sort()).toEqual([...expected, "kustomization.yaml", "agent-networkpolicy.yaml"].sort());
     // The standalone overlay adds es-mtls's own Elasticsearch and Kibana CRDs (clusters without ECK).
     const standalone = parse(readFileSync(join(DEPLOY, "standalone", "kustomization.yaml"), "utf8")) as { resources: string[] };
     expect(standalone.resources).toEqual(["..", "../standalone-crds"]);
@@ -77,10 +79,20 @@ describe("manifests", () => {
     }
     expect(accepted).toContain("deployment.yaml: Deployment/es-mtls-controller");
     expect(accepted).toContain("webhooks.yaml: MutatingWebhookConfiguration/es-mtls");
+    expect(accepted).toContain("admission-policy.yaml: ValidatingAdmissionPolicy/es-mtls-controller-writes");
     // The dry run really validates: a broken copy is refused.
     const deployment = loadManifest("deployment.yaml")[0] as k8s.V1Deployment;
     deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort = 70_000;
     expect(await status(() => objects.create(deployment, undefined, "All"))).toBe(422);
+  });
+
+  test("the optional agent-port NetworkPolicy (not in the kustomization) is accepted in a workload namespace", async () => {
+    expect(resources()).not.toContain("agent-networkpolicy.yaml");
+    const [policy, ...rest] = loadManifest("agent-networkpolicy.yaml");
+    expect(rest).toEqual([]);
+    expect(policy!.metadata?.namespace).toBeUndefined();
+    await ensureNamespace(admin, "prod");
+    await admin.makeApiClient(k8s.NetworkingV1Api).createNamespacedNetworkPolicy({ namespace: "prod", body: policy as k8s.V1NetworkPolicy, dryRun: "All" });
   });
 
   test("the controller's pod template passes the restricted Pod Security Standard its namespace enforces", async () => {
@@ -132,7 +144,6 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["watch", { resource: "pods" }],
       ["create", { resource: "pods", subresource: "eviction", namespace: "prod" }],
       ["create", { resource: "events", namespace: "prod" }],
-      ["create", { group: "events.k8s.io", resource: "events", namespace: "prod" }],
       ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system" }],
       ["update", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "es-mtls-controller" }],
       ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
@@ -142,6 +153,10 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       // The active-namespace label for the pod webhook's namespaceSelector.
       ["watch", { resource: "namespaces" }],
       ["patch", { resource: "namespaces", name: "prod" }],
+      // The leader labels its own pod; Secrets are read by name cluster-wide (kube/secret-reader.ts).
+      ["get", { resource: "pods", namespace: "es-mtls-system", name: "es-mtls-controller-0" }],
+      ["patch", { resource: "pods", namespace: "es-mtls-system", name: "es-mtls-controller-0" }],
+      ["get", { resource: "secrets", namespace: "prod", name: "quickstart-es-elastic-user" }],
     ];
     const denied = [];
     for (const [verb, r] of needed) if (!(await can(verb, r))) denied.push(`${verb} ${JSON.stringify(r)}`);
@@ -169,6 +184,15 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["create", { resource: "namespaces" }],
       ["delete", { resource: "namespaces", name: "prod" }],
       ["update", { resource: "namespaces", name: "prod" }],
+      // Narrowed to the calls the code makes (issue 18 finding 6).
+      ["get", { resource: "namespaces", name: "prod" }],
+      ["get", { resource: "pods", namespace: "prod", name: "quickstart-es-default-0" }],
+      ["update", { group: "mtls.es-mtls.io", resource: "clientauthentications", subresource: "status", namespace: "prod" }],
+      ["get", { group: "mtls.es-mtls.io", resource: "clientauthentications", namespace: "prod" }],
+      ["patch", { resource: "events", namespace: "prod" }],
+      ["create", { group: "events.k8s.io", resource: "events", namespace: "prod" }],
+      ["patch", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "es-mtls-controller" }],
+      ["update", { resource: "secrets", namespace: "prod", name: "quickstart-es-client-trust-bundle" }],
     ];
     const allowed = [];
     for (const [verb, r] of forbidden) if (await can(verb, r)) allowed.push(`${verb} ${JSON.stringify(r)}`);

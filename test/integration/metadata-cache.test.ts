@@ -12,6 +12,7 @@ import { Caches, type Kind } from "../../controller/kube/informers.ts";
 import { eventually } from "../support/eventually.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
+import { ELASTICSEARCH, KIBANA } from "../../controller/resources.ts";
 
 const NS = "meta";
 const CONTROLLER_NS = "es-mtls-system";
@@ -29,6 +30,8 @@ beforeAll(async () => {
   await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "listed", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "listed-data", "tls.key": "listed-key" } } });
   await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "planted-managed", labels: MANAGED }, stringData: { payload: "planted-data" } } });
   await core.createNamespacedSecret({ namespace: CONTROLLER_NS, body: { metadata: { name: "a-ca", labels: MANAGED }, stringData: { "tls.key": "ca-key" } } });
+  await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name: "default" } } }).catch(() => {});
+  await core.createNamespacedPod({ namespace: NS, body: bulkyPod("listed-pod") });
   caches = new Caches(cp.kubeConfig(), "elastic-system", CONTROLLER_NS, (kind, obj, type) => seen.push({ kind, type, obj }));
   await caches.start();
 }, 900_000);
@@ -79,4 +82,67 @@ test("Secrets a tenant labels managed-by=es-mtls are cached without data; CA Sec
   expect(caches.managedSecrets.data.reads).toBe(1);
   await core.deleteNamespacedSecret({ namespace: NS, name: "watched-managed" });
   await eventually(() => expect(caches.managedSecrets.data.size).toBe(0), { timeoutMs: 10_000, what: "kept data forgotten on delete" });
+});
+
+/** A pod of a cluster carrying what a tenant may add and the controller never reads: ~200 KiB of annotations and env, scheduling and resources. */
+function bulkyPod(name: string): k8s.V1Pod {
+  const big = "x".repeat(100 * 1024);
+  return {
+    metadata: {
+      name,
+      labels: { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": "es", app: "tenant-chosen" },
+      annotations: { "tenant.example/blob": big, "mtls.es-mtls.io/health-http-ca-secret": "kept" },
+    },
+    spec: {
+      nodeSelector: { "tenant.example/zone": "a" },
+      tolerations: [{ key: "tenant.example/taint", operator: "Exists" }],
+      containers: [{
+        name: "elasticsearch",
+        image: "docker.elastic.co/elasticsearch/elasticsearch:9.4.0",
+        env: [{ name: "BLOB", value: big }],
+        resources: { limits: { memory: "2Gi" } },
+        readinessProbe: { exec: { command: ["bash", "-c", "curl -s https://127.0.0.1:9200"] } },
+        volumeMounts: [{ name: "certs", mountPath: "/usr/share/elasticsearch/config/certs" }],
+      }],
+      volumes: [{ name: "certs", secret: { secretName: "es-certs", defaultMode: 0o440 } }],
+    },
+  };
+}
+
+test("issue 18 finding 8: pods, Elasticsearches and Kibanas are cached with only the fields the controller reads (listed and watched): no managedFields, no tenant annotations, env or podTemplate", async () => {
+  await core.createNamespacedPod({ namespace: NS, body: bulkyPod("watched-pod") });
+  const custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  const podTemplate = { spec: { containers: [{ name: "elasticsearch", env: [{ name: "BLOB", value: "y".repeat(50 * 1024) }] }] } };
+  await custom.createNamespacedCustomObject({ ...ELASTICSEARCH, namespace: NS, body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "es", annotations: { "tenant.example/blob": "z".repeat(50 * 1024) } }, spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "node.roles": ["master"] }, podTemplate }] } } });
+  await custom.createNamespacedCustomObject({ ...KIBANA, namespace: NS, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { version: "9.4.0", count: 1, elasticsearchRef: { name: "es" }, podTemplate } } });
+  await eventually(() => {
+    for (const n of ["listed-pod", "watched-pod"]) expect(caches.pods.get(n, NS)).toBeDefined();
+    expect(caches.elasticsearch.get("es", NS)).toBeDefined();
+    expect(caches.kibana.get("kb", NS)).toBeDefined();
+  }, { timeoutMs: 10_000, what: "pods, Elasticsearch and Kibana cached" });
+  for (const n of ["listed-pod", "watched-pod"]) {
+    const stored = await core.readNamespacedPod({ name: n, namespace: NS });
+    expect(stored.metadata?.managedFields?.length).toBeGreaterThan(0); // what the apiserver sends
+    const p = caches.pods.get(n, NS)!;
+    expect(JSON.stringify(p).length).toBeLessThan(2048);
+    expect(p.metadata?.managedFields).toBeUndefined();
+    expect(p.metadata?.annotations).toEqual({ "mtls.es-mtls.io/health-http-ca-secret": "kept" });
+    expect(p.metadata?.labels?.app).toBe("tenant-chosen");
+    expect(p.metadata?.uid).toBeDefined();
+    expect(p.spec?.nodeSelector).toBeUndefined();
+    expect(p.spec?.tolerations).toBeUndefined();
+    expect(p.spec?.containers).toEqual([{ name: "elasticsearch", readinessProbe: stored.spec!.containers[0]!.readinessProbe!, volumeMounts: stored.spec!.containers[0]!.volumeMounts! }]);
+    expect(p.spec?.volumes?.[0]).toEqual({ name: "certs", secret: { secretName: "es-certs" } });
+    expect(JSON.parse(JSON.stringify(p.spec?.volumes?.slice(1)))).toEqual(stored.spec!.volumes!.slice(1).map((v) => ({ name: v.name }))); // the token volume: projected, not read
+    expect(p.status?.phase).toBe("Pending");
+  }
+  const es = caches.elasticsearch.get("es", NS)!;
+  expect(JSON.stringify(es).length).toBeLessThan(1024);
+  expect(es.metadata.annotations).toBeUndefined();
+  expect(es.spec).toEqual({ version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "node.roles": ["master"] } }] });
+  const kb = caches.kibana.get("kb", NS)!;
+  expect(kb.spec).toEqual({ count: 1, elasticsearchRef: { name: "es" } });
+  expect(kb.metadata.managedFields).toBeUndefined();
+  // The change handler sees the same kept objects.
+  for (const e of seen.filter((x) => x.kind === "pod" || x.kind === "elasticsearch" || x.kind === "kibana")) expect(JSON.stringify(e.obj)).not.toContain("xxxxxxxxxx");
 });

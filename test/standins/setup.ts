@@ -41,12 +41,13 @@ export function write(file: string, text: string): void {
 }
 
 /** An ES stand-in started from env, as the image with certs mounted under config/ would be. */
-export async function esFromEnv(mode: ClientAuthentication, env: Record<string, string> = {}): Promise<EsFixture> {
+/** `serverDns`: the names the HTTP certificate carries (default localhost, with 127.0.0.1). */
+export async function esFromEnv(mode: ClientAuthentication, env: Record<string, string> = {}, o: { serverDns?: string[] } = {}): Promise<EsFixture> {
   const root = tmpDir("es-root");
   const host = (p: string) => join(root, p);
   const httpCa = await TestCA.create("http ca");
   const clientCa = await TestCA.create("client ca");
-  const server = await httpCa.issue({ cn: "es", server: true });
+  const server = await httpCa.issue({ cn: "es", server: o.serverDns ? { dns: o.serverDns, ips: ["127.0.0.1"] } : true });
   const client = await clientCa.issue({ cn: "client", client: true });
   const rogue = await (await TestCA.create("rogue ca")).issue({ cn: "rogue", client: true });
   write(host(`${CONFIG}/certs/tls.crt`), server.certPem);

@@ -6,6 +6,7 @@ import { ClusterReconciler } from "../../controller/reconcile/cluster.ts";
 import type { ClusterWriter, EventSink } from "../../controller/reconcile/deps.ts";
 import type { CacheViews, ManagedSecretCache, ObjectCache } from "../../controller/kube/informers.ts";
 import { WholeSecretKeeper } from "../../controller/kube/secret-reader.ts";
+import { cachedElasticsearch, cachedKibana, cachedPod } from "../../controller/kube/cached-fields.ts";
 import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, Elasticsearch } from "../../controller/resources.ts";
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
@@ -21,8 +22,10 @@ const HOUR = 3_600_000;
 
 export class FakeCache<T extends KubernetesObject> implements ObjectCache<T> {
   readonly items = new Map<string, T>();
+  /** `keep`: what the real cache keeps of each object (kube/cached-fields.ts), so the reconciler is tested on that. */
+  constructor(private readonly keep?: (obj: T) => T) {}
   put(obj: T) {
-    this.items.set(`${obj.metadata?.namespace ?? ""}/${obj.metadata!.name}`, obj);
+    this.items.set(`${obj.metadata?.namespace ?? ""}/${obj.metadata!.name}`, this.keep ? this.keep(obj) : obj);
   }
   delete(namespace: string, name: string) {
     this.items.delete(`${namespace}/${name}`);
@@ -80,13 +83,13 @@ type Caches = { [K in keyof Views]: Views[K] extends ObjectCache<infer T> ? Fake
 
 export function fakeCaches(): Caches {
   return {
-    elasticsearch: new FakeCache(),
-    kibana: new FakeCache(),
+    elasticsearch: new FakeCache(cachedElasticsearch),
+    kibana: new FakeCache(cachedKibana),
     clientAuth: new FakeCache(),
     clientCertSecrets: new MetadataFakeCache(),
     managedSecrets: new ManagedFakeCache(),
     caSecrets: new FakeCache(),
-    pods: new FakeCache(),
+    pods: new FakeCache(cachedPod),
     license: new FakeCache(),
   };
 }

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import type { ControlPlane } from "../controlplane/controlplane.ts";
 import { ControllerProcess } from "./controller-process.ts";
+import { eventually } from "./eventually.ts";
 
 const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
 
@@ -34,19 +35,21 @@ export async function ensureNamespace(kc: k8s.KubeConfig, name: string): Promise
   }
 }
 
+/** Server-side applies every object of deploy/`file` as admin. */
+export async function applyManifest(cp: ControlPlane, file: string): Promise<void> {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(cp.kubeConfig());
+  for (const object of loadManifest(file)) await objects.patch(object, undefined, undefined, "es-mtls-test", true, k8s.PatchStrategy.ServerSideApply);
+}
+
 /**
- * Applies deploy/namespace.yaml, serviceaccount.yaml and rbac.yaml (server-side apply as admin;
- * ECK's namespace is created when missing) and mints a token for the controller's ServiceAccount.
+ * Applies deploy/namespace.yaml, serviceaccount.yaml, rbac.yaml and, unless `admissionPolicy: false`,
+ * admission-policy.yaml (server-side apply as admin; ECK's namespace is created when missing) and
+ * mints a token for the controller's ServiceAccount: the controller runs under what deploy/ gives it.
  */
-export async function installControllerRbac(cp: ControlPlane, options: { expirationSeconds?: number } = {}): Promise<ControllerIdentity> {
+export async function installControllerRbac(cp: ControlPlane, options: { expirationSeconds?: number; admissionPolicy?: boolean } = {}): Promise<ControllerIdentity> {
   const admin = cp.kubeConfig();
-  const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
   await ensureNamespace(admin, ECK_NAMESPACE);
-  for (const file of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml"]) {
-    for (const object of loadManifest(file)) {
-      await objects.patch(object, undefined, undefined, "es-mtls-test", true, k8s.PatchStrategy.ServerSideApply);
-    }
-  }
+  for (const file of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", ...(options.admissionPolicy === false ? [] : ["admission-policy.yaml"])]) await applyManifest(cp, file);
   const core = admin.makeApiClient(k8s.CoreV1Api);
   const request = await core.createNamespacedServiceAccountToken({
     ...CONTROLLER_SERVICE_ACCOUNT,
@@ -60,7 +63,33 @@ export async function installControllerRbac(cp: ControlPlane, options: { expirat
     contexts: [{ name: "es-mtls-controller", cluster: "test", user: "es-mtls-controller" }],
     currentContext: "es-mtls-controller",
   });
-  return { kubeConfig, token, username: `system:serviceaccount:${CONTROLLER_SERVICE_ACCOUNT.namespace}:${CONTROLLER_SERVICE_ACCOUNT.name}` };
+  const identity = { kubeConfig, token, username: `system:serviceaccount:${CONTROLLER_SERVICE_ACCOUNT.namespace}:${CONTROLLER_SERVICE_ACCOUNT.name}` };
+  if (options.admissionPolicy !== false) await untilAdmissionPolicyEnforced(identity);
+  return identity;
+}
+
+/**
+ * Waits until the apiserver enforces deploy/admission-policy.yaml for `identity` (it compiles a new
+ * policy and sees its binding within a second or so): a dry-run patch of another label on the
+ * controller's namespace, which RBAC admits, is refused by the policy.
+ */
+export async function untilAdmissionPolicyEnforced(identity: ControllerIdentity): Promise<void> {
+  const core = identity.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  await eventually(
+    async () => {
+      try {
+        await core.patchNamespace(
+          { name: CONTROLLER_SERVICE_ACCOUNT.namespace, dryRun: "All", body: { metadata: { labels: { "es-mtls-test/probe": "x" } } } },
+          k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+        );
+      } catch (e) {
+        if ((e as { code?: number }).code === 403 && String((e as { body?: unknown }).body).includes("ValidatingAdmissionPolicy 'es-mtls-controller-writes'")) return;
+        throw e;
+      }
+      throw new Error("admitted");
+    },
+    { timeoutMs: 20_000, what: "deploy/admission-policy.yaml enforced" },
+  );
 }
 
 /** Installs the controller's identity and RBAC from deploy/ and starts the real controller under it (not as admin). */

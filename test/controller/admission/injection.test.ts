@@ -35,6 +35,27 @@ describe("injection decisions", () => {
     expect(injectPod(pod, esMode("prod", "quickstart"), config).skipped).toContain("already mounted (volume elastic-internal-client-trust-bundle)");
   });
 
+  test("refuses a pod whose own container mounts a volume injection adds (issue 18 finding 3): the probe key, Kibana's key, the agent's token", () => {
+    // A sidecar declaring a mount of es-mtls-probe (no such volume yet): injected, it would read the probe identity's key.
+    const sidecar = esPod("prod", "quickstart", "p");
+    sidecar.spec!.containers.push({ name: "exfil", image: "busybox", volumeMounts: [{ name: "es-mtls-probe", mountPath: "/steal" }] });
+    const refused = injectPod(sidecar, esMode("prod", "quickstart"), config);
+    expect(refused.patch).toEqual([]);
+    expect(refused.refused).toBe("es-mtls: containers exfil mounts volume es-mtls-probe, which es-mtls injects for its agent and the elasticsearch container's probe identity; only they may mount it: remove the mount");
+    // The same from an init container, and for the agent's token and Kibana's key.
+    const init = esPod("prod", "quickstart", "p");
+    init.spec!.initContainers![0]!.volumeMounts = [{ name: "es-mtls-agent", mountPath: "/t" }];
+    expect(injectPod(init, esMode("prod", "quickstart"), config).refused).toContain("initContainers elastic-internal-init-filesystem mounts volume es-mtls-agent");
+    const kb = kibanaPod("prod", "kb", "kb-0");
+    kb.spec!.containers.push({ name: "other", image: "x", volumeMounts: [{ name: "es-mtls-material", mountPath: "/k" }] });
+    expect(injectPod(kb, kibanaMode("prod", "quickstart"), config).refused).toContain("containers other mounts volume es-mtls-material");
+    // The elasticsearch container itself may (it reads the probe folder anyway); a pod injection leaves alone is not refused.
+    const own = esPod("prod", "quickstart", "p");
+    own.spec!.containers[0]!.volumeMounts!.push({ name: "es-mtls-probe", mountPath: "/elsewhere" });
+    expect(injectPod(own, esMode("prod", "quickstart"), config).refused).toBeUndefined();
+    expect(injectPod(sidecar, esMode("prod", "quickstart", { phase: "Disabled" }), config)).toEqual({ patch: [], skipped: "cluster phase is Disabled: nothing to inject" });
+  });
+
   test("a patched ES pod: agent last among init containers, settings per enforcement, user duplicates replaced (their CAs carried on), second pass is a no-op", () => {
     const pod = esPod("prod", "quickstart", "p", {
       env: [

@@ -56,7 +56,18 @@ let signingKey: CryptoKey;
 let server: TlsServer;
 let verifier: ReturnType<typeof createTokenVerifier>;
 const intents = new IntentStore();
+/** status.phase of the pods in the fake cache, by "namespace/name" (absent: Running). */
+const podPhases = new Map<string, string>();
 const statusReports: { pod: PodRef; report: StatusReport }[] = [];
+/** What the signing authority answers (signing-authority.ts, tested on its own): set by a test, reset after it. */
+let certifyRefusal: string | undefined;
+const certifyAsked: string[] = [];
+const mayCertify = async (pod: PodRef, cluster: { namespace: string; name: string }) => {
+  certifyAsked.push(`${pod.namespace}/${pod.name} for ${cluster.namespace}/${cluster.name}`);
+  return certifyRefusal ? { ok: false as const, reason: certifyRefusal } : { ok: true as const };
+};
+/** The CA of the intent's cluster only: a lookup by anything else signs nothing. */
+const caOf = (cluster: { namespace: string; name: string }) => (cluster.namespace === "elastic" && cluster.name === "quickstart" ? clientCa : undefined);
 
 async function material(ca: CertificateAuthority): Promise<TlsMaterial> {
   const issued = await issueServingCertificate({ ca, dnsNames: ["localhost"] });
@@ -109,7 +120,8 @@ beforeAll(async () => {
     issuer: ISSUER,
     pods: (namespace, name) => {
       const uid = pods.get(`${namespace}/${name}`);
-      return uid ? { uid } : undefined;
+      const phase = podPhases.get(`${namespace}/${name}`);
+      return uid ? { uid, ...(phase ? { phase } : {}) } : undefined;
     },
   });
   intents.set(intentFor(podA, 1));
@@ -117,7 +129,8 @@ beforeAll(async () => {
   const app = createIntentApp({
     verifier,
     intents,
-    issueCertificate: createCertificateIssuer({ caFor: () => clientCa }),
+    issueCertificate: createCertificateIssuer({ caFor: caOf }),
+    mayCertify,
     onStatus: (pod, report) => void statusReports.push({ pod, report }),
     heartbeatIntervalMs: HEARTBEAT_MS,
   });
@@ -159,6 +172,23 @@ describe("authentication", () => {
   });
   test("deleted pod → 403", async () => {
     await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint({ pod: { namespace: "apps", name: "kb-deleted", uid: "uid-x" } }) }), 403, /pod apps\/kb-deleted does not exist/);
+  });
+  test("a completed pod (Succeeded, Failed) → 403 naming the phase, for the intent and a CSR (issue 18 finding 5)", async () => {
+    const key = `${podA.namespace}/${podA.name}`;
+    try {
+      podPhases.set(key, "Succeeded");
+      await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint() }), 403, /pod apps\/kb-0 has completed \(phase Succeeded\)/);
+      expect(verifier.isPodCurrent(podA)).toBe(false);
+      podPhases.set(key, "Failed");
+      const csr = await makeCsr({ subject: "CN=kb, OU=kb" });
+      await expectError(await call(PATHS.certificate, { method: "POST", token: await mint(), body: JSON.stringify({ generation: 1, csr: csr.pem }) }), 403, /has completed \(phase Failed\)/);
+    } finally {
+      podPhases.delete(key);
+    }
+    expect(verifier.isPodCurrent(podA)).toBe(true);
+    const ac = new AbortController();
+    expect((await call(`${PATHS.intent}?after=0`, { token: await mint(), signal: ac.signal })).status).toBe(200);
+    ac.abort();
   });
   test("pod re-created under the same name (UID mismatch) → 403", async () => {
     await expectError(await call(`${PATHS.intent}?after=0`, { token: await mint({ pod: { ...podA, uid: "uid-b" } }) }), 403, /UID uid-b, the pod now has UID uid-a/);
@@ -247,7 +277,8 @@ describe("certificate endpoint", () => {
     const limited = createIntentApp({
       verifier,
       intents,
-      issueCertificate: createCertificateIssuer({ caFor: () => clientCa }),
+      issueCertificate: createCertificateIssuer({ caFor: caOf }),
+      mayCertify,
       onStatus: () => {},
       signingLimit: new SigningLimit({ burst: 2, refillMs: 3_600_000 }),
     });
@@ -273,6 +304,21 @@ describe("certificate endpoint", () => {
     expect(new x509.X509Certificate(body.chain).equal(clientCa.certificate)).toBe(true);
     expect(new Date(body.notAfter).getTime() - Date.now()).toBeLessThanOrEqual(86400 * 1000);
     expect(new Date(body.notBefore).getTime()).toBeLessThan(Date.now());
+  });
+
+  test("a pod the signing authority refuses (left its intent's cluster, reference no longer authorized) gets 403 forbidden with the reason, nothing signed (issue 18)", async () => {
+    const { pem } = await makeCsr({ subject: "CN=kb, OU=kb" });
+    certifyAsked.length = 0;
+    certifyRefusal = "pod apps/kb-0 has an intent of cluster elastic/quickstart but belongs to prod/quickstart now";
+    try {
+      const response = await call(PATHS.certificate, { method: "POST", token: await mint(), body: JSON.stringify({ generation: 3, csr: pem }) });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ error: "forbidden", reason: certifyRefusal });
+    } finally {
+      certifyRefusal = undefined;
+    }
+    // Asked for the cluster the intent names.
+    expect(certifyAsked).toEqual(["apps/kb-0 for elastic/quickstart"]);
   });
 
   test("a CSR with the wrong CN is refused with a 400 and the reason", async () => {

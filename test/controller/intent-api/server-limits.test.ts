@@ -57,7 +57,7 @@ beforeAll(async () => {
   caPem = ca.certificate.toString("pem");
   const issued = await issueServingCertificate({ ca, dnsNames: ["localhost"] });
   intents.set(intent(1));
-  const app = createIntentApp({ verifier, intents, issueCertificate: async () => ({ ok: false, reason: "unused" }), onStatus: () => {}, heartbeatIntervalMs: HEARTBEAT_MS, maxStreamsPerPod: MAX_STREAMS });
+  const app = createIntentApp({ verifier, intents, issueCertificate: async () => ({ ok: false, reason: "unused" }), mayCertify: async () => ({ ok: false, reason: "unused" }), onStatus: () => {}, heartbeatIntervalMs: HEARTBEAT_MS, maxStreamsPerPod: MAX_STREAMS });
   server = serveTls({ fetch: app.fetch, tls: { cert: issued.certificate.toString("pem"), key: await privateKeyToPem(issued.privateKey) }, idleTimeoutSeconds: 1 });
 });
 

@@ -3,7 +3,7 @@
 // the official Helm chart's curl exec probe in the elasticsearch container is not among them.
 import { describe, expect, test } from "bun:test";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
-import { describeHttpsProblems, httpsCallsThatWouldFail } from "../../../controller/policy/https-probes.ts";
+import { describeHttpsProblems, httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
 import { ES_NAME, NS, esPod, license, setup } from "../../support/cluster-fakes.ts";
 
 /** The readiness probe of the official Elasticsearch Helm chart (elastic/helm-charts, statefulset.yaml), rendered. */
@@ -79,5 +79,16 @@ describe("HTTPS probes and hooks under `required`", () => {
     const h2 = setup({ license: license("enterprise"), pods: [fixed] });
     await h2.reconcile();
     expect(h2.status()?.phase).toBe("Enabling");
+  });
+
+  test("only a curl call over HTTPS from the elasticsearch container needs the probe identity (issue 18 finding 3)", () => {
+    expect(needsProbeIdentity(withContainer("chart", { readinessProbe: { exec: { command: ["bash", "-c", HELM_CHART_READINESS_SCRIPT] } } }))).toBe(true);
+    expect(needsProbeIdentity(withContainer("hook", { lifecycle: { postStart: { exec: { command: ["curl", "-k", "https://localhost:9200/"] } } } }))).toBe(true);
+    expect(needsProbeIdentity(withContainer("tcp", { readinessProbe: { tcpSocket: { port: 9200 as never } } }))).toBe(false);
+    expect(needsProbeIdentity(withContainer("plain", { readinessProbe: { exec: { command: ["curl", "http://127.0.0.1:9200/"] } } }))).toBe(false);
+    expect(needsProbeIdentity(withContainer("skips", { readinessProbe: { exec: { command: ["sh", "-c", "curl -q -k https://127.0.0.1:9200/"] } } }))).toBe(false);
+    expect(needsProbeIdentity(withContainer("httpget", { readinessProbe: { httpGet: { path: "/", port: 9200 as never, scheme: "HTTPS" } } }))).toBe(false);
+    // A sidecar's curl gets no identity (it could not read the folder; https-probes refuses enabling instead).
+    expect(needsProbeIdentity(withContainer("side", {}, [{ name: "exporter", livenessProbe: { exec: { command: ["curl", "-k", "https://127.0.0.1:9200/"] } } }]))).toBe(false);
   });
 });

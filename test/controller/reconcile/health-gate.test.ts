@@ -28,7 +28,7 @@ function harness(answers: HealthAnswer[]) {
   const events: string[] = [];
   const asked: string[][] = [];
   const clusterHealth: ClusterHealthReader = async (cluster, pods) => {
-    expect(cluster).toEqual({ namespace: "prod", name: "q" });
+    expect(cluster).toEqual({ namespace: "prod", name: "q", uid: "es-uid" });
     asked.push(pods.map((p) => p.metadata!.name!));
     return answers.length > 1 ? answers.shift()! : answers[0]!;
   };

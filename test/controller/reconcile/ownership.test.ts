@@ -7,7 +7,7 @@ import { TestCA, privateKeyPem } from "../../support/test-ca.ts";
 import { CA_CLUSTER_NAMESPACE_LABEL, CA_CLUSTER_NAME_LABEL, CA_CLUSTER_UID_LABEL, clientCaSecretName } from "../../../controller/names.ts";
 import { CA_NS, ES_NAME, NS, elasticsearch, esPod, license, setup } from "../../support/cluster-fakes.ts";
 
-/** Where an earlier es-mtls kept the CA, in the workload namespace. */
+/** A CA Secret name in the workload namespace that es-mtls never uses (ECK-like, so a tenant may plant it). */
 const caName = `${ES_NAME}-es-client-ca`;
 
 async function plantedCa(labels: Record<string, string> = {}, ownerUid?: string): Promise<V1Secret> {
@@ -78,16 +78,20 @@ describe("foreign objects of es-mtls's names", () => {
 });
 
 describe("the client CA lives in the controller's namespace", () => {
-  test("upgrade: an own <es>-es-client-ca in the workload namespace is moved (same CA) and then deleted", async () => {
+  test("a <es>-es-client-ca in the workload namespace with es-mtls's label and a controller ownerReference to this Elasticsearch's UID is not adopted: not the CA, not read, not deleted (issue 18)", async () => {
     const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
-    const legacy = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "es-uid");
-    h.caches.managedSecrets.put(legacy);
+    const dressed = await plantedCa({ "app.kubernetes.io/managed-by": "es-mtls" }, "es-uid");
+    h.caches.managedSecrets.put(dressed);
     await h.reconcile();
     expect(h.status()?.phase).toBe("Enabling");
-    expect(h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!.data).toEqual(legacy.data);
-    expect(h.caches.managedSecrets.get(caName, NS)).toBeUndefined();
-    expect(h.writer.writes).toContain(`delete Secret ${caName}`);
-    expect(h.reconciler.caFor(NS, ES_NAME)!.certificate.serialNumber).toBe(new x509.X509Certificate(atob(legacy.data!["tls.crt"]!)).serialNumber);
+    const ours = h.caches.caSecrets.get(clientCaSecretName(NS, ES_NAME), CA_NS)!;
+    expect(ours.data!["tls.key"]).not.toBe(dressed.data!["tls.key"]);
+    expect(h.reconciler.caFor(NS, ES_NAME)!.certificate.serialNumber).not.toBe(new x509.X509Certificate(atob(dressed.data!["tls.crt"]!)).serialNumber);
+    expect(h.intents.get(NS, "quickstart-es-default-0")?.trustBundle?.pem).not.toContain(atob(dressed.data!["tls.crt"]!).split("\n")[1]);
+    // Not one of the names es-mtls keeps in a workload namespace: its data is never read, and it stays.
+    expect(h.caches.managedSecrets.reads).not.toContain(`${NS}/${caName}`);
+    expect(h.caches.managedSecrets.whole(caName, NS)?.data).toEqual(dressed.data);
+    expect(h.writer.writes.filter((w) => w.startsWith("delete"))).toEqual([]);
   });
 
   test("a CA left by a deleted namesake cluster (other UID) is deleted and a new one made", async () => {

@@ -88,6 +88,22 @@ describe("a namespace is a trust boundary", () => {
     expect(intent?.identity).toMatchObject({ source: "managed", subject: { commonName: "kb", organizationalUnit: "tenant/kb" } });
   });
 
+  test("a pod that leaves the cluster's view loses the intent the cluster published: a Kibana re-pointed elsewhere, the others keep theirs (issue 18)", async () => {
+    const es0 = esPod("quickstart-es-default-0", "required");
+    const h = setup({ license: license("enterprise"), pods: [es0] });
+    const tenantKb = kibana("tenant", "kb");
+    h.caches.kibana.put(tenantKb);
+    h.caches.pods.put(kibanaPod(tenantKb, "kb-pod") as never);
+    grant(h, "tenant");
+    await h.reconcile();
+    expect(h.intents.get("tenant", "kb-pod")?.cluster).toEqual({ namespace: NS, name: ES_NAME });
+    // Re-pointed at a cluster of its own namespace: no longer in prod's view.
+    h.caches.kibana.put(kibana("tenant", "kb", { name: "own" }));
+    await h.reconcile();
+    expect(h.intents.get("tenant", "kb-pod")).toBeUndefined();
+    expect(h.intents.get(NS, "quickstart-es-default-0")?.cluster).toEqual({ namespace: NS, name: ES_NAME });
+  });
+
   test("crowding: another namespace's Secrets take at most their budget; the cluster's own namespace comes first", async () => {
     const h = setup({ license: license("enterprise"), pods: [esPod("quickstart-es-default-0", "required")] });
     const noisyKb = kibana("aaa-tenant", "kb", {});
@@ -112,7 +128,7 @@ describe("a namespace is a trust boundary", () => {
     expect(fromTenant).toBeLessThan(150);
   }, 60_000);
 
-  test("the authorizer: same namespace needs no review; answers are cached (grants longer than refusals); off = ECK's permissive default", async () => {
+  test("the authorizer: same namespace needs no review; answers are cached (grants longer than refusals), `fresh` asks anyway; off = ECK's permissive default", async () => {
     let calls = 0;
     let clock = 0;
     let allow = false;
@@ -126,6 +142,14 @@ describe("a namespace is a trust boundary", () => {
     clock += 5000;
     expect((await a.authorize({ namespace: "b", serviceAccount: "default" }, { namespace: "prod", name: "q" })).allowed).toBe(true);
     expect(calls).toBe(2);
+    // Signing asks afresh (issue 18): a cached grant does not outlive a revoked RoleBinding there.
+    allow = false;
+    expect((await a.authorize({ namespace: "b", serviceAccount: "default" }, { namespace: "prod", name: "q" })).allowed).toBe(true); // cached grant
+    expect((await a.authorize({ namespace: "b", serviceAccount: "default" }, { namespace: "prod", name: "q" }, { fresh: true })).allowed).toBe(false);
+    expect(calls).toBe(3);
+    expect((await a.authorize({ namespace: "b", serviceAccount: "default" }, { namespace: "prod", name: "q" })).allowed).toBe(false); // the fresh answer is cached
+    expect(await a.authorize({ namespace: "prod", serviceAccount: "x" }, { namespace: "prod", name: "q" }, { fresh: true })).toEqual({ allowed: true });
+    expect(calls).toBe(3);
     const off = referenceAuthorizer({ enforce: false, check: async () => false });
     expect(await off.authorize({ namespace: "b", serviceAccount: "default" }, { namespace: "prod", name: "q" })).toEqual({ allowed: true });
   });

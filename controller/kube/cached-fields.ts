@@ -1,0 +1,97 @@
+// What the cluster-wide caches keep of each Pod, Elasticsearch and Kibana (issue 18 finding 8):
+// only the fields the controller reads, so what a tenant puts in their own objects (managedFields,
+// large annotations, env, resources, a nodeSet's podTemplate, …) does not fill its memory. Applied
+// to every listed and watched object before it is cached (kube/informers.ts). Dropped fields are
+// never read from a cached object; whoever needs more reads it elsewhere: the webhooks judge the
+// pod in the admission request, the health gate reads StatefulSets on demand.
+//
+// Kept, by reader:
+// - metadata: name, namespace, uid, resourceVersion (writer.ts's read-your-writes), generation
+//   (observedGeneration), creationTimestamp (policy/uninjected.ts), deletionTimestamp, labels (whole:
+//   they select, route and are matched against workloads' selectors), ownerReferences (rollout,
+//   ownership), and only the annotations of ECK's and es-mtls's prefixes (injection record, ECK's
+//   version, client-authentication-required, the health gate's two);
+// - a pod's containers and init containers: name (injection-record.ts), restartPolicy, the three
+//   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts); its
+//   volumes: name and secret.secretName (reconcile/intents.ts, kibana-identities.ts); status: phase,
+//   reason, podIP(s) and the conditions' type and status (the intent API, the health gate);
+// - an Elasticsearch's spec: version, http, nodeSets' name, count and config (policy/validation.ts,
+//   the HTTP CA path); a Kibana's spec: count, serviceAccountName, elasticsearchRef.
+import type * as k8s from "@kubernetes/client-node";
+import type { Elasticsearch, Kibana } from "../resources.ts";
+
+/** Annotation prefixes whose keys the controller reads (names.ts). */
+const READ_ANNOTATION_PREFIXES = ["mtls.es-mtls.io/", "eck.k8s.elastic.co/", "common.k8s.elastic.co/"];
+
+function defined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function metadata(m: k8s.V1ObjectMeta | undefined): k8s.V1ObjectMeta {
+  if (!m) return {};
+  const annotations = Object.fromEntries(Object.entries(m.annotations ?? {}).filter(([k]) => READ_ANNOTATION_PREFIXES.some((p) => k.startsWith(p))));
+  return defined({
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    generation: m.generation,
+    creationTimestamp: m.creationTimestamp,
+    deletionTimestamp: m.deletionTimestamp,
+    labels: m.labels,
+    annotations: Object.keys(annotations).length ? annotations : undefined,
+    ownerReferences: m.ownerReferences,
+  });
+}
+
+function container(c: k8s.V1Container): k8s.V1Container {
+  return defined({
+    name: c.name,
+    restartPolicy: c.restartPolicy,
+    readinessProbe: c.readinessProbe,
+    livenessProbe: c.livenessProbe,
+    startupProbe: c.startupProbe,
+    lifecycle: c.lifecycle,
+    volumeMounts: c.volumeMounts,
+  });
+}
+
+export function cachedPod(p: k8s.V1Pod): k8s.V1Pod {
+  const s = p.spec;
+  const st = p.status;
+  return defined({
+    apiVersion: p.apiVersion,
+    kind: p.kind,
+    metadata: metadata(p.metadata),
+    spec: s
+      ? defined({
+          containers: (s.containers ?? []).map(container),
+          initContainers: s.initContainers?.map(container),
+          volumes: s.volumes?.map((v) => defined({ name: v.name, secret: v.secret ? { secretName: v.secret.secretName } : undefined })),
+        })
+      : undefined,
+    status: st
+      ? defined({
+          phase: st.phase,
+          reason: st.reason,
+          podIP: st.podIP,
+          podIPs: st.podIPs,
+          conditions: st.conditions?.map((c) => ({ type: c.type, status: c.status })),
+        })
+      : undefined,
+  });
+}
+
+/** A custom resource with its metadata trimmed and only the spec fields `keep` picks. */
+function cachedCustom<T extends Elasticsearch | Kibana>(o: T, keep: (spec: NonNullable<T["spec"]>) => T["spec"]): T {
+  return defined({ apiVersion: o.apiVersion, kind: o.kind, metadata: metadata(o.metadata) as T["metadata"], spec: o.spec ? (defined(keep(o.spec as NonNullable<T["spec"]>) as object) as T["spec"]) : undefined } as T);
+}
+
+export function cachedElasticsearch(es: Elasticsearch): Elasticsearch {
+  return cachedCustom(es, (s) => ({ version: s.version, http: s.http, nodeSets: s.nodeSets?.map((n) => defined({ name: n.name, count: n.count, config: n.config })) }));
+}
+
+export function cachedKibana(kb: Kibana): Kibana {
+  return cachedCustom(kb, (s) => ({ count: s.count, serviceAccountName: s.serviceAccountName, elasticsearchRef: s.elasticsearchRef }));
+}

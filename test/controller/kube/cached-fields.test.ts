@@ -1,0 +1,94 @@
+// Issue 18 finding 8: what the cluster-wide caches keep of a Pod, an Elasticsearch and a Kibana
+// (kube/cached-fields.ts). What a tenant adds and the controller never reads is dropped
+// (managedFields, other annotations, env, resources, scheduling, a nodeSet's podTemplate); every
+// rule the reconciler applies to a cached pod gives the same answer on the kept pod as on the whole
+// one. (The reconciler's own tests run on kept objects too: test/support/cluster-fakes.ts.)
+import { expect, test } from "bun:test";
+import type { V1Pod } from "@kubernetes/client-node";
+import { cachedElasticsearch, cachedKibana, cachedPod } from "../../../controller/kube/cached-fields.ts";
+import { injectPod } from "../../../controller/admission/injection.ts";
+import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
+import { hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
+import { findUninjected, notInjectable } from "../../../controller/policy/uninjected.ts";
+import type { Elasticsearch, Kibana } from "../../../controller/resources.ts";
+import { applyPatch } from "../../support/json-patch.ts";
+import { esMode, esPod, injectionConfig, kibanaMode, kibanaPod } from "../../support/eck-pods.ts";
+
+const BIG = "x".repeat(64 * 1024);
+
+/** What a tenant may add to a pod: all of it unread by the controller. */
+function bulky(p: V1Pod): V1Pod {
+  const pod = structuredClone(p);
+  pod.metadata!.managedFields = [{ manager: "kubectl", operation: "Apply", fieldsV1: { blob: BIG } as never }];
+  pod.metadata!.annotations = { ...pod.metadata!.annotations, "kubectl.kubernetes.io/last-applied-configuration": BIG, "tenant.example/x": BIG };
+  pod.metadata!.uid ??= "uid-1";
+  pod.metadata!.ownerReferences ??= [{ apiVersion: "apps/v1", kind: "StatefulSet", name: "sts", uid: "sts-uid", controller: true }];
+  pod.spec!.nodeSelector = { zone: "a" };
+  pod.spec!.affinity = { nodeAffinity: {} };
+  pod.spec!.tolerations = [{ key: BIG, operator: "Exists" }];
+  for (const c of pod.spec!.containers) {
+    c.env = [...(c.env ?? []), { name: "BLOB", value: BIG }];
+    c.resources = { limits: { memory: "2Gi" } };
+    c.readinessProbe ??= { exec: { command: ["bash", "-c", "curl -s https://127.0.0.1:9200/"] } };
+  }
+  pod.status = { phase: "Running", podIP: "10.0.0.9", conditions: [{ type: "Ready", status: "True", message: BIG }], containerStatuses: [{ name: "x", image: BIG, imageID: "", ready: true, restartCount: 0 }] };
+  return pod;
+}
+
+const injected = (pod: V1Pod, mode: ReturnType<typeof esMode>) => applyPatch(pod, injectPod(pod, mode, injectionConfig()).patch);
+const pods = () => [
+  bulky(esPod("prod", "quickstart", "quickstart-es-default-0")),
+  bulky(injected(esPod("prod", "quickstart", "quickstart-es-default-1"), esMode("prod", "quickstart"))),
+  bulky(injected(kibanaPod("prod", "kb", "kb-1"), kibanaMode("prod", "quickstart"))),
+];
+
+test("a pod is kept without managedFields, other annotations, env, resources, scheduling or container statuses", () => {
+  for (const whole of pods()) {
+    const kept = cachedPod(whole);
+    const text = JSON.stringify(kept);
+    expect(text).not.toContain("xxxxxxxx");
+    expect(text.length).toBeLessThan(JSON.stringify(whole).length / 20);
+    expect(kept.metadata?.managedFields).toBeUndefined();
+    expect(Object.keys(kept.metadata?.annotations ?? {}).every((k) => k.startsWith("mtls.es-mtls.io/"))).toBe(true);
+    expect(kept.spec?.nodeSelector ?? kept.spec?.affinity ?? kept.spec?.tolerations).toBeUndefined();
+    expect(kept.spec?.containers.every((c) => c.env === undefined && c.resources === undefined && c.image === undefined)).toBe(true);
+    expect(kept.status).toEqual({ phase: "Running", podIP: "10.0.0.9", conditions: [{ type: "Ready", status: "True" }] });
+    expect(kept.metadata).toMatchObject({ name: whole.metadata!.name, namespace: "prod", uid: whole.metadata!.uid, labels: whole.metadata!.labels, ownerReferences: whole.metadata!.ownerReferences });
+  }
+});
+
+test("every rule the controller applies to a cached pod answers the same on the kept pod", () => {
+  for (const whole of pods()) {
+    const kept = cachedPod(whole);
+    const rules = (p: V1Pod) => ({
+      record: injectionRecord(p),
+      hasRecord: hasInjectionRecord(p),
+      injected: isInjected(p),
+      enforcement: [podEnforcement(p, "Enabling"), podEnforcement(p, "Enabled"), podEnforcement(p, "Disabling")],
+      notInjectable: notInjectable(p),
+      uninjected: findUninjected({ namespace: "prod", name: "quickstart" }, [p]),
+      https: httpsCallsThatWouldFail([p]),
+      probeIdentity: needsProbeIdentity(p),
+      volumes: (p.spec?.volumes ?? []).map((v) => [v.name, v.secret?.secretName]),
+      mounts: p.spec?.containers.map((c) => c.volumeMounts?.map((m) => m.mountPath)),
+    });
+    expect(rules(kept)).toEqual(rules(whole));
+  }
+  // The webhook's injection was in the set (its record and agent container survive).
+  expect(pods().map((p) => isInjected(cachedPod(p)))).toEqual([false, true, true]);
+});
+
+test("an Elasticsearch keeps version, http and its nodeSets' name, count and config; a Kibana its count, ServiceAccount and elasticsearchRef", () => {
+  const es = {
+    apiVersion: "elasticsearch.k8s.elastic.co/v1",
+    kind: "Elasticsearch",
+    metadata: { name: "q", namespace: "prod", uid: "u", generation: 3, annotations: { "common.k8s.elastic.co/controller-version": "3.3.0", "mtls.es-mtls.io/health-http-ca-secret": "c", big: BIG }, managedFields: [{ manager: BIG }] },
+    spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "xpack.security.http.ssl.certificate_authorities": ["/ca.crt"] }, podTemplate: { spec: { containers: [{ name: "elasticsearch", env: [{ name: "B", value: BIG }] }] } } }] },
+  } as unknown as Elasticsearch;
+  const keptEs = cachedElasticsearch(es);
+  expect(JSON.stringify(keptEs)).not.toContain("xxxxxxxx");
+  expect(keptEs.metadata).toEqual({ name: "q", namespace: "prod", uid: "u", generation: 3, annotations: { "common.k8s.elastic.co/controller-version": "3.3.0", "mtls.es-mtls.io/health-http-ca-secret": "c" } });
+  expect(keptEs.spec).toEqual({ version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "xpack.security.http.ssl.certificate_authorities": ["/ca.crt"] } }] });
+  const kb = { kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" }, podTemplate: { big: BIG }, config: { big: BIG } } } as unknown as Kibana;
+  expect(cachedKibana(kb)).toEqual({ kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" } } } as Kibana);
+});
