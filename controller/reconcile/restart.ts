@@ -28,6 +28,13 @@ import { healthAllowsEviction, type HealthVerdict } from "../gate/cluster-health
 const ROLLOUT_REQUEUE_MS = 5000;
 /** Between two restart attempts of the same pod: 10 s doubling to 5 min. */
 export const RESTART_BACKOFF: BackoffOptions = { minMs: 10_000, maxMs: 300_000 };
+/**
+ * Between two attempts refused by a PodDisruptionBudget: 10 s doubling to 30 s. A budget frees up by
+ * itself (a pod turns Ready again; Kubernetes drops a pod from `disruptedPods` two minutes after an
+ * eviction it granted but did not carry out, as when the evicting client died mid-request), and an
+ * attempt is one API call: waiting up to RESTART_BACKOFF's 5 min after that only stalls the rollout.
+ */
+export const REFUSED_EVICTION_BACKOFF: BackoffOptions = { minMs: 10_000, maxMs: 30_000 };
 /** Between two reads of a cluster's health that was not green: 2 s doubling to 30 s. */
 export const HEALTH_BACKOFF: BackoffOptions = { minMs: 2000, maxMs: 30_000 };
 
@@ -184,7 +191,7 @@ export class Restarts {
   private attempted(key: string, podName: string, refused: boolean): void {
     const byPod = this.attempts.get(key) ?? new Map<string, Attempts>();
     const count = (byPod.get(podName)?.count ?? 0) + 1;
-    byPod.set(podName, { count, refused, retryAt: this.clock.now() + backoffDelay(count - 1, RESTART_BACKOFF, this.clock.random) });
+    byPod.set(podName, { count, refused, retryAt: this.clock.now() + backoffDelay(count - 1, refused ? REFUSED_EVICTION_BACKOFF : RESTART_BACKOFF, this.clock.random) });
     this.attempts.set(key, byPod);
   }
 }

@@ -186,6 +186,14 @@ export class Lifecycle {
     return (await this.custom.getNamespacedCustomObject({ ...ELASTICSEARCH, namespace: NS, name: ES_NAME })) as { metadata: k8s.V1ObjectMeta };
   }
 
+  /** The PodDisruptionBudget's status as the disruption controller last wrote it, one line. */
+  async disruptionBudget(): Promise<string> {
+    const pdb = await this.cp.kubeConfig().makeApiClient(k8s.PolicyV1Api).readNamespacedPodDisruptionBudget({ name: `${ES_NAME}-es-default`, namespace: NS });
+    const st = pdb.status;
+    const disrupted = Object.entries(st?.disruptedPods ?? {}).map(([pod, at]) => `${pod}@${new Date(at).toISOString()}`);
+    return `allowed ${st?.disruptionsAllowed}, healthy ${st?.currentHealthy}/${st?.desiredHealthy} of ${st?.expectedPods}, generation ${st?.observedGeneration}/${pdb.metadata?.generation}, disrupted [${disrupted.join(", ")}]`;
+  }
+
   async pods(): Promise<k8s.V1Pod[]> {
     return (await this.core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items.sort((a, b) => a.metadata!.name!.localeCompare(b.metadata!.name!));
   }

@@ -69,9 +69,14 @@ export async function waitWhole(lc: Lifecycle, timeoutMs: number, what = "the St
 export async function settle(lc: Lifecycle, phase: "Enabled" | "Disabled", timeoutMs: number): Promise<Record<string, any>> {
   return eventually(async () => {
     const s = await lc.status();
-    if (s?.phase !== phase) throw new Error(`phase ${s?.phase}, proven ${s?.podsProven}, ${s?.conditions?.find((c: any) => c.type === "PodsUpToDate")?.message ?? ""}`);
-    if (phase === "Enabled" && s.podsProven !== `${REPLICAS}/${REPLICAS}`) throw new Error(`proven ${s.podsProven}`);
     const problems = notWhole(await lc.pods());
+    if (s?.phase !== phase) {
+      // A miss names what the controller waits on and what the pods and their budget look like, so a rare one can be diagnosed from the log.
+      const pods = problems.length ? problems.join("; ") : "pods whole";
+      const budget = await lc.disruptionBudget().catch((e: Error) => `budget unreadable: ${e.message}`);
+      throw new Error(`phase ${s?.phase}, proven ${s?.podsProven}, ${s?.conditions?.find((c: any) => c.type === "PodsUpToDate")?.message ?? ""}; ${pods}; budget: ${budget}`);
+    }
+    if (phase === "Enabled" && s.podsProven !== `${REPLICAS}/${REPLICAS}`) throw new Error(`proven ${s.podsProven}`);
     if (problems.length) throw new Error(problems.join("; "));
     return s;
   }, { timeoutMs, intervalMs: 500, what: `phase ${phase} with every pod whole` });
