@@ -73,6 +73,10 @@ beforeAll(async () => {
     namespace: ns,
     body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "logs" }, spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 2 }] } },
   });
+  // Pods created before the cluster became active are the rollout's, not ones the webhook missed:
+  // the PodsInjected check below needs its pods created after `activeSince` (a busy machine once
+  // reconciled the Elasticsearch only after the test had created them).
+  await eventually(async () => expect((await statusOf("logs").catch(() => undefined))?.activeSince).toBeString(), { timeoutMs: BUSY_MS, what: "cluster logs active" });
 }, 900_000);
 
 afterAll(async () => {
