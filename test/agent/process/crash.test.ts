@@ -53,13 +53,18 @@ afterAll(() => killAll());
 async function crashLoop(rt: AgentRuntime, env: Env): Promise<{ kills: number; midWrite: number; recovered: number; published: number }> {
   const args = agentArgs(env, "elasticsearch", ["--proof-timeout-ms=100000", "--log-level=info", "--backoff-min-ms=20"]);
   let kills = 0, midWrite = 0, recovered = 0, published = 0;
+  // The kill window follows how long an apply takes here: it widens after a process killed before its
+  // first write and narrows after one that wrote, so a busy machine (an apply over 200 ms) still sees
+  // kills after writes as well as during them.
+  let windowMs = 200;
   for (let i = 0; i < KILLS_PER_RUNTIME; i++) {
     const a = spawnAgent(rt, args);
     // Wait until this process is applying intents, then kill it at a random moment.
     await a.waitLog((l) => l.msg === "intent received", 20_000);
     if (a.logs.some((l) => l.msg === "recovered from an interrupted write")) recovered++;
-    await sleep(Math.random() * 200);
+    await sleep(Math.random() * windowMs);
     const writes = a.logs.filter((l) => l.msg === "material written").length;
+    windowMs = writes > 0 ? Math.max(200, windowMs * 0.8) : Math.min(1000, windowMs * 1.25);
     const received = a.logs.filter((l) => l.msg === "intent received").length;
     a.kill(9);
     await a.exited;
