@@ -1,17 +1,35 @@
 // es-mtls agent entry point: `bun agent/main.ts …`, `deno run -A agent/main.ts …`, or
-// the `bun build --compile` binary. Options are documented in config.ts.
+// the `bun build --compile` binary. Options are AGENT_FLAGS in config.ts (`--help` lists them).
+import { parseCommandLine } from "../common/flags.ts";
+import { usageLine, usageText } from "../common/usage.ts";
+import { VERSION } from "../common/version.ts";
 import { startAgent, type RunningAgent } from "./assemble.ts";
-import { loadConfig, type AgentConfig } from "./config.ts";
+import { AGENT_FLAGS, loadConfig, type AgentConfig } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { errorMessage, logger, setLogLevel } from "./log.ts";
 import { loadAdapter } from "./runtime/load.ts";
 
+const PROGRAM = "es-mtls-agent";
+
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  // --help and --version answer before the configuration is read (a bad command line falls
+  // through to loadConfig, which names what is wrong).
+  const line = parseCommandLine(AGENT_FLAGS, argv);
+  if (line.ok && line.help) {
+    console.log(usageText(PROGRAM, AGENT_FLAGS).trimEnd());
+    return 0;
+  }
+  if (line.ok && line.version) {
+    console.log(`${PROGRAM} ${VERSION}`);
+    return 0;
+  }
   let cfg: AgentConfig;
   try {
-    cfg = loadConfig(process.argv.slice(2), process.env);
+    cfg = loadConfig(argv, process.env);
   } catch (e) {
     if (e instanceof ConfigError) {
+      console.error(usageLine(PROGRAM));
       logger.error("invalid configuration", { detail: e.message });
       return 2;
     }

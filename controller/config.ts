@@ -1,42 +1,62 @@
-/*
- * Controller configuration: flags (`--name=value`), each with an environment
- * variable (ES_MTLS_ + upper-case name with `_`); a flag wins over the variable.
- *
- * | flag | default | meaning |
- * | --- | --- | --- |
- * | --kubeconfig | in-cluster | kubeconfig file; empty = the pod's service account |
- * | --namespace | $POD_NAMESPACE or es-mtls-system | the controller's own namespace (Lease, serving secrets, client CAs) |
- * | --pod-name | $POD_NAME or hostname | this replica's identity in the Lease |
- * | --operator-namespace | elastic-system | where ECK's `elastic-licensing` ConfigMap lives |
- * | --service-name | es-mtls-controller | the Service agents and the kube-apiserver reach the controller by |
- * | --intent-api-port | 8443 | HTTPS port of the intent API (agents) |
- * | --webhook-port | 9443 | HTTPS port of the admission webhooks (kube-apiserver); 0 = off |
- * | --intent-api-address | 0.0.0.0 | listen address of both HTTPS servers and the health server |
- * | --max-streams-per-pod | 4 | open intent streams one pod UID may hold; the next gets 429 too_many_streams |
- * | --intent-api-url | https://<service>.<namespace>.svc:8443 | the intent API's URL as agents reach it (injected into pods) |
- * | --agent-image | ghcr.io/es-mtls/agent:0.1.0 | image of the injected agent |
- * | --sidecar-mode | native | native (init container with restartPolicy Always) or classic (init + sidecar) |
- * | --webhook-failure-policy | Fail | what the pod webhook answers when it cannot decide (match deploy/webhooks.yaml) |
- * | --health-port | 8080 | HTTP port of /healthz, /readyz, /metrics |
- * | --cert-validity | 8760h | lifetime of client certificates (controller's own, Kibana's) |
- * | --agent-cert-validity | 168h | lifetime of certificates signed for Kibana agents (renewed at 2/3; Kibana restarts to load it, so it stays long); it only caps an Elasticsearch pod's, which are 2 h (proof) and 4 h (probe): reconcile/intents.ts |
- * | --cert-rotate-before | 24h | reissue a client certificate this long before it expires |
- * | --ca-cert-validity | 8760h | lifetime of a cluster's client CA |
- * | --ca-cert-rotate-before | 24h | rotate a client CA this long before it expires |
- * | --lease-name | es-mtls-controller | Lease used for leader election |
- * | --lease-duration | 10s | a leader that has not renewed for this long is replaced |
- * | --lease-retry | 2s | how often candidates try and the leader renews |
- * | --resync | 5m | period of a full re-reconcile of every cluster |
- * | --enforce-rbac-on-refs | true | a Kibana or labelled Secret of another namespace counts only if its ServiceAccount may get the Elasticsearch (SubjectAccessReview); false: as ECK's default, any |
- * | --token-audience | mtls.es-mtls.io/intent-api | audience agents' projected tokens must carry |
- * | --es-health-gate | true | evict an Elasticsearch pod only while `GET /_cluster/health` (read from its Ready pods on 9200) says green; false: only the rollout's own gates |
- * | --log-level | info | debug, info, warn, error |
- */
+// Controller configuration: CONTROLLER_FLAGS is the one specification of its flags, from which
+// common/flags.ts parses the command line, common/usage.ts prints --help and
+// scripts/readme-flags.ts writes the README's table. Each flag also reads its environment variable
+// (ES_MTLS_ + the upper-case name with `_`); a flag wins over the variable.
 import { hostname } from "node:os";
+import { parseCommandLine, type CommandLine, type Flag } from "../common/flags.ts";
 import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
 import type { Level } from "./log.ts";
 import { CONTROLLER_NAME, CONTROLLER_NAMESPACE, INTENT_API_PORT, WEBHOOK_PORT } from "./names.ts";
 import { ConfigError } from "./errors.ts";
+
+const flag = (name: string, dflt: string | { shown: string; default?: string }, description: string): Flag => ({
+  name,
+  ...(typeof dflt === "string" ? { default: dflt } : dflt),
+  env: `ES_MTLS_${name.toUpperCase().replaceAll("-", "_")}`,
+  description,
+});
+
+export const CONTROLLER_FLAGS: readonly Flag[] = [
+  flag("kubeconfig", { shown: "in-cluster", default: "" }, "kubeconfig file; empty = the pod's service account"),
+  flag("namespace", { shown: `$POD_NAMESPACE or ${CONTROLLER_NAMESPACE}` }, `the controller's namespace (Lease, serving Secret, every cluster's client CA; deploy/rbac.yaml's Roles name ${CONTROLLER_NAMESPACE}: change them with it)`),
+  flag("pod-name", { shown: "$POD_NAME or hostname" }, "this replica's identity in the Lease"),
+  flag("operator-namespace", "elastic-system", "where ECK's `elastic-licensing` ConfigMap lives"),
+  flag("service-name", CONTROLLER_NAME, "the Service agents and the kube-apiserver reach the controller by (serving certificate names)"),
+  flag("intent-api-port", String(INTENT_API_PORT), "HTTPS port of the intent API (agents)"),
+  flag("webhook-port", String(WEBHOOK_PORT), "HTTPS port of the admission webhooks (kube-apiserver); 0 = off"),
+  flag("intent-api-address", "0.0.0.0", "listen address of both HTTPS servers and the health server"),
+  flag("intent-api-url", { shown: "https://<service-name>.<namespace>.svc:<intent-api-port>" }, "the intent API as agents reach it (injected into pods)"),
+  flag("max-streams-per-pod", "4", "open intent streams one pod UID may hold (1 to 1000); the next gets 429 `too_many_streams`"),
+  flag("health-port", "8080", "HTTP port of `/healthz`, `/readyz`, `/metrics`"),
+  flag("agent-image", "ghcr.io/es-mtls/agent:0.1.0", "image of the injected agent"),
+  flag("sidecar-mode", "native", "`native` (init container with restartPolicy Always) or `classic` (init + sidecar, for kubelets before 1.29)"),
+  flag("webhook-failure-policy", "Fail", "`Fail` or `Ignore`: the pod webhook's answer when it cannot decide; match deploy/webhooks.yaml"),
+  flag("cert-validity", "8760h", "lifetime of the controller's own client certificate (as ECK's flag)"),
+  flag("cert-rotate-before", "24h", "reissue the controller's own client certificate this long before it expires; shorter than --cert-validity"),
+  flag(
+    "agent-cert-validity",
+    "168h",
+    "certificates signed for Kibana agents' CSRs: agents renew at 2/3 (±10 %), and a Kibana restarts to load its renewed one, so a renewal costs a Kibana restart and the lifetime stays long. An Elasticsearch pod's identities are capped far lower (proof identity 2 h, renewed at 2/3; probe identity 4 h, renewed at 1/2: reconcile/intents.ts), and this flag caps them too when it is shorter. Certificates are not revoked: a Kibana pod's outlives it by up to this validity, an Elasticsearch pod's by at most 4 h. Each pod may have 5 signed at once, then one a minute (429 `rate_limited`)",
+  ),
+  flag("ca-cert-validity", "8760h", "lifetime of a cluster's client CA"),
+  flag("ca-cert-rotate-before", "24h", "rotate a client CA this long before it expires; shorter than --ca-cert-validity"),
+  flag("lease-name", CONTROLLER_NAME, "the Lease of leader election"),
+  flag("lease-duration", "10s", "a leader that has not renewed for this long is replaced"),
+  flag("lease-retry", "2s", "how often candidates try and the leader renews"),
+  flag("resync", "5m", "period of a full re-reconcile of every cluster"),
+  flag(
+    "enforce-rbac-on-refs",
+    "true",
+    "a Kibana or labelled Secret of another namespace counts only if its ServiceAccount may `get` the Elasticsearch (SubjectAccessReview); `false`: any, as ECK's default",
+  ),
+  flag("token-audience", INTENT_API_AUDIENCE, "audience agents' projected tokens must carry"),
+  flag(
+    "es-health-gate",
+    "true",
+    "evict an Elasticsearch pod only while its cluster's `GET /_cluster/health` (read from its Ready pods on 9200) says green; `false`: only the rollout's own gates (tests whose pods run no Elasticsearch)",
+  ),
+  flag("log-level", "info", "`debug`, `info`, `warn` or `error`: structured JSON logs on stderr"),
+];
 
 export interface ControllerConfig {
   kubeconfig?: string;
@@ -79,67 +99,71 @@ function parseDuration(text: string, flag: string): number {
   return parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0);
 }
 
+/** The command line's words for what is wrong with it. */
+function commandLineError(line: Extract<CommandLine, { ok: false }>): ConfigError {
+  if (line.problem === "unknown") return new ConfigError(`unknown flag ${line.arg}`);
+  if (line.problem === "needs-value") return new ConfigError(`flag ${line.arg} needs a value`);
+  return new ConfigError(`unexpected argument "${line.arg}" (flags look like --name=value)`);
+}
+
 export function loadConfig(argv: string[], env: Record<string, string | undefined> = process.env): ControllerConfig {
-  const flags = new Map<string, string>();
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)=(.*)$/s.exec(arg);
-    if (!m) throw new ConfigError(`unexpected argument "${arg}" (flags look like --name=value)`);
-    flags.set(m[1]!, m[2]!);
-  }
-  const known = new Set<string>();
-  const get = (name: string, fallback: string): string => {
-    known.add(name);
-    return flags.get(name) ?? env[`ES_MTLS_${name.toUpperCase().replaceAll("-", "_")}`] ?? fallback;
+  const line = parseCommandLine(CONTROLLER_FLAGS, argv);
+  if (!line.ok) throw commandLineError(line);
+  /** The flag, else its variable, else the specification's default, else `computed` (a default worked out here). */
+  const get = (name: string, computed?: string): string => {
+    const f = CONTROLLER_FLAGS.find((f) => f.name === name)!;
+    const v = line.values.get(name) ?? env[f.env!] ?? f.default ?? computed;
+    if (v === undefined) throw new ConfigError(`--${name} has no default`);
+    return v;
   };
-  const int = (name: string, fallback: number) => {
-    const v = Number(get(name, String(fallback)));
+  const int = (name: string) => {
+    const v = Number(get(name));
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new ConfigError(`--${name} must be a port number`);
     return v;
   };
-  const count = (name: string, fallback: number) => {
-    const v = Number(get(name, String(fallback)));
+  const count = (name: string) => {
+    const v = Number(get(name));
     if (!Number.isInteger(v) || v < 1 || v > 1000) throw new ConfigError(`--${name} must be an integer from 1 to 1000`);
     return v;
   };
-  const dur = (name: string, fallback: string) => parseDuration(get(name, fallback), name);
-  function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
-    const v = get(name, fallback);
+  const dur = (name: string) => parseDuration(get(name), name);
+  function oneOf<T extends string>(name: string, allowed: readonly T[]): T {
+    const v = get(name);
     if (!(allowed as readonly string[]).includes(v)) throw new ConfigError(`--${name} must be one of ${allowed.join(", ")}`);
     return v as T;
   }
-  const level = get("log-level", "info");
+  const level = get("log-level");
   if (!["debug", "info", "warn", "error"].includes(level)) throw new ConfigError(`--log-level: unknown level "${level}"`);
   const config: ControllerConfig = {
-    kubeconfig: get("kubeconfig", "") || undefined,
+    kubeconfig: get("kubeconfig") || undefined,
     namespace: get("namespace", env.POD_NAMESPACE ?? CONTROLLER_NAMESPACE),
     podName: get("pod-name", env.POD_NAME ?? hostname()),
-    operatorNamespace: get("operator-namespace", "elastic-system"),
-    serviceName: get("service-name", CONTROLLER_NAME),
-    intentApiPort: int("intent-api-port", INTENT_API_PORT),
-    webhookPort: int("webhook-port", WEBHOOK_PORT),
-    intentApiAddress: get("intent-api-address", "0.0.0.0"),
+    operatorNamespace: get("operator-namespace"),
+    serviceName: get("service-name"),
+    intentApiPort: int("intent-api-port"),
+    webhookPort: int("webhook-port"),
+    intentApiAddress: get("intent-api-address"),
     intentApiUrl: "",
-    maxStreamsPerPod: count("max-streams-per-pod", 4),
-    agentImage: get("agent-image", "ghcr.io/es-mtls/agent:0.1.0"),
-    sidecarMode: oneOf("sidecar-mode", ["native", "classic"] as const, "native"),
-    webhookFailurePolicy: oneOf("webhook-failure-policy", ["Fail", "Ignore"] as const, "Fail"),
-    healthPort: int("health-port", 8080),
-    certValidityMs: dur("cert-validity", "8760h"),
-    certRotateBeforeMs: dur("cert-rotate-before", "24h"),
-    agentCertValidityMs: dur("agent-cert-validity", "168h"),
-    caCertValidityMs: dur("ca-cert-validity", "8760h"),
-    caCertRotateBeforeMs: dur("ca-cert-rotate-before", "24h"),
-    leaseName: get("lease-name", CONTROLLER_NAME),
-    leaseDurationMs: dur("lease-duration", "10s"),
-    leaseRetryMs: dur("lease-retry", "2s"),
-    resyncMs: dur("resync", "5m"),
-    enforceRbacOnRefs: oneOf("enforce-rbac-on-refs", ["true", "false"] as const, "true") === "true",
-    tokenAudience: get("token-audience", INTENT_API_AUDIENCE),
-    esHealthGate: oneOf("es-health-gate", ["true", "false"] as const, "true") === "true",
+    maxStreamsPerPod: count("max-streams-per-pod"),
+    agentImage: get("agent-image"),
+    sidecarMode: oneOf("sidecar-mode", ["native", "classic"] as const),
+    webhookFailurePolicy: oneOf("webhook-failure-policy", ["Fail", "Ignore"] as const),
+    healthPort: int("health-port"),
+    certValidityMs: dur("cert-validity"),
+    certRotateBeforeMs: dur("cert-rotate-before"),
+    agentCertValidityMs: dur("agent-cert-validity"),
+    caCertValidityMs: dur("ca-cert-validity"),
+    caCertRotateBeforeMs: dur("ca-cert-rotate-before"),
+    leaseName: get("lease-name"),
+    leaseDurationMs: dur("lease-duration"),
+    leaseRetryMs: dur("lease-retry"),
+    resyncMs: dur("resync"),
+    enforceRbacOnRefs: oneOf("enforce-rbac-on-refs", ["true", "false"] as const) === "true",
+    tokenAudience: get("token-audience"),
+    esHealthGate: oneOf("es-health-gate", ["true", "false"] as const) === "true",
     logLevel: level as Level,
   };
   config.intentApiUrl = get("intent-api-url", `https://${config.serviceName}.${config.namespace}.svc:${config.intentApiPort}`);
-  for (const f of flags.keys()) if (!known.has(f)) throw new ConfigError(`unknown flag --${f}`);
   if (config.certRotateBeforeMs >= config.certValidityMs) throw new ConfigError("--cert-rotate-before must be shorter than --cert-validity");
   if (config.caCertRotateBeforeMs >= config.caCertValidityMs) throw new ConfigError("--ca-cert-rotate-before must be shorter than --ca-cert-validity");
   return config;

@@ -1,14 +1,33 @@
 // es-mtls controller entry point: caches → (leader only) reconcile queue → intent API for agents,
 // the webhooks on every replica, plus /healthz /readyz /metrics. Run: `bun controller/main.ts --flags`.
 // This file keeps the process (flags, signals, timers); assemble.ts wires the collaborators.
+import { parseCommandLine } from "../common/flags.ts";
+import { usageLine, usageText } from "../common/usage.ts";
+import { VERSION } from "../common/version.ts";
 import { startController } from "./assemble.ts";
-import { loadConfig } from "./config.ts";
+import { CONTROLLER_FLAGS, loadConfig } from "./config.ts";
 import { log, setLogLevel } from "./log.ts";
+import { CONTROLLER_NAME } from "./names.ts";
+
+const argv = process.argv.slice(2);
+// --help and --version answer before the configuration is read (a bad command line falls
+// through to loadConfig, which names what is wrong).
+const line = parseCommandLine(CONTROLLER_FLAGS, argv);
+if (line.ok && line.help) {
+  process.stdout.write(usageText(CONTROLLER_NAME, CONTROLLER_FLAGS));
+  process.exit(0);
+}
+if (line.ok && line.version) {
+  process.stdout.write(`${CONTROLLER_NAME} ${VERSION}\n`);
+  process.exit(0);
+}
 
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig(process.argv.slice(2));
+  config = loadConfig(argv);
 } catch (e) {
+  // The usage line first: log readers take the last line, the JSON one, as the reason.
+  process.stderr.write(`${usageLine(CONTROLLER_NAME)}\n`);
   log.error("invalid configuration", { detail: e instanceof Error ? e.message : String(e) });
   process.exit(2);
 }

@@ -1,6 +1,6 @@
 // Controller flags: the defaults an operator relies on, and the short lifetime of agents' certificates (issue 9 item 7).
 import { expect, test } from "bun:test";
-import { loadConfig } from "../../controller/config.ts";
+import { CONTROLLER_FLAGS, loadConfig } from "../../controller/config.ts";
 import { ES_NAME, NS, esPod, license, setup } from "../support/cluster-fakes.ts";
 
 const HOUR = 3_600_000;
@@ -22,4 +22,49 @@ test("intents ask agents for certificates of the agent lifetime, not the control
   // An Elasticsearch pod's proof identity: the agent lifetime capped at 2 h (issue 18 finding 5), never the controller's year.
   expect(identity).toMatchObject({ source: "managed", validitySeconds: 2 * 3600 });
   expect(h.caches.managedSecrets.get(`${ES_NAME}-es-internal-client-cert`, NS)).toBeDefined();
+});
+
+/** A valid value other than the default, for every flag of the specification. */
+const SAMPLE: Record<string, string> = {
+  kubeconfig: "/k",
+  namespace: "ns",
+  "pod-name": "pod",
+  "operator-namespace": "eck",
+  "service-name": "svc",
+  "intent-api-port": "1443",
+  "webhook-port": "0",
+  "intent-api-address": "127.0.0.1",
+  "intent-api-url": "https://ctl.example:1",
+  "max-streams-per-pod": "9",
+  "health-port": "1080",
+  "agent-image": "agent:dev",
+  "sidecar-mode": "classic",
+  "webhook-failure-policy": "Ignore",
+  "cert-validity": "48h",
+  "cert-rotate-before": "12h",
+  "agent-cert-validity": "1h",
+  "ca-cert-validity": "100h",
+  "ca-cert-rotate-before": "1h30m",
+  "lease-name": "lease",
+  "lease-duration": "15s",
+  "lease-retry": "500ms",
+  resync: "1m",
+  "enforce-rbac-on-refs": "false",
+  "token-audience": "aud",
+  "es-health-gate": "false",
+  "log-level": "debug",
+};
+
+test("CONTROLLER_FLAGS is what the controller reads: every flag changes the configuration, its variable the same way, and a specified default is the one applied", () => {
+  expect(Object.keys(SAMPLE).sort()).toEqual(CONTROLLER_FLAGS.map((f) => f.name).sort());
+  const env = { POD_NAME: "p0" };
+  const base = loadConfig([], env);
+  for (const f of CONTROLLER_FLAGS) {
+    const viaFlag = loadConfig([`--${f.name}=${SAMPLE[f.name]}`], env);
+    expect({ flag: f.name, changed: JSON.stringify(viaFlag) !== JSON.stringify(base) }).toEqual({ flag: f.name, changed: true });
+    expect(loadConfig([], { ...env, [f.env!]: SAMPLE[f.name] })).toEqual(viaFlag);
+    // The flag wins over its variable.
+    expect(loadConfig([`--${f.name}=${SAMPLE[f.name]}`], { ...env, [f.env!]: "ignored" })).toEqual(viaFlag);
+    if (f.default !== undefined) expect(loadConfig([`--${f.name}=${f.default}`], env)).toEqual(base);
+  }
 });

@@ -141,9 +141,18 @@ export class AgentProcess {
   }
 }
 
+/** The agent's command line on `runtime`: the compiled binary, or `deno run` of the source. */
+export function agentCommand(runtime: AgentRuntime, args: string[]): string[] {
+  return runtime === "bun-binary" ? [BIN, ...args] : [DENO, "run", "-A", "--quiet", join(REPO, "agent/main.ts"), ...args];
+}
+
+/** The environment agents run with: PATH and HOME only, besides `env`. */
+export function agentEnv(env: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DENO_NO_UPDATE_CHECK: "1", ...env };
+}
+
 export function spawnAgent(runtime: AgentRuntime, args: string[], env: Record<string, string> = {}): AgentProcess {
-  const cmd = runtime === "bun-binary" ? [BIN, ...args] : [DENO, "run", "-A", "--quiet", join(REPO, "agent/main.ts"), ...args];
-  const proc = spawn(cmd, { cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", DENO_NO_UPDATE_CHECK: "1", ...env } });
+  const proc = spawn(agentCommand(runtime, args), { cwd: REPO, stdin: "ignore", stdout: "pipe", stderr: "pipe", env: agentEnv(env) });
   return new AgentProcess(proc, runtime);
 }
 
