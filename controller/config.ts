@@ -7,7 +7,7 @@
  * | --kubeconfig | in-cluster | kubeconfig file; empty = the pod's service account |
  * | --namespace | $POD_NAMESPACE or es-mtls-system | the controller's own namespace (Lease, serving secrets, client CAs) |
  * | --pod-name | $POD_NAME or hostname | this replica's identity in the Lease |
- * | --operator-namespace | elastic-system | where ECK's `elastic-licensing` ConfigMap lives |
+ * | --operator-namespace | elastic-system | ECK's namespace: where it exists, ECK's licence rule applies; absent or empty: no ECK, no licence rule |
  * | --service-name | es-mtls-controller | the Service agents and the kube-apiserver reach the controller by |
  * | --intent-api-port | 8443 | HTTPS port of the intent API (agents) |
  * | --webhook-port | 9443 | HTTPS port of the admission webhooks (kube-apiserver); 0 = off |
