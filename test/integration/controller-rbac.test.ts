@@ -99,11 +99,12 @@ test("next to ECK without deploy/eck/ the licence is unknown (403): enabling is 
   const blocked = await eventually(async () => {
     const s = await statusOf("second");
     expect(s?.phase).toBe("Blocked");
+    // "Not read yet" for a moment, then the apiserver's refusal.
+    expect(condition(s, "LicenseValid")?.message).toContain(`ConfigMap ${ECK_NAMESPACE}/elastic-licensing cannot be read (forbidden)`);
     return s;
-  }, { timeoutMs: 20_000, what: "Blocked while ECK's licence cannot be read" });
+  }, { timeoutMs: 20_000, what: "Blocked while ECK's licence cannot be read (forbidden)" });
   expect(condition(blocked, "Ready")).toMatchObject({ status: "False", reason: "LicenseUnknown" });
   expect(condition(blocked, "LicenseValid")).toMatchObject({ status: "Unknown", reason: "LicenseUnknown" });
-  expect(condition(blocked, "LicenseValid").message).toContain(`ConfigMap ${ECK_NAMESPACE}/elastic-licensing cannot be read (forbidden)`);
   expect(condition(blocked, "LicenseValid").message).toContain("apply deploy/eck/");
   expect(controller.logs.some((l) => l.includes('"level":"warn"') && l.includes("ECK licensing unknown"))).toBe(true);
   // An active cluster keeps its trust (never cut off), and says why its licence is in doubt.
