@@ -65,8 +65,14 @@ describe("manifests", () => {
   });
 
   test("the default install names nothing in ECK's namespace; deploy/eck/ holds only its Role and RoleBinding there", () => {
-    const inEck = resources().flatMap((file) => loadManifest(file).filter((o) => JSON.stringify(o).includes(ECK_NAMESPACE)).map((o) => `${file}: ${o.kind}/${o.metadata?.name}`));
-    expect(inEck).toEqual([]);
+    const objects = resources().flatMap((file) => loadManifest(file).map((o) => ({ file, o })));
+    const inEck = objects.filter(({ o }) => o.metadata?.namespace === ECK_NAMESPACE || (o.kind === "Namespace" && o.metadata?.name === ECK_NAMESPACE));
+    expect(inEck.map(({ file, o }) => `${file}: ${o.kind}/${o.metadata?.name}`)).toEqual([]);
+    // Its only mention: the controller's --operator-namespace, where it looks for ECK (kube/eck-licensing.ts).
+    const mentions = objects.filter(({ o }) => JSON.stringify(o).includes(ECK_NAMESPACE));
+    expect(mentions.map(({ file, o }) => `${file}: ${o.kind}/${o.metadata?.name}`)).toEqual(["deployment.yaml: Deployment/es-mtls-controller"]);
+    const env = (mentions[0]!.o as k8s.V1Deployment).spec!.template.spec!.containers[0]!.env!;
+    expect(env.filter((e) => e.value === ECK_NAMESPACE).map((e) => e.name)).toEqual(["ES_MTLS_OPERATOR_NAMESPACE"]);
     const eck = loadManifest(ECK_RBAC);
     expect(eck.map((o) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`)).toEqual([
       `Role/${ECK_NAMESPACE}/es-mtls-controller-eck-license`,
