@@ -35,6 +35,8 @@ export class EckLicensing implements LicensingSource {
   private configMap: Watched<V1ConfigMap> | undefined;
   private stopped = false;
   private last = "";
+  /** The last answer given while no first read of the ConfigMap was under way. */
+  private settled: LicensingObservation | undefined;
 
   constructor(
     /** --operator-namespace; empty: no ECK, nothing watched. */
@@ -51,9 +53,9 @@ export class EckLicensing implements LicensingSource {
     await this.follow();
   }
 
-  /** Ready to answer: the namespace listed (or not configured). The ConfigMap never holds readiness: unreadable is an answer. */
+  /** Ready to answer: the namespace listed (or not configured), and the ConfigMap's first read over. Unreadable is an answer: it never holds readiness. */
   get synced(): boolean {
-    return !this.namespace || this.namespace.loaded;
+    return !this.namespace || (this.namespace.loaded && !this.firstRead());
   }
 
   async stop(): Promise<void> {
@@ -62,6 +64,13 @@ export class EckLicensing implements LicensingSource {
   }
 
   observe(): LicensingObservation {
+    // While ECK's ConfigMap is read for the first time after its namespace appeared (one list), the
+    // last answer stands: no cluster flips to "unknown" and back (a Warning Event each) meanwhile.
+    if (this.settled && this.settled.eck !== "unknown" && this.firstRead()) return this.settled;
+    return this.current();
+  }
+
+  private current(): LicensingObservation {
     const namespace = this.operatorNamespace;
     if (!this.namespace) return { eck: "off" };
     if (!this.namespace.loaded) return { eck: "unknown", namespace, why: `namespace ${namespace} not listed yet${reason(this.namespace.failure)}` };
@@ -90,8 +99,14 @@ export class EckLicensing implements LicensingSource {
     this.report();
   }
 
+  /** The ConfigMap is watched and its first list has neither succeeded nor failed yet. */
+  private firstRead(): boolean {
+    return !!this.configMap && !this.configMap.loaded && this.configMap.failure === undefined;
+  }
+
   private report(): void {
     const observed = this.observe();
+    if (!this.firstRead()) this.settled = observed;
     const now = JSON.stringify(observed);
     if (now === this.last) return;
     const before = this.last;
