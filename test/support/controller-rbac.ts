@@ -13,7 +13,7 @@ const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
 export const CONTROLLER_SERVICE_ACCOUNT = { namespace: "es-mtls-system", name: "es-mtls-controller" } as const;
 /** ECK's operator namespace, where deploy/eck/ (only) grants access to the elastic-licensing ConfigMap. */
 export const ECK_NAMESPACE = "elastic-system";
-/** The manifest only an install next to ECK applies (deploy/eck/'s kustomization adds it). */
+/** The manifest only an install next to ECK applies (kubectl apply -k deploy/eck/). */
 export const ECK_RBAC = "eck/eck-licensing-rbac.yaml";
 
 export interface ControllerIdentity {
