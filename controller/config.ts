@@ -20,7 +20,7 @@ export const CONTROLLER_FLAGS: readonly Flag[] = [
   flag("kubeconfig", { shown: "in-cluster", default: "" }, "kubeconfig file; empty = the pod's service account"),
   flag("namespace", { shown: `$POD_NAMESPACE or ${CONTROLLER_NAMESPACE}` }, `the controller's namespace (Lease, serving Secret, every cluster's client CA; deploy/rbac.yaml's Roles name ${CONTROLLER_NAMESPACE}: change them with it)`),
   flag("pod-name", { shown: "$POD_NAME or hostname" }, "this replica's identity in the Lease"),
-  flag("operator-namespace", "elastic-system", "where ECK's `elastic-licensing` ConfigMap lives"),
+  flag("operator-namespace", "elastic-system", "ECK's namespace: where it exists, ECK's license rule applies (its `elastic-licensing` ConfigMap, readable with `deploy/eck/`); where it does not, no license is needed; empty = no ECK, nothing read (see *License*)"),
   flag("service-name", CONTROLLER_NAME, "the Service agents and the kube-apiserver reach the controller by (serving certificate names)"),
   flag("intent-api-port", String(INTENT_API_PORT), "HTTPS port of the intent API (agents)"),
   flag("webhook-port", String(WEBHOOK_PORT), "HTTPS port of the admission webhooks (kube-apiserver); 0 = off"),

@@ -13,7 +13,7 @@ import { injectPod, type InjectionResult } from "./injection.ts";
 import type { InjectionConfig } from "./injection-config.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 import { invalidMessage, requestsClientAuthentication, validateElasticsearch, validateKibana, type ValidationResult } from "../policy/validation.ts";
-import type { License } from "../policy/license.ts";
+import { licenseVerdict, type LicensingObservation } from "../policy/license.ts";
 import { WEBHOOK_PATHS } from "../names.ts";
 
 export type FailurePolicy = "Fail" | "Ignore";
@@ -23,8 +23,8 @@ interface WebhookDependencies {
   injection: () => InjectionConfig;
   /** The cluster mode of a new pod (its namespace filled in), or undefined for pods of non-mTLS clusters. */
   clusterMode: (pod: V1Pod) => ClusterMode | undefined | Promise<ClusterMode | undefined>;
-  /** ECK's license (level and expiry), checked by the same rule the reconciler applies. */
-  license: () => License | Promise<License>;
+  /** What the controller saw of ECK's licensing, judged by the same rule the reconciler applies. */
+  licensing: () => LicensingObservation | Promise<LicensingObservation>;
   /**
    * What an answer is when a lookup fails (e.g. caches not synced yet): "Fail" refuses, as the
    * apiserver would with the webhook down; "Ignore" admits unchanged. Match the configurations'.
@@ -86,17 +86,17 @@ export function createWebhookApp(deps: WebhookDependencies): Hono {
   app.post(WEBHOOK_PATHS.validateElasticsearch, (c) =>
     review(c, async (request) => {
       if (!isCreateOrUpdate(request)) return { uid: request.uid, allowed: true };
-      let license: License = { level: undefined };
-      // The license matters only when the feature is requested; no lookup otherwise.
+      let licensing: LicensingObservation = { eck: "off" };
+      // The licence matters only when the feature is requested; no lookup otherwise.
       if (requestsClientAuthentication(request.object)) {
         try {
-          license = await deps.license();
+          licensing = await deps.licensing();
         } catch (error) {
           reportError("license lookup", error);
           return lookupFailed(request.uid, "cannot read the ECK license level", error);
         }
       }
-      return answer(request, "Elasticsearch", "elasticsearch.k8s.elastic.co", validateElasticsearch(request.object, license));
+      return answer(request, "Elasticsearch", "elasticsearch.k8s.elastic.co", validateElasticsearch(request.object, licenseVerdict(licensing)));
     }),
   );
 

@@ -4,8 +4,8 @@
 // the reconciler does the I/O.
 import type { Enforcement, Phase } from "../../protocol/intent.ts";
 import type { Condition } from "../resources.ts";
-import type { LicenseState } from "../policy/license.ts";
-import { MSG_LICENSE, type EnablementProblem } from "../policy/validation.ts";
+import type { LicenseVerdict } from "../policy/license.ts";
+import type { EnablementProblem } from "../policy/validation.ts";
 import { isActive } from "../policy/phases.ts";
 import { cond } from "../status/conditions.ts";
 
@@ -14,7 +14,8 @@ interface PhaseInput {
   wanted: boolean;
   /** policy/'s enablement problems (TLS off, license), in ECK's order; empty when none. */
   problems: EnablementProblem[];
-  license: LicenseState;
+  /** The licence rule that applies and its verdict (policy/license.ts). */
+  license: LicenseVerdict;
   /** The persisted phase (or what ECK's annotation implies). */
   previous: Phase;
 }
@@ -41,7 +42,8 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
     // A cluster already active keeps going: never cut clients off because a rule now fails.
     if (blocking && !isActive(previous)) {
       phase = "Blocked";
-      const detail = blocking.reason === "LicenseRequired" ? `${blocking.message} (current level: ${license.level})` : blocking.message;
+      // The licence's message names the rule applied and what it saw (the level, the ConfigMap).
+      const detail = blocking.reason === "LicenseRequired" || blocking.reason === "LicenseUnknown" ? license.message : blocking.message;
       conditions.push(cond("Ready", "False", blocking.reason, detail));
       warnings.push({ reason: blocking.reason, message: blocking.message });
     } else {
@@ -50,14 +52,10 @@ export function decidePhase(input: PhaseInput): PhaseDecision {
   } else {
     phase = isActive(previous) ? "Disabling" : "Disabled";
   }
-  conditions.push(
-    license.enterprise
-      ? cond("LicenseValid", "True", "Enterprise", `license level ${license.level}`)
-      : cond("LicenseValid", "False", "LicenseRequired", `${MSG_LICENSE} (current level: ${license.level})`),
-  );
-  if (!license.enterprise && isActive(phase) && wanted) {
+  conditions.push(cond("LicenseValid", license.status, license.reason, license.message));
+  if (!license.allows && isActive(phase) && wanted) {
     // Never cut clients off silently: keep the current trust, warn.
-    warnings.push({ reason: "LicenseLapsed", message: `${MSG_LICENSE}; keeping the current client certificate trust until the license is restored or client authentication is turned off` });
+    warnings.push({ reason: "LicenseLapsed", message: `${license.refusal}; keeping the current client certificate trust until the license is restored or client authentication is turned off` });
   }
   return { phase, conditions, warnings };
 }

@@ -24,6 +24,7 @@ import {
 import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
 import { cachedElasticsearch, cachedKibana, cachedPod } from "./cached-fields.ts";
+import { EckLicensing, type LicensingSource } from "./eck-licensing.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
 type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "update" | "delete") => void;
@@ -55,7 +56,8 @@ export interface CacheViews {
   /** es-mtls's CA Secrets, whole, in the controller's namespace only. */
   readonly caSecrets: ObjectCache<k8s.V1Secret>;
   readonly pods: ObjectCache<k8s.V1Pod>;
-  readonly license: ObjectCache<k8s.V1ConfigMap>;
+  /** ECK's licensing: whether ECK is installed, and its licence ConfigMap when it is. */
+  readonly licensing: LicensingSource;
   /** Namespaces carrying ACTIVE_NAMESPACE_LABEL (optional: fakes without one skip the label step). */
   readonly activeNamespaces?: ObjectCache<k8s.V1Namespace>;
 }
@@ -88,6 +90,12 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   private readonly restarts = new Backoff({ minMs: 500, maxMs: 30_000 });
   private stopped = false;
   synced = false;
+  /** The list succeeded once: list() is the apiserver's answer, not an empty start. */
+  loaded = false;
+  /** Why it is not loaded yet: the last failed list or watch before the first success. */
+  failure: unknown;
+  private failures = 0;
+  private readonly stateListeners: Array<() => void> = [];
 
   constructor(
     readonly kind: Kind,
@@ -113,6 +121,9 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
     });
     this.informer.on("error", (err) => {
       if (this.stopped) return;
+      this.failures++;
+      if (!this.loaded) this.failure = err;
+      for (const listener of this.stateListeners) listener();
       const retryMs = this.restarts.next();
       log.warn("watch failed; restarting", { resource: kind, error: apiErrorMessage(err), retryMs });
       setTimeout(() => void this.start(), retryMs).unref?.();
@@ -121,13 +132,25 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
 
   async start() {
     if (this.stopped) return;
+    const failures = this.failures;
     try {
       await this.informer.start();
       this.synced = true;
+      // informer.start() resolves after the list, or after reporting its failure.
+      if (this.failures === failures && !this.stopped) {
+        this.loaded = true;
+        this.failure = undefined;
+        for (const listener of this.stateListeners) listener();
+      }
     } catch (err) {
       // the error handler above schedules the retry
       log.debug("initial list failed", { resource: this.kind, error: String(err) });
     }
+  }
+
+  /** `listener` runs when it loads or fails (for views that depend on whether the list succeeded). */
+  onState(listener: () => void): void {
+    this.stateListeners.push(listener);
   }
 
   async stop() {
@@ -176,8 +199,8 @@ export class Caches implements CacheViews {
   readonly caSecrets: Cache<k8s.V1Secret>;
   /** Elasticsearch and Kibana pods (ECK's type label). */
   readonly pods: Cache<k8s.V1Pod>;
-  /** ECK's elastic-licensing ConfigMap in the operator namespace. */
-  readonly license: Cache<k8s.V1ConfigMap>;
+  /** The operator namespace, and ECK's elastic-licensing ConfigMap while that exists. */
+  readonly licensing: EckLicensing;
   /** Namespaces labelled ACTIVE_NAMESPACE_LABEL=true (reconcile/namespace-label.ts keeps the label). */
   readonly activeNamespaces: Cache<k8s.V1Namespace>;
 
@@ -205,33 +228,38 @@ export class Caches implements CacheViews {
     );
     const podSelector = `${ECK_TYPE_LABEL} in (elasticsearch,kibana)`;
     this.pods = new Cache("pod", kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: podSelector }), onChange, podSelector, undefined, cachedPod);
-    const licenseField = `metadata.name=${LICENSING_CONFIGMAP}`;
-    this.license = new Cache(
-      "license",
-      kc,
-      `/api/v1/namespaces/${operatorNamespace}/configmaps`,
-      () => core.listNamespacedConfigMap({ namespace: operatorNamespace, fieldSelector: licenseField }),
-      onChange,
-      undefined,
-      licenseField,
+    const named = (name: string) => `metadata.name=${name}`;
+    const licensingChanged = { metadata: { name: LICENSING_CONFIGMAP, namespace: operatorNamespace } };
+    const watched = <T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>, field: string) => (changed: () => void) => {
+      const cache = new Cache<T>("license", kc, path, list, () => changed(), undefined, field);
+      cache.onState(changed);
+      return cache;
+    };
+    this.licensing = new EckLicensing(
+      operatorNamespace,
+      {
+        namespace: watched("/api/v1/namespaces", () => core.listNamespace({ fieldSelector: named(operatorNamespace) }), named(operatorNamespace)),
+        configMap: watched(`/api/v1/namespaces/${operatorNamespace}/configmaps`, () => core.listNamespacedConfigMap({ namespace: operatorNamespace, fieldSelector: named(LICENSING_CONFIGMAP) }), named(LICENSING_CONFIGMAP)),
+      },
+      () => onChange("license", licensingChanged, "update"),
     );
     const activeSelector = `${ACTIVE_NAMESPACE_LABEL}=true`;
     this.activeNamespaces = new Cache("namespace", kc, "/api/v1/namespaces", () => core.listNamespace({ labelSelector: activeSelector }), onChange, activeSelector);
   }
 
   private all() {
-    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.caSecrets, this.pods, this.license, this.activeNamespaces] as Cache<k8s.KubernetesObject>[];
+    return [this.elasticsearch, this.kibana, this.clientAuth, this.clientCertSecrets, this.managedSecrets, this.caSecrets, this.pods, this.activeNamespaces] as Cache<k8s.KubernetesObject>[];
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.start()));
+    await Promise.all([...this.all().map((c) => c.start()), this.licensing.start()]);
   }
 
   get synced(): boolean {
-    return this.all().every((c) => c.synced);
+    return this.all().every((c) => c.synced) && this.licensing.synced;
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.stop()));
+    await Promise.all([...this.all().map((c) => c.stop()), this.licensing.stop()]);
   }
 }

@@ -4,7 +4,7 @@
 //
 // Failure idiom of policy/: pure functions that return data (a list of field errors, or
 // `{ ok: true } | { ok: false, … }` with the reasons); nothing here throws or does I/O.
-import { enterpriseFeaturesEnabled, type License } from "./license.ts";
+import { MSG_LICENSE, type LicenseVerdict } from "./license.ts";
 
 /** One field error, as Kubernetes' field.Error prints it. */
 interface FieldError {
@@ -21,7 +21,6 @@ export interface ValidationResult {
   warnings: string[];
 }
 
-export const MSG_LICENSE = "client certificate authentication requires an enterprise license";
 export const MSG_TLS = "client certificate authentication requires TLS to be enabled";
 const INVALID_REF = "Invalid association reference: ";
 export const MSG_CLIENT_CERT_REF = `${INVALID_REF}clientCertificateSecretName can only be used in combination with name`;
@@ -41,15 +40,15 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Obj) : undefined);
 const str = (v: unknown): string => (typeof v === "string" ? v : "");
 
-export function validateElasticsearch(es: unknown, license: License, now: Date = new Date()): ValidationResult {
+export function validateElasticsearch(es: unknown, license: LicenseVerdict): ValidationResult {
   const errors: FieldError[] = [];
   const warnings: string[] = [];
   const spec = obj(obj(es)?.spec);
-  const enablement = enablementCheck(es, license, now);
+  const enablement = enablementCheck(es, license);
   if (!enablement.ok) {
     for (const problem of enablement.problems) {
       if (problem.reason === "TLSDisabled") errors.push({ type: "Invalid", field: CLIENT_AUTH_FIELD, value: true, detail: MSG_TLS });
-      else errors.push({ type: "Forbidden", field: CLIENT_AUTH_FIELD, detail: MSG_LICENSE });
+      else errors.push({ type: "Forbidden", field: CLIENT_AUTH_FIELD, detail: problem.message });
     }
   }
   const nodeSets = Array.isArray(spec?.nodeSets) ? spec.nodeSets : [];
@@ -79,19 +78,22 @@ function httpTlsEnabled(es: unknown): boolean {
 export type EnablementProblem =
   | { reason: "TLSDisabled"; message: string }
   | { reason: "LicenseRequired"; message: string }
+  /** ECK is installed but its licence cannot be read (license.ts): refused until it can. */
+  | { reason: "LicenseUnknown"; message: string }
   | { reason: "ECKTooOld"; message: string }
   /** A probe or hook of an Elasticsearch pod calls it over HTTPS in a way `required` would break (https-probes.ts). */
   | { reason: "ProbeWouldFail"; message: string };
 
 /**
- * Whether client authentication, when requested, may be switched on: TLS on and an Enterprise
- * license (ECK's order: TLS first). A spec that does not request it has nothing to check.
+ * Whether client authentication, when requested, may be switched on: TLS on and the licence rule
+ * that applies (license.ts) allowing it (ECK's order: TLS first). A spec that does not request it
+ * has nothing to check.
  */
-export function enablementCheck(es: unknown, license: License, now: Date = new Date()): { ok: true } | { ok: false; problems: EnablementProblem[] } {
+export function enablementCheck(es: unknown, license: LicenseVerdict): { ok: true } | { ok: false; problems: EnablementProblem[] } {
   if (!requestsClientAuthentication(es)) return { ok: true };
   const problems: EnablementProblem[] = [];
   if (!httpTlsEnabled(es)) problems.push({ reason: "TLSDisabled", message: MSG_TLS });
-  if (!enterpriseFeaturesEnabled(license, now)) problems.push({ reason: "LicenseRequired", message: MSG_LICENSE });
+  if (!license.allows) problems.push({ reason: license.reason === "LicenseUnknown" ? "LicenseUnknown" : "LicenseRequired", message: license.refusal ?? MSG_LICENSE });
   return problems.length ? { ok: false, problems } : { ok: true };
 }
 

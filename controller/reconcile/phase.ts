@@ -1,8 +1,8 @@
-// Step: the phase, from the spec, the one license rule and the persisted phase (gate/transition.ts);
+// Step: the phase, from the spec, the licence rule that applies and the persisted phase (gate/transition.ts);
 // its warnings recorded as Events, its conditions added to the reconcile's.
 import type { Phase } from "../../protocol/intent.ts";
 import type { Condition } from "../resources.ts";
-import { licenseFromConfigMap, licenseState } from "../policy/license.ts";
+import { licenseVerdict } from "../policy/license.ts";
 import { enablementCheck, type EnablementProblem } from "../policy/validation.ts";
 import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";
 import type { Manager } from "../policy/manager.ts";
@@ -12,12 +12,13 @@ import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
 export async function decideClusterPhase(c: ClusterView, conditions: Condition[], manager: Manager, d: Pick<ReconcilerDeps, "caches" | "events">): Promise<Phase> {
-  const license = licenseFromConfigMap(d.caches.license.list()[0]);
+  // The same observation and rule as the validation webhook (serving/webhooks.ts).
+  const license = licenseVerdict(d.caches.licensing.observe());
   const enablement = enablementCheck(c.es, license);
   const decision = decidePhase({
     wanted: c.es.spec?.http?.tls?.client?.authentication === true,
     problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c)],
-    license: licenseState(license),
+    license,
     previous: c.prevPhase,
   });
   for (const w of decision.warnings) await d.events.record(esTarget(c.es), "Warning", w.reason, w.message);

@@ -8,13 +8,12 @@ import type { Caches } from "../kube/informers.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import type { Writer } from "../kube/writer.ts";
 import { log } from "../log.ts";
-import { licenseFromConfigMap } from "../policy/license.ts";
 import type { ServingMaterial } from "./material.ts";
 import { serveTls, type TlsServer } from "./tls-server.ts";
 
 export interface WebhookServingDeps {
   config: Pick<ControllerConfig, "namespace" | "agentImage" | "intentApiUrl" | "sidecarMode" | "logLevel" | "webhookFailurePolicy" | "webhookPort" | "intentApiAddress">;
-  caches: Pick<Caches, "synced" | "elasticsearch" | "kibana" | "clientAuth" | "license">;
+  caches: Pick<Caches, "synced" | "elasticsearch" | "kibana" | "clientAuth" | "licensing">;
   writer: Pick<Writer, "fresh">;
   references: ReferenceAuthorizer;
   /** The serving CA of the latest refresh (injected into pods for agents to trust); undefined before the first. */
@@ -42,7 +41,7 @@ export function serveWebhooks(material: ServingMaterial, d: WebhookServingDeps):
         references: d.references,
       });
     },
-    license: () => licenseFromConfigMap(caches.license.list()[0]),
+    licensing: () => caches.licensing.observe(),
     failurePolicy: config.webhookFailurePolicy,
     onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped, refused: result.refused }),
     onError: (what, error) => log.warn("webhook error", { what, error: String(error) }),

@@ -16,8 +16,9 @@ import type { InjectionConfig } from "../../controller/admission/injection-confi
 import type { ClusterMode } from "../../controller/admission/cluster-mode.ts";
 import type { InjectionRecord } from "../../controller/policy/injection-record.ts";
 import { findUninjected } from "../../controller/policy/uninjected.ts";
-import { MSG_CLIENT_CERT_REF, MSG_LICENSE, MSG_TLS } from "../../controller/policy/validation.ts";
-import type { License } from "../../controller/policy/license.ts";
+import { MSG_CLIENT_CERT_REF, MSG_TLS } from "../../controller/policy/validation.ts";
+import { MSG_LICENSE, type LicensingObservation } from "../../controller/policy/license.ts";
+import { eckLicensing } from "../support/cluster-fakes.ts";
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";
 import { esMode, esPod, injectionConfig, kibanaMode, kibanaPod } from "../support/eck-pods.ts";
 
@@ -34,7 +35,7 @@ let servingCa: CertificateAuthority;
 
 // What the "controller" knows; tests change these between cases.
 const modes = new Map<string, ClusterMode>(); // "es:<ns>/<cluster>" or "kb:<ns>/<kibana>"
-let license: License = { level: "basic" };
+let licensing: LicensingObservation = eckLicensing("basic");
 let config: InjectionConfig;
 const decisions: string[] = [];
 
@@ -88,7 +89,7 @@ beforeAll(async () => {
       const kb = labels["kibana.k8s.elastic.co/name"];
       return modes.get(es ? `es:${pod.metadata!.namespace}/${es}` : `kb:${pod.metadata!.namespace}/${kb}`);
     },
-    license: () => license,
+    licensing: () => licensing,
     onInjection: (pod, result) => decisions.push(`${pod.namespace}/${pod.name}: ${result.skipped ?? "injected"}`),
   });
   server = serveTls({ fetch: app.fetch, tls: await tls(servingCa) });
@@ -308,7 +309,7 @@ describe("validation", () => {
   });
 
   test("enabling client authentication without an enterprise license is refused with ECK's message", async () => {
-    license = { level: "basic" };
+    licensing = eckLicensing("basic");
     const message = await refusal(() => custom.createNamespacedCustomObject({ ...ES, namespace: NS, body: esBody("nolicense", { client: { authentication: true } }) }));
     expect(message).toContain('admission webhook "elasticsearches.mtls.es-mtls.io" denied the request');
     expect(message).toContain(`spec.http.tls.client.authentication: Forbidden: ${MSG_LICENSE}`);
@@ -321,7 +322,7 @@ describe("validation", () => {
   });
 
   test("with HTTP TLS disabled it is refused with ECK's message; with an enterprise trial a valid object passes", async () => {
-    license = { level: "enterprise_trial" };
+    licensing = eckLicensing("enterprise_trial");
     const message = await refusal(() =>
       custom.createNamespacedCustomObject({ ...ES, namespace: NS, body: esBody("notls", { client: { authentication: true }, selfSignedCertificate: { disabled: true } }) }),
     );
@@ -391,7 +392,7 @@ describe("webhook unreachable", () => {
     await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: "plain-2" }, spec: { containers: [{ name: "c", image: "x" }] } } });
     await core.createNamespacedPod({ namespace: CONTROLLER_NS, body: esPod(CONTROLLER_NS, "quickstart", "quickstart-es-default-1") });
     // Validation fails open (the reconciler applies the same rules): an invalid object is admitted.
-    license = { level: "basic" };
+    licensing = eckLicensing("basic");
     await custom.createNamespacedCustomObject({ ...ES, namespace: NS, body: esBody("admitted", { client: { authentication: true } }) });
 
     const m = await admission.readMutatingWebhookConfiguration({ name: "es-mtls" });

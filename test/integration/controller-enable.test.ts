@@ -1,5 +1,7 @@
 // The real controller process against the real control plane: enabling client
-// authentication, trust-bundle sources, hygiene, zero-write resyncs, license.
+// authentication without ECK (no elastic-system, no licence ConfigMap: issue 19 item 4),
+// trust-bundle sources, hygiene, zero-write resyncs, then ECK's licence rule once ECK's namespace
+// and its licence ConfigMap appear.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
@@ -12,6 +14,7 @@ import { x509 } from "../../common/x509.ts";
 import { malformedCases } from "../support/malformed-pem.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
 import { clientCaSecretName } from "../../controller/names.ts";
+import { setEckLicense } from "../support/cluster-setup.ts";
 
 const CONTROLLER_USER = "es-mtls-controller";
 const ns = "prod";
@@ -21,15 +24,7 @@ let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
 let testCa: TestCA;
 
-
-async function setLicense(level: string) {
-  const body = { metadata: { name: "elastic-licensing", namespace: "elastic-system" }, data: { eck_license_level: level } };
-  try {
-    await core.replaceNamespacedConfigMap({ name: "elastic-licensing", namespace: "elastic-system", body });
-  } catch {
-    await core.createNamespacedConfigMap({ namespace: "elastic-system", body });
-  }
-}
+const setLicense = (level: string) => setEckLicense(core, level);
 
 async function createEs(name: string, namespace = ns, authentication = true) {
   return (await custom.createNamespacedCustomObject({
@@ -72,8 +67,8 @@ beforeAll(async () => {
   cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, auditSecretReads: true });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
-  for (const n of [ns, "other", "es-mtls-system", "elastic-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
-  await setLicense("enterprise");
+  // No ECK: neither its namespace nor its licence ConfigMap (the "license" tests below add them).
+  for (const n of [ns, "other", "es-mtls-system"]) await core.createNamespace({ body: { metadata: { name: n } } });
   testCa = await TestCA.create("user client CA");
   const padding = Buffer.from(crypto.getRandomValues(new Uint8Array(1024 * 1024 - 4096))).toString("base64");
   await core.createNamespacedSecret({
@@ -118,7 +113,10 @@ describe("enabling client authentication", () => {
       return s;
     }, { what: "status phase" });
     expect(status.bundleSha256).toHaveLength(64);
-    expect(status.conditions.find((c: any) => c.type === "LicenseValid").status).toBe("True");
+    // Without ECK no licence is needed, and the status says that this is the rule it applied.
+    expect(status.conditions.find((c: any) => c.type === "LicenseValid")).toMatchObject({ status: "True", reason: "NoLicenseRequired" });
+    expect(status.conditions.find((c: any) => c.type === "LicenseValid").message).toContain("namespace elastic-system does not exist");
+    await expect(core.readNamespace({ name: "elastic-system" })).rejects.toMatchObject({ code: 404 });
     expect(status.intentGeneration).toBeGreaterThan(0);
   });
 
@@ -239,7 +237,7 @@ describe("enabling client authentication", () => {
   });
 });
 
-describe("license", () => {
+describe("license: ECK's rule once ECK's namespace and licence ConfigMap exist", () => {
   test("without an enterprise license, enabling is refused with ECK's message", async () => {
     await setLicense("basic");
     await createEs("nolicense");
@@ -249,13 +247,14 @@ describe("license", () => {
       return s;
     }, { timeoutMs: 15_000, what: "Blocked phase" });
     expect(status.conditions.find((c: any) => c.type === "Ready").message).toContain("client certificate authentication requires an enterprise license");
+    expect(status.conditions.find((c: any) => c.type === "LicenseValid")).toMatchObject({ status: "False", reason: "LicenseRequired" });
     const events = await eventsFor("nolicense");
     expect(events.map((e) => e.message)).toContain("client certificate authentication requires an enterprise license");
     await expect(core.readNamespacedSecret({ name: "nolicense-es-client-trust-bundle", namespace: ns })).rejects.toBeDefined();
   });
 
   test("a license that lapses while mTLS is on keeps the current trust and warns", async () => {
-    // quickstart is Enabled; the license is now basic (previous test).
+    // quickstart was enabled without ECK; now ECK is there with a basic license (previous test).
     const bundle = await bundleOf("quickstart");
     const events = await eventually(async () => {
       const ev = (await eventsFor("quickstart")).filter((e) => e.reason === "LicenseLapsed");

@@ -1,5 +1,8 @@
 // The real controller under its own ServiceAccount, deploy/rbac.yaml and deploy/admission-policy.yaml,
-// not as admin: everything it does for a cluster succeeds, and nothing it asks is refused.
+// not as admin: everything it does for a cluster succeeds, and nothing it asks is refused. The
+// default install without ECK (no elastic-system, no licence ConfigMap) enables a cluster; next to
+// ECK, without deploy/eck/'s Role, the licence cannot be read and enabling is refused, said so in
+// the status and the log (never taken for "no ECK"); with it, ECK's licence rule applies.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +11,8 @@ import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { ControllerProcess } from "../support/controller-process.ts";
 import { eventually } from "../support/eventually.ts";
-import { installControllerRbac, loadManifest } from "../support/controller-rbac.ts";
+import { applyManifest, ECK_NAMESPACE, ECK_RBAC, installControllerRbac, loadManifest } from "../support/controller-rbac.ts";
+import { setEckLicense } from "../support/cluster-setup.ts";
 import { clientCaSecretName } from "../../controller/names.ts";
 
 let cp: ControlPlane;
@@ -24,7 +28,6 @@ beforeAll(async () => {
   for (const o of loadManifest("webhooks.yaml")) await objects.create(o);
   const core = admin.makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: "team" } } });
-  await core.createNamespacedConfigMap({ namespace: "elastic-system", body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } } });
   const kubeconfig = join(cp.dir, "controller-sa.kubeconfig");
   writeFileSync(kubeconfig, identity.kubeConfig.exportConfig(), { mode: 0o600 });
   controller = await ControllerProcess.start({ kubeconfig, name: "controller-sa", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
@@ -36,21 +39,35 @@ afterAll(async () => {
   await cp?.stop();
 });
 
-test("under its own RBAC the controller enables a cluster, syncs the webhooks' caBundle, and is never refused", async () => {
-  const admin = cp.kubeConfig();
-  const custom = admin.makeApiClient(k8s.CustomObjectsApi);
-  const core = admin.makeApiClient(k8s.CoreV1Api);
-  await custom.createNamespacedCustomObject({
+const createEs = (name: string) =>
+  cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
     group: "elasticsearch.k8s.elastic.co",
     version: "v1",
     plural: "elasticsearches",
     namespace: "team",
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: "search" }, spec: { http: { tls: { client: { authentication: true } } } } },
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name }, spec: { http: { tls: { client: { authentication: true } } } } },
   });
-  await eventually(async () => {
-    const s: any = await custom.getNamespacedCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", namespace: "team", name: "search" });
-    expect(s.status?.phase).toBe("Enabled");
+
+async function statusOf(name: string): Promise<any> {
+  const custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
+  return ((await custom.getNamespacedCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications", namespace: "team", name })) as any).status;
+}
+
+const condition = (status: any, type: string) => status?.conditions?.find((c: any) => c.type === type);
+
+test("under its own RBAC, without ECK, the controller enables a cluster, syncs the webhooks' caBundle, and is never refused", async () => {
+  const admin = cp.kubeConfig();
+  const custom = admin.makeApiClient(k8s.CustomObjectsApi);
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  // The default install created nothing in ECK's namespace, and nothing else made it.
+  await expect(core.readNamespace({ name: ECK_NAMESPACE })).rejects.toMatchObject({ code: 404 });
+  await createEs("search");
+  const status = await eventually(async () => {
+    const s = await statusOf("search");
+    expect(s?.phase).toBe("Enabled");
+    return s;
   }, { timeoutMs: 20_000, what: "Enabled under the controller's RBAC" });
+  expect(condition(status, "LicenseValid")).toMatchObject({ status: "True", reason: "NoLicenseRequired" });
   for (const name of ["search-es-internal-client-cert", "search-es-client-trust-bundle"]) await core.readNamespacedSecret({ name, namespace: "team" });
   await core.readNamespacedSecret({ name: clientCaSecretName("team", "search"), namespace: "es-mtls-system" });
   const es: any = await custom.getNamespacedCustomObject({ group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches", namespace: "team", name: "search" });
@@ -72,4 +89,38 @@ test("under its own RBAC the controller enables a cluster, syncs the webhooks' c
   const refused = writes.filter((e) => e.responseStatus?.code === 403);
   expect(refused.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
   expect(controller.logs.filter((l) => /forbidden|HTTP-Code: 403/i.test(l))).toEqual([]);
+});
+
+test("next to ECK without deploy/eck/ the licence is unknown (403): enabling is refused and said so, never taken for no ECK; with deploy/eck/ ECK's rule applies", async () => {
+  const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+  // ECK's namespace and licence appear; the controller may not read the ConfigMap (no Role yet).
+  await setEckLicense(core, "enterprise");
+  await createEs("second");
+  const blocked = await eventually(async () => {
+    const s = await statusOf("second");
+    expect(s?.phase).toBe("Blocked");
+    // "Not read yet" for a moment, then the apiserver's refusal.
+    expect(condition(s, "LicenseValid")?.message).toContain(`ConfigMap ${ECK_NAMESPACE}/elastic-licensing cannot be read (forbidden)`);
+    return s;
+  }, { timeoutMs: 20_000, what: "Blocked while ECK's licence cannot be read (forbidden)" });
+  expect(condition(blocked, "Ready")).toMatchObject({ status: "False", reason: "LicenseUnknown" });
+  expect(condition(blocked, "LicenseValid")).toMatchObject({ status: "Unknown", reason: "LicenseUnknown" });
+  expect(condition(blocked, "LicenseValid").message).toContain("apply deploy/eck/");
+  expect(controller.logs.some((l) => l.includes('"level":"warn"') && l.includes("ECK licensing unknown"))).toBe(true);
+  // An active cluster keeps its trust (never cut off), and says why its licence is in doubt.
+  const search = await eventually(async () => {
+    const s = await statusOf("search");
+    expect(condition(s, "LicenseValid")?.reason).toBe("LicenseUnknown");
+    return s;
+  }, { what: "the active cluster's LicenseValid" });
+  expect(search.phase).toBe("Enabled");
+
+  await applyManifest(cp, ECK_RBAC);
+  const enabled = await eventually(async () => {
+    const s = await statusOf("second");
+    expect(s?.phase).toBe("Enabled");
+    return s;
+  }, { timeoutMs: 45_000, what: "Enabled by ECK's enterprise licence once it can be read" });
+  expect(condition(enabled, "LicenseValid")).toMatchObject({ status: "True", reason: "Enterprise" });
+  expect(condition(enabled, "LicenseValid").message).toContain("ECK's licence rule");
 });

@@ -1,7 +1,9 @@
 // deploy/ against the real kube-apiserver: every manifest the kustomization lists is accepted by a
 // server-side dry run, the controller's pod template passes the restricted Pod Security Standard, the
 // webhook manifests equal what configurations.ts renders, and the controller's RBAC allows exactly
-// what it needs (checked as the controller's own ServiceAccount, not as admin).
+// what it needs (checked as the controller's own ServiceAccount, not as admin). The default install
+// needs and creates nothing in ECK's namespace; deploy/eck/ (only next to ECK) adds the read of
+// ECK's licence ConfigMap there, and is checked on its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -10,7 +12,7 @@ import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
-import { ECK_NAMESPACE, ensureNamespace, installControllerRbac, loadManifest, type ControllerIdentity } from "../support/controller-rbac.ts";
+import { ECK_NAMESPACE, ECK_RBAC, ensureNamespace, installControllerRbac, loadManifest, type ControllerIdentity } from "../support/controller-rbac.ts";
 import { desiredMutatingWebhookConfiguration, desiredValidatingWebhookConfiguration, syncCaBundles } from "../../controller/admission/configurations.ts";
 import { createServingCa } from "../../controller/pki/serving.ts";
 
@@ -56,13 +58,33 @@ describe("manifests", () => {
     expect(standalone.resources).toEqual(["..", "../standalone-crds"]);
     const crds = (parse(readFileSync(join(DEPLOY, "standalone-crds", "kustomization.yaml"), "utf8")) as { resources: string[] }).resources;
     expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml"]);
+    // Next to ECK, applied as well (on its own: kustomize refuses a parent directory): the licence Role.
+    const eck = parse(readFileSync(join(DEPLOY, "eck", "kustomization.yaml"), "utf8")) as { resources: string[] };
+    expect(eck.resources).toEqual(["eck-licensing-rbac.yaml"]);
+    expect(readdirSync(join(DEPLOY, "eck")).sort()).toEqual(["eck-licensing-rbac.yaml", "kustomization.yaml"]);
+  });
+
+  test("the default install names nothing in ECK's namespace; deploy/eck/ holds only its Role and RoleBinding there", () => {
+    const objects = resources().flatMap((file) => loadManifest(file).map((o) => ({ file, o })));
+    const inEck = objects.filter(({ o }) => o.metadata?.namespace === ECK_NAMESPACE || (o.kind === "Namespace" && o.metadata?.name === ECK_NAMESPACE));
+    expect(inEck.map(({ file, o }) => `${file}: ${o.kind}/${o.metadata?.name}`)).toEqual([]);
+    // Its only mention: the controller's --operator-namespace, where it looks for ECK (kube/eck-licensing.ts).
+    const mentions = objects.filter(({ o }) => JSON.stringify(o).includes(ECK_NAMESPACE));
+    expect(mentions.map(({ file, o }) => `${file}: ${o.kind}/${o.metadata?.name}`)).toEqual(["deployment.yaml: Deployment/es-mtls-controller"]);
+    const env = (mentions[0]!.o as k8s.V1Deployment).spec!.template.spec!.containers[0]!.env!;
+    expect(env.filter((e) => e.value === ECK_NAMESPACE).map((e) => e.name)).toEqual(["ES_MTLS_OPERATOR_NAMESPACE"]);
+    const eck = loadManifest(ECK_RBAC);
+    expect(eck.map((o) => `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`)).toEqual([
+      `Role/${ECK_NAMESPACE}/es-mtls-controller-eck-license`,
+      `RoleBinding/${ECK_NAMESPACE}/es-mtls-controller-eck-license`,
+    ]);
   });
 
   test("every object is accepted by a server-side dry run (namespaces first; CRDs by dry-run apply)", async () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
     const all = resources().flatMap((file) => loadManifest(file).map((object) => ({ file, object })));
     expect(all.length).toBeGreaterThanOrEqual(14);
-    for (const name of ["es-mtls-system", ECK_NAMESPACE]) await ensureNamespace(admin, name);
+    await ensureNamespace(admin, "es-mtls-system");
     const accepted: string[] = [];
     for (const { file, object } of all) {
       const id = `${file}: ${object.kind}/${object.metadata?.name}`;
@@ -84,6 +106,16 @@ describe("manifests", () => {
     const deployment = loadManifest("deployment.yaml")[0] as k8s.V1Deployment;
     deployment.spec!.template.spec!.containers[0]!.ports![0]!.containerPort = 70_000;
     expect(await status(() => objects.create(deployment, undefined, "All"))).toBe(422);
+    // Nothing of it needed ECK's namespace, which does not exist.
+    expect(await status(() => admin.makeApiClient(k8s.CoreV1Api).readNamespace({ name: ECK_NAMESPACE }))).toBe(404);
+  });
+
+  test("deploy/eck/'s Role and RoleBinding: refused without ECK's namespace, accepted by a server-side dry run where it exists", async () => {
+    const objects = k8s.KubernetesObjectApi.makeApiClient(admin);
+    const [role] = loadManifest(ECK_RBAC);
+    expect(await status(() => objects.create(role!, undefined, "All"))).toBe(404);
+    await ensureNamespace(admin, ECK_NAMESPACE);
+    for (const object of loadManifest(ECK_RBAC)) await objects.create(object, undefined, "All");
   });
 
   test("the optional agent-port NetworkPolicy (not in the kustomization) is accepted in a workload namespace", async () => {
@@ -115,6 +147,7 @@ describe("manifests", () => {
 
 describe("controller RBAC (as the controller's ServiceAccount)", () => {
   beforeAll(async () => {
+    // The default install: no deploy/eck/ (the dry run above created nothing).
     controller = await installControllerRbac(cp);
   });
 
@@ -146,8 +179,8 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["create", { resource: "events", namespace: "prod" }],
       ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system" }],
       ["update", { group: "coordination.k8s.io", resource: "leases", namespace: "es-mtls-system", name: "es-mtls-controller" }],
-      ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
-      ["watch", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
+      // Whether ECK is installed: its namespace, watched by name (kube/eck-licensing.ts).
+      ["list", { resource: "namespaces", name: ECK_NAMESPACE }],
       ["patch", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "es-mtls" }],
       ["get", { group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "es-mtls" }],
       // The active-namespace label for the pod webhook's namespaceSelector.
@@ -174,6 +207,9 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
       ["create", { group: "coordination.k8s.io", resource: "leases", namespace: "prod" }],
       ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "other" }],
       ["get", { resource: "configmaps", namespace: "prod", name: "elastic-licensing" }],
+      // ECK's licence only with deploy/eck/ (below), never from the default install.
+      ["get", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
+      ["list", { resource: "configmaps", namespace: ECK_NAMESPACE, name: "elastic-licensing" }],
       ["patch", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "istio-sidecar-injector" }],
       ["create", { group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations" }],
       ["create", { group: "authentication.k8s.io", resource: "tokenreviews" }],
@@ -199,25 +235,20 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
     expect(allowed).toEqual([]);
   });
 
-  test("real calls under its RBAC: caBundle sync, the ECK license ConfigMap, JWKS, cluster-wide watches", async () => {
+  test("real calls under its RBAC: caBundle sync, ECK's namespace by name, JWKS, cluster-wide watches", async () => {
     const adminObjects = k8s.KubernetesObjectApi.makeApiClient(admin);
     for (const object of loadManifest("webhooks.yaml")) await adminObjects.create(object);
-    await admin.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
-      namespace: ECK_NAMESPACE,
-      body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } },
-    });
 
     const ca = await createServingCa();
     expect((await syncCaBundles(controller.kubeConfig, ca.certificate.toString("pem"))).changed).toHaveLength(2);
     expect((await syncCaBundles(controller.kubeConfig, ca.certificate.toString("pem"))).changed).toEqual([]);
 
     const core = controller.kubeConfig.makeApiClient(k8s.CoreV1Api);
-    const licensing = await core.readNamespacedConfigMap({ name: "elastic-licensing", namespace: ECK_NAMESPACE });
-    expect(licensing.data!.eck_license_level).toBe("enterprise");
-    // An informer's list by name works with a field selector; the other ConfigMaps stay out of reach.
-    const listed = await core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE, fieldSelector: "metadata.name=elastic-licensing" });
-    expect(listed.items.map((c) => c.metadata!.name)).toEqual(["elastic-licensing"]);
-    expect(await status(() => core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE }))).toBe(403);
+    // How the controller tells whether ECK is installed: a list of namespaces by name.
+    const eckNamespaces = await core.listNamespace({ fieldSelector: `metadata.name=${ECK_NAMESPACE}` });
+    expect(eckNamespaces.items.map((n) => n.metadata!.name)).toEqual([ECK_NAMESPACE]);
+    // The default install may not read ECK's licence, even where ECK's namespace exists.
+    expect(await status(() => core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE, fieldSelector: "metadata.name=elastic-licensing" }))).toBe(403);
 
     // JWKS for verifying agents' tokens: granted to every ServiceAccount by system:service-account-issuer-discovery.
     const jwks = await cp.get("/openid/v1/jwks", { token: controller.token });
@@ -231,6 +262,29 @@ describe("controller RBAC (as the controller's ServiceAccount)", () => {
     });
     await core.listPodForAllNamespaces();
     await core.listSecretForAllNamespaces({ labelSelector: "eck.k8s.elastic.co/client-certificate=true" });
+    expect(await status(() => core.listNamespacedConfigMap({ namespace: "default" }))).toBe(403);
+  });
+});
+
+describe("deploy/eck/: the controller's read of ECK's licence (only next to ECK)", () => {
+  let eck: ControllerIdentity;
+  beforeAll(async () => {
+    eck = await installControllerRbac(cp, { eck: true });
+    await admin.makeApiClient(k8s.CoreV1Api).createNamespacedConfigMap({
+      namespace: ECK_NAMESPACE,
+      body: { metadata: { name: "elastic-licensing" }, data: { eck_license_level: "enterprise" } },
+    });
+  });
+
+  test("allows get, list and watch of elastic-licensing in ECK's namespace, and no other ConfigMap", async () => {
+    const core = eck.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    const licensing = await core.readNamespacedConfigMap({ name: "elastic-licensing", namespace: ECK_NAMESPACE });
+    expect(licensing.data!.eck_license_level).toBe("enterprise");
+    // An informer's list by name works with a field selector; the other ConfigMaps stay out of reach.
+    const listed = await core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE, fieldSelector: "metadata.name=elastic-licensing" });
+    expect(listed.items.map((c) => c.metadata!.name)).toEqual(["elastic-licensing"]);
+    expect(await status(() => core.listNamespacedConfigMap({ namespace: ECK_NAMESPACE }))).toBe(403);
+    expect(await status(() => core.readNamespacedConfigMap({ name: "other", namespace: ECK_NAMESPACE }))).toBe(403);
     expect(await status(() => core.listNamespacedConfigMap({ namespace: "default" }))).toBe(403);
   });
 });

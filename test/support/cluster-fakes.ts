@@ -11,6 +11,8 @@ import type { ClientAuthentication, ClientAuthenticationStatus, CustomResource, 
 import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
 import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";
+import type { LicensingSource } from "../../controller/kube/eck-licensing.ts";
+import type { LicensingObservation } from "../../controller/policy/license.ts";
 import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
 
 export const NS = "prod";
@@ -78,8 +80,20 @@ export class ManagedFakeCache extends MetadataFakeCache implements ManagedSecret
   }
 }
 
-type Views = Omit<CacheViews, "managedSecrets">;
-type Caches = { [K in keyof Views]: Views[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never } & { managedSecrets: ManagedFakeCache };
+/** ECK's licensing as the fakes show it: no ECK (its namespace absent) until a test puts ECK's ConfigMap or sets an observation. */
+class FakeLicensing implements LicensingSource {
+  observation: LicensingObservation = { eck: "absent", namespace: "elastic-system" };
+  /** ECK installed, with this `elastic-licensing` ConfigMap. */
+  put(cm: V1ConfigMap): void {
+    this.observation = { eck: "installed", namespace: "elastic-system", configMap: cm };
+  }
+  observe(): LicensingObservation {
+    return this.observation;
+  }
+}
+
+type Views = Omit<CacheViews, "managedSecrets" | "licensing">;
+type Caches = { [K in keyof Views]: Views[K] extends ObjectCache<infer T> ? FakeCache<T & KubernetesObject> : never } & { managedSecrets: ManagedFakeCache; licensing: FakeLicensing };
 
 export function fakeCaches(): Caches {
   return {
@@ -90,7 +104,7 @@ export function fakeCaches(): Caches {
     managedSecrets: new ManagedFakeCache(),
     caSecrets: new FakeCache(),
     pods: new FakeCache(cachedPod),
-    license: new FakeCache(),
+    licensing: new FakeLicensing(),
   };
 }
 
@@ -176,8 +190,14 @@ export function elasticsearch(authentication: boolean): Elasticsearch {
   };
 }
 
+/** ECK's `elastic-licensing` ConfigMap (only tests of ECK's licence rule need one). */
 export function license(level: string, expiry?: string): V1ConfigMap {
   return { metadata: { name: "elastic-licensing", namespace: "elastic-system" }, data: { eck_license_level: level, ...(expiry ? { eck_license_expiry_date: expiry } : {}) } };
+}
+
+/** What the controller observes with ECK installed and that licence. */
+export function eckLicensing(level: string, expiry?: string): LicensingObservation {
+  return { eck: "installed", namespace: "elastic-system", configMap: license(level, expiry) };
 }
 
 /** An Elasticsearch pod the webhook injected with `enforcement`. */
@@ -198,7 +218,8 @@ export function esPod(name: string, enforcement: Enforcement): V1Pod {
 export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods?: V1Pod[] } = {}) {
   const caches = fakeCaches();
   caches.elasticsearch.put(elasticsearch(o.authentication ?? true));
-  if (o.license) caches.license.put(o.license);
+  // Without `license` the fakes show no ECK: no licence rule applies.
+  if (o.license) caches.licensing.put(o.license);
   for (const pod of o.pods ?? []) caches.pods.put(pod);
   const writer = new FakeWriter(caches);
   const events = new FakeEvents();

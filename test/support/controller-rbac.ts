@@ -11,8 +11,10 @@ import { eventually } from "./eventually.ts";
 const DEPLOY = join(import.meta.dir, "..", "..", "deploy");
 
 export const CONTROLLER_SERVICE_ACCOUNT = { namespace: "es-mtls-system", name: "es-mtls-controller" } as const;
-/** ECK's operator namespace, where rbac.yaml grants access to the elastic-licensing ConfigMap. */
+/** ECK's operator namespace, where deploy/eck/ (only) grants access to the elastic-licensing ConfigMap. */
 export const ECK_NAMESPACE = "elastic-system";
+/** The manifest only an install next to ECK applies (kubectl apply -k deploy/eck/). */
+export const ECK_RBAC = "eck/eck-licensing-rbac.yaml";
 
 export interface ControllerIdentity {
   kubeConfig: k8s.KubeConfig;
@@ -43,13 +45,15 @@ export async function applyManifest(cp: ControlPlane, file: string): Promise<voi
 
 /**
  * Applies deploy/namespace.yaml, serviceaccount.yaml, rbac.yaml and, unless `admissionPolicy: false`,
- * admission-policy.yaml (server-side apply as admin; ECK's namespace is created when missing) and
- * mints a token for the controller's ServiceAccount: the controller runs under what deploy/ gives it.
+ * admission-policy.yaml (server-side apply as admin), with `eck: true` also deploy/eck/'s Role in
+ * ECK's namespace (created then), and mints a token for the controller's ServiceAccount: the
+ * controller runs under what deploy/ gives it. The default creates nothing in ECK's namespace.
  */
-export async function installControllerRbac(cp: ControlPlane, options: { expirationSeconds?: number; admissionPolicy?: boolean } = {}): Promise<ControllerIdentity> {
+export async function installControllerRbac(cp: ControlPlane, options: { expirationSeconds?: number; admissionPolicy?: boolean; eck?: boolean } = {}): Promise<ControllerIdentity> {
   const admin = cp.kubeConfig();
-  await ensureNamespace(admin, ECK_NAMESPACE);
-  for (const file of ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", ...(options.admissionPolicy === false ? [] : ["admission-policy.yaml"])]) await applyManifest(cp, file);
+  if (options.eck) await ensureNamespace(admin, ECK_NAMESPACE);
+  const files = ["namespace.yaml", "serviceaccount.yaml", "rbac.yaml", ...(options.admissionPolicy === false ? [] : ["admission-policy.yaml"]), ...(options.eck ? [ECK_RBAC] : [])];
+  for (const file of files) await applyManifest(cp, file);
   const core = admin.makeApiClient(k8s.CoreV1Api);
   const request = await core.createNamespacedServiceAccountToken({
     ...CONTROLLER_SERVICE_ACCOUNT,

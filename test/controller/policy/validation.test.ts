@@ -6,18 +6,20 @@ import {
   MSG_NAMESPACE_WITHOUT_NAME,
   MSG_SECRET_NAME_WITH_SERVICE_OR_NAMESPACE,
   MSG_SERVICE_NAME_WITHOUT_NAME,
-  MSG_LICENSE,
   MSG_NODESET_REQUIRED,
   MSG_TLS,
   invalidMessage,
   validateElasticsearch,
   validateKibana,
 } from "../../../controller/policy/validation.ts";
-import { enterpriseFeaturesEnabled } from "../../../controller/policy/license.ts";
+import { MSG_LICENSE, enterpriseFeaturesEnabled, licenseVerdict } from "../../../controller/policy/license.ts";
 
 describe("validation (ECK's rules and messages)", () => {
   const es = (tls: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ metadata: { name: "q" }, spec: { version: "9.4.0", http: { tls }, ...extra } });
   const on = { client: { authentication: true } };
+  /** ECK's rule with this level (undefined: no ConfigMap). */
+  const eck = (level: string | undefined) =>
+    licenseVerdict({ eck: "installed", namespace: "elastic-system", configMap: level === undefined ? undefined : { data: { eck_license_level: level } } });
 
   test("license levels that count as enterprise", () => {
     expect(["enterprise", "enterprise_trial", "enterprise-trial"].map((level) => enterpriseFeaturesEnabled({ level }))).toEqual([true, true, true]);
@@ -25,26 +27,26 @@ describe("validation (ECK's rules and messages)", () => {
   });
 
   test("enabling without an enterprise license is forbidden; with one it passes; off needs no license", () => {
-    expect(validateElasticsearch(es(on), { level: "basic" }).errors).toEqual([{ type: "Forbidden", field: "spec.http.tls.client.authentication", detail: MSG_LICENSE }]);
-    expect(validateElasticsearch(es(on), { level: "enterprise" }).errors).toEqual([]);
-    expect(validateElasticsearch(es({ client: { authentication: false } }), { level: undefined }).errors).toEqual([]);
+    expect(validateElasticsearch(es(on), eck("basic")).errors).toEqual([{ type: "Forbidden", field: "spec.http.tls.client.authentication", detail: MSG_LICENSE }]);
+    expect(validateElasticsearch(es(on), eck("enterprise")).errors).toEqual([]);
+    expect(validateElasticsearch(es({ client: { authentication: false } }), eck(undefined)).errors).toEqual([]);
   });
 
   test("TLS disabled is invalid, unless a user certificate keeps TLS on; both errors are reported together", () => {
     const off = { ...on, selfSignedCertificate: { disabled: true } };
-    const result = validateElasticsearch(es(off), { level: undefined });
+    const result = validateElasticsearch(es(off), eck(undefined));
     expect(result.errors.map((e) => e.detail)).toEqual([MSG_TLS, MSG_LICENSE]);
     expect(invalidMessage("Elasticsearch", "elasticsearch.k8s.elastic.co", "q", result.errors)).toBe(
       `Elasticsearch.elasticsearch.k8s.elastic.co "q" is invalid: [spec.http.tls.client.authentication: Invalid value: true: ${MSG_TLS}, spec.http.tls.client.authentication: Forbidden: ${MSG_LICENSE}]`,
     );
-    expect(validateElasticsearch(es({ ...off, certificate: { secretName: "mine" } }), { level: "enterprise" }).errors).toEqual([]);
+    expect(validateElasticsearch(es({ ...off, certificate: { secretName: "mine" } }), eck("enterprise")).errors).toEqual([]);
   });
 
   test("client_authentication required in nodeSet config is a warning (nested or dotted)", () => {
     const dotted = es({}, { nodeSets: [{ name: "a", config: { "xpack.security.http.ssl.client_authentication": "required" } }] });
     const nested = es({}, { nodeSets: [{ name: "a", config: { xpack: { security: { http: { ssl: { client_authentication: "required" } } } } } }] });
     const optional = es({}, { nodeSets: [{ name: "a", config: { "xpack.security.http.ssl.client_authentication": "optional" } }] });
-    expect([dotted, nested, optional].map((o) => validateElasticsearch(o, { level: undefined }).warnings)).toEqual([[MSG_NODESET_REQUIRED], [MSG_NODESET_REQUIRED], []]);
+    expect([dotted, nested, optional].map((o) => validateElasticsearch(o, eck(undefined)).warnings)).toEqual([[MSG_NODESET_REQUIRED], [MSG_NODESET_REQUIRED], []]);
   });
 
   test("Kibana clientCertificateSecretName only with name", () => {

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { clientCaSecretName } from "../../../controller/names.ts";
 import { type ClientAuthenticationStatus } from "../../../controller/resources.ts";
-import { MSG_LICENSE } from "../../../controller/policy/validation.ts";
+import { MSG_LICENSE } from "../../../controller/policy/license.ts";
 import { CA_NS, ES_NAME, NS, esPod, license, setup } from "../../support/cluster-fakes.ts";
 
 const condition = (s: Partial<ClientAuthenticationStatus> | undefined, type: string) => s?.conditions?.find((c) => c.type === type);
@@ -43,10 +43,12 @@ describe("cluster pipeline", () => {
     expect(h.events.recorded).toContain(`Warning LicenseRequired: ${MSG_LICENSE}`);
   });
 
-  test("Blocked with no license at all, and with an expired enterprise license", async () => {
+  test("Blocked with ECK installed but no licensing ConfigMap, and with an expired enterprise license", async () => {
     const none = setup();
+    none.caches.licensing.observation = { eck: "installed", namespace: "elastic-system", configMap: undefined };
     await none.reconcile();
     expect(none.status()?.phase).toBe("Blocked");
+    expect(condition(none.status(), "LicenseValid")?.message).toContain("current level: basic");
     const expired = setup({ license: license("enterprise", "2020-01-01T00:00:00Z") });
     await expired.reconcile();
     expect(expired.status()?.phase).toBe("Blocked");
@@ -65,7 +67,7 @@ describe("cluster pipeline", () => {
     h.intents.remove(NS, pod.metadata!.name!); // a new leader starts with an empty intent store
     await h.reconcile();
     expect(h.intents.get(NS, pod.metadata!.name!)?.generation).toBe(blocked.generation);
-    h.caches.license.put(license("enterprise"));
+    h.caches.licensing.put(license("enterprise"));
     await h.reconcile(); // threw "generation 1 is not above 1" before
     expect(h.status()?.phase).toBe("Enabling");
     const back = h.intents.get(NS, pod.metadata!.name!)!;
