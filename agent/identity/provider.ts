@@ -5,16 +5,19 @@
 import * as fsp from "node:fs/promises";
 import { join } from "node:path";
 import { sha256Hex } from "../../common/digest.ts";
-import { isExpired } from "../../common/pem.ts";
-import { x509 } from "../../common/x509.ts";
+import { encodePem, isExpired } from "../../common/pem.ts";
 import { PATHS, type CertificateResponse, type Intent, type ManagedIdentity, type SelfSignedIdentity } from "../../protocol/intent.ts";
 import type { ControllerClient } from "../controller-client.ts";
 import { IdentityError, PemError } from "../errors.ts";
 import { errorMessage, logger } from "../log.ts";
+import { readCertificate } from "../material/certificate.ts";
 import type { PodIdentity } from "../material/material.ts";
 import { validateBundle, validateCertificate, validateKeyPair } from "../material/pem.ts";
 import type { Metrics } from "../report/metrics.ts";
-import { CLIENT_AUTH_OID, createCsr, generateKey, keyAlgorithmOf, selfSign, subjectMatches } from "./key.ts";
+import { CLIENT_AUTH_OID } from "./client-leaf.ts";
+import { createCsr } from "./csr.ts";
+import { generateKey, keyAlgorithmOf, subjectMatches } from "./key.ts";
+import { selfSign } from "./self-signed.ts";
 import { renewalAfterIssue, renewalTime } from "./schedule.ts";
 
 export interface IdentitySource {
@@ -79,9 +82,9 @@ export class ControllerIdentity implements IdentitySource {
       const leaf = validateCertificate(res.certificate, "certificate from the controller");
       validateKeyPair(leaf, key.pkcs8Pem, "certificate from the controller");
       if (!subjectMatches(leaf, id.subject)) throw new PemError(`certificate from the controller: subject "${leaf.subject}" is not the requested one`);
-      const eku = leaf.getExtension(x509.ExtendedKeyUsageExtension);
-      if (eku && !eku.usages.includes(CLIENT_AUTH_OID)) throw new PemError("certificate from the controller: extended key usage lacks clientAuth");
-      let certPem = leaf.toString("pem") + "\n";
+      const eku = leaf.extendedKeyUsage;
+      if (eku && !eku.includes(CLIENT_AUTH_OID)) throw new PemError("certificate from the controller: extended key usage lacks clientAuth");
+      let certPem = encodePem(leaf.der, "CERTIFICATE") + "\n";
       if (res.chain && res.chain.trim()) {
         validateBundle(res.chain, "chain from the controller");
         certPem += res.chain.trim() + "\n";
@@ -109,14 +112,15 @@ function reusable(cur: PodIdentity, id: ManagedIdentity): boolean {
 
 /** Made in the pod, trusted by nobody; kept while it fits the intent and has a third of its life left. */
 async function selfSigned(id: SelfSignedIdentity, current: PodIdentity | undefined): Promise<PodIdentity> {
-  if (current && subjectMatches(current.leaf, id.subject) && keyAlgorithmOf(current.leaf) === id.keyAlgorithm && current.leaf.issuer === current.leaf.subject) {
+  if (current && subjectMatches(current.leaf, id.subject) && keyAlgorithmOf(current.leaf) === id.keyAlgorithm && current.leaf.selfIssued) {
     const life = current.leaf.notAfter.getTime() - current.leaf.notBefore.getTime();
     current.renewAt ??= new Date(current.leaf.notBefore.getTime() + (life * 2) / 3);
     if (current.renewAt.getTime() > Date.now()) return current;
   }
   const key = await generateKey(id.keyAlgorithm);
-  const leaf = await selfSign(key, id.subject, id.validitySeconds);
-  const certPem = leaf.toString("pem") + "\n";
+  const der = await selfSign(key, id.subject, id.validitySeconds);
+  const certPem = encodePem(der, "CERTIFICATE") + "\n";
+  const leaf = readCertificate(der);
   logger.info("self-signed identity made", { subject: leaf.subject, notAfter: leaf.notAfter.toISOString() });
   const renewAt = new Date(leaf.notBefore.getTime() + ((leaf.notAfter.getTime() - leaf.notBefore.getTime()) * 2) / 3);
   return { certPem, keyPem: key.pkcs8Pem, leaf, sha256: sha256Hex(certPem), renewAt, writtenAt: Date.now() };

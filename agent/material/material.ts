@@ -1,6 +1,6 @@
 // What the agent publishes: the trust bundle and the pod's identity, each with the
 // facts readiness and reports need (hashes, expiry). Plain data, no I/O.
-import type { x509 } from "../../common/x509.ts";
+import type { Certificate } from "./certificate.ts";
 
 export interface BundleMaterial {
   pem: string;
@@ -16,7 +16,7 @@ export interface BundleMaterial {
 export interface PodIdentity {
   certPem: string;
   keyPem: string;
-  leaf: x509.X509Certificate;
+  leaf: Certificate;
   sha256: string;
   /** Managed identities: when to ask for the next certificate. */
   renewAt?: Date;
@@ -30,6 +30,6 @@ export interface Material {
   identity?: PodIdentity;
 }
 
-export function earliestNotAfter(certs: x509.X509Certificate[]): Date {
+export function earliestNotAfter(certs: Certificate[]): Date {
   return new Date(Math.min(...certs.map((c) => c.notAfter.getTime())));
 }

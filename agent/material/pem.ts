@@ -4,9 +4,9 @@
 // diagnosable from one log line. The scanning is common/pem.ts's, under
 // CONTROLLER_MATERIAL_POLICY (text outside blocks refused); the expiry rule is its isExpired.
 import { createPrivateKey, createPublicKey } from "node:crypto";
-import { x509 } from "../../common/x509.ts";
 import { checkDerLength, CONTROLLER_MATERIAL_POLICY, decodePemBlock, isExpired, scanPem } from "../../common/pem.ts";
 import { MAX_BODY_BYTES } from "../../protocol/intent.ts";
+import { readCertificate, type Certificate } from "./certificate.ts";
 import { PemError } from "../errors.ts";
 
 export { PemError };
@@ -43,11 +43,11 @@ function blocks(text: string, what: string): Block[] {
 }
 
 /** `now` undefined: expiry is left to the caller (a bundle keeps its valid rest, issue 8). */
-function parseCertificates(text: string, what: string, now: Date | undefined): x509.X509Certificate[] {
+function parseCertificates(text: string, what: string, now: Date | undefined): Certificate[] {
   return parseBlocks(text, what, now).map((c) => c.cert);
 }
 
-function parseBlocks(text: string, what: string, now: Date | undefined): { cert: x509.X509Certificate; text: string }[] {
+function parseBlocks(text: string, what: string, now: Date | undefined): { cert: Certificate; text: string }[] {
   const bs = blocks(text, what);
   if (bs.length > MAX_BUNDLE_CERTS) throw new PemError(`${what}: ${bs.length} blocks exceeds the limit of ${MAX_BUNDLE_CERTS}`);
   return bs.map((b, i) => {
@@ -59,9 +59,9 @@ function parseBlocks(text: string, what: string, now: Date | undefined): { cert:
     if (b.hasHeaders) throw new PemError(`${where}: PEM headers are not allowed`);
     const length = checkDerLength(b.der, b.type);
     if (!length.ok) throw new PemError(`${where}: not a parseable X.509 certificate: ${length.reason}`);
-    let cert: x509.X509Certificate;
+    let cert: Certificate;
     try {
-      cert = new x509.X509Certificate(b.der);
+      cert = readCertificate(b.der);
     } catch (e) {
       throw new PemError(`${where}: not a parseable X.509 certificate: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -73,7 +73,7 @@ function parseBlocks(text: string, what: string, now: Date | undefined): { cert:
 }
 
 /** A trust bundle: CERTIFICATE blocks only, each parseable and unexpired, at least one. */
-export function validateBundle(text: string, what = "trust bundle", now = new Date()): x509.X509Certificate[] {
+export function validateBundle(text: string, what = "trust bundle", now = new Date()): Certificate[] {
   return parseCertificates(text, what, now);
 }
 
@@ -88,7 +88,7 @@ interface DroppedEntry {
  * not stop this pod taking its intent (issue 8). Malformed content is still refused whole; so is a
  * bundle with nothing valid left, since an empty bundle would lock every client out.
  */
-export function validBundlePart(text: string, what = "trust bundle", now = new Date()): { pem: string; certs: x509.X509Certificate[]; dropped: DroppedEntry[] } {
+export function validBundlePart(text: string, what = "trust bundle", now = new Date()): { pem: string; certs: Certificate[]; dropped: DroppedEntry[] } {
   const all = parseBlocks(text, what, undefined);
   const dropped: DroppedEntry[] = [];
   const kept = all.filter(({ cert: c }, i) => {
@@ -108,7 +108,7 @@ export function validBundlePart(text: string, what = "trust bundle", now = new D
 }
 
 /** A leaf certificate, optionally followed by its chain; the leaf comes first. */
-export function validateCertificate(text: string, what = "certificate", now = new Date()): x509.X509Certificate {
+export function validateCertificate(text: string, what = "certificate", now = new Date()): Certificate {
   const certs = parseCertificates(text, what, now);
   const leaf = certs[0]!;
   if (leaf.notBefore.getTime() > now.getTime() + 5 * 60_000) {
@@ -122,7 +122,7 @@ export function validateCertificate(text: string, what = "certificate", now = ne
  * the public key derived from the private key with the certificate's SPKI. node:crypto
  * reads PKCS#8, SEC1 and PKCS#1, which user-provided secrets may use.
  */
-export function validateKeyPair(leaf: x509.X509Certificate, keyPem: string, what = "key"): void {
+export function validateKeyPair(leaf: Certificate, keyPem: string, what = "key"): void {
   const bs = blocks(keyPem, what);
   if (bs.length !== 1) throw new PemError(`${what}: expected exactly one PEM block, found ${bs.length}`);
   const b = bs[0]!;
@@ -133,7 +133,7 @@ export function validateKeyPair(leaf: x509.X509Certificate, keyPem: string, what
   } catch (e) {
     throw new PemError(`${what}: not a usable private key: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }
-  const certSpki = Buffer.from(leaf.publicKey.rawData);
+  const certSpki = leaf.publicKey().export({ type: "spki", format: "der" });
   if (!certSpki.equals(spki)) {
     throw new PemError(`${what}: does not match the public key of certificate "${leaf.subject}"`);
   }

@@ -8,6 +8,7 @@ import { loadConfig } from "../../agent/config.ts";
 import { IdentityError, WriteError } from "../../agent/errors.ts";
 import type { IdentitySource } from "../../agent/identity/provider.ts";
 import type { IntentFeed, StreamHandlers } from "../../agent/intent/stream.ts";
+import { readCertificate } from "../../agent/material/certificate.ts";
 import type { Material, PodIdentity } from "../../agent/material/material.ts";
 import { Orchestrator } from "../../agent/orchestrator.ts";
 import type { ProofAttempt, Prover } from "../../agent/prove/prover.ts";
@@ -101,7 +102,7 @@ class FakeIdentity implements IdentitySource {
       throw new IdentityError(`certificate request for generation ${i.generation}: controller unavailable`);
     }
     const l = this.issued ?? leaf;
-    return { certPem: l.certPem, keyPem: l.keyPem!, leaf: l.certificate, sha256: sha256Hex(l.certPem), writtenAt: Date.now() };
+    return { certPem: l.certPem, keyPem: l.keyPem!, leaf: readCertificate(new Uint8Array(l.certificate.rawData)), sha256: sha256Hex(l.certPem), writtenAt: Date.now() };
   }
 }
 

@@ -176,6 +176,16 @@ function runtimeGlobalViolations(file: string, text: string): string[] {
   return [...stripComments(text).matchAll(/\b(Bun|Deno)\.[A-Za-z]/g)].map((m) => `${file}: uses ${m[1]}. outside agent/runtime/`);
 }
 
+/** What the agent never loads: the controller's libraries (its memory is paid in every pod, issue 21). */
+const AGENT_NEVER = ["common/x509.ts", "pkg:@peculiar/x509", "pkg:reflect-metadata", "pkg:@kubernetes/client-node"];
+
+/** The files and packages `entry` loads, transitively through our files; a type-only import loads nothing. */
+function loadedBy(entry: string, edgesOf: (file: string) => ImportEdge[]): Set<string> {
+  const seen = new Set<string>([entry]);
+  for (const file of seen) for (const e of file.startsWith("pkg:") ? [] : edgesOf(file)) if (!e.typeOnly) seen.add(e.target);
+  return seen;
+}
+
 // ---- the failure idiom --------------------------------------------------------------------
 
 /** The text from `open` (an opening bracket) to its matching close. */
@@ -263,6 +273,14 @@ describe("import graph", () => {
     expect(ALL.flatMap(({ file, text }) => runtimeGlobalViolations(file, text))).toEqual([]);
   });
 
+  test("the agent (agent/main.ts, transitively) loads no @peculiar/x509, reflect-metadata, client-node", () => {
+    const texts = new Map(ALL.map(({ file, text }) => [file, text]));
+    const loaded = loadedBy("agent/main.ts", (f) => importsOf(f, texts.get(f) ?? ""));
+    expect(loaded).toContain("agent/identity/csr.ts");
+    expect(loaded).toContain("pkg:hono");
+    expect([...loaded].filter((t) => AGENT_NEVER.includes(t))).toEqual([]);
+  });
+
   test("every temporary exception is still needed (remove it once its move has landed)", () => {
     const edges = new Set(ALL.flatMap(({ file, text }) => importsOf(file, text).map((e) => `${file} → ${e.target}`)));
     expect([...TEMPORARY_EXCEPTIONS].filter((e) => !edges.has(e))).toEqual([]);
@@ -293,6 +311,10 @@ describe("the checkers can fail", () => {
     expect(importViolations("controller/kube/x.ts", importsOf("controller/kube/x.ts", `import { verifyClientCertificateSecrets } from "../trust/sources.ts";`))).toHaveLength(1);
     expect(importViolations("controller/newfolder/x.ts", [])).toEqual([`controller/newfolder/x.ts: no row in CONTRIBUTING's "may import" column (add one, and one here)`]);
     expect(runtimeGlobalViolations("agent/write/x.ts", "const f = Bun.file(p);")).toHaveLength(1);
+    const fake: Record<string, string> = { "agent/main.ts": `import { a } from "./a.ts";\nimport type { T } from "../controller/t.ts";`, "agent/a.ts": `import { x509 } from "../common/x509.ts";`, "common/x509.ts": `import "reflect-metadata";` };
+    const loaded = loadedBy("agent/main.ts", (f) => importsOf(f, fake[f] ?? ""));
+    expect([...loaded].filter((t) => AGENT_NEVER.includes(t))).toEqual(["common/x509.ts", "pkg:reflect-metadata"]);
+    expect(loaded).not.toContain("controller/t.ts");
   });
 
   test("catch (e: any) with e?.code, (e as any).code, and a branch on a message are flagged; the predicates are not", () => {

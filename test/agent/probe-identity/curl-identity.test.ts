@@ -7,6 +7,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import type { Intent } from "../../../protocol/intent.ts";
 import type { IdentitySource } from "../../../agent/identity/provider.ts";
+import { readCertificate } from "../../../agent/material/certificate.ts";
 import type { PodIdentity } from "../../../agent/material/material.ts";
 import { CurlProbeIdentity } from "../../../agent/probe-identity/curl-identity.ts";
 import { setLogLevel } from "../../../agent/log.ts";
@@ -30,7 +31,7 @@ class FakeIdentity implements IdentitySource {
     if (current) return current;
     this.issued++;
     const leaf = await issueCertificate(ca, { cn: i.identity.subject.commonName, ou: i.identity.subject.organizationalUnit });
-    return { certPem: leaf.certPem, keyPem: leaf.keyPem!, leaf: leaf.certificate, sha256: sha256Hex(leaf.certPem), renewAt: new Date(Date.now() + 3_600_000), writtenAt: Date.now() };
+    return { certPem: leaf.certPem, keyPem: leaf.keyPem!, leaf: readCertificate(new Uint8Array(leaf.certificate.rawData)), sha256: sha256Hex(leaf.certPem), renewAt: new Date(Date.now() + 3_600_000), writtenAt: Date.now() };
   }
 }
 

@@ -4,9 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import type { Intent } from "../../../protocol/intent.ts";
 import { sha256Hex } from "../../../common/digest.ts";
-import { x509 } from "../../../common/x509.ts";
 import { bundleOf } from "../../../agent/intent/check.ts";
 import { PemError, validBundlePart } from "../../../agent/material/pem.ts";
+import type { Certificate } from "../../../agent/material/certificate.ts";
 import type { Material } from "../../../agent/material/material.ts";
 import type { ProofRecord } from "../../../agent/prove/proof-loop.ts";
 import { Readiness } from "../../../agent/report/readiness.ts";
@@ -20,7 +20,7 @@ const own = await issueCertificate(ca, { cn: "pod", notAfter: new Date(Date.now(
 const proof = (version: number, ok = true): ProofRecord => ({ ok, version, checkedAt: new Date().toISOString(), withCertificate: "accepted", withoutCertificate: "refused", detail: "test" });
 const material = (bundleNotAfter: number, leafNotAfter = own.certificate.notAfter): Material => ({
   bundle: { pem: ca.pem, sha256: "x", earliestNotAfter: new Date(bundleNotAfter) },
-  identity: { certPem: own.certPem, keyPem: "", leaf: { notAfter: leafNotAfter } as x509.X509Certificate, sha256: "y", writtenAt: 0 },
+  identity: { certPem: own.certPem, keyPem: "", leaf: { notAfter: leafNotAfter } as Certificate, sha256: "y", writtenAt: 0 },
 });
 const intent = (pem: string): Intent => ({
   type: "intent", generation: 7, pod: { namespace: "ns", name: "p", uid: "u" }, role: "elasticsearch", cluster: { namespace: "ns", name: "c" }, phase: "Enabled", enforcement: "required",

@@ -1,0 +1,95 @@
+// DER (X.690) encoding of the few types a PKCS#10 request and an X.509 certificate use, on
+// Uint8Array alone: the agent builds its CSR and its self-signed certificate with these and
+// WebCrypto, so it never loads an ASN.1 library (its memory is paid in every pod, issue 21).
+import { encodeOid } from "./oid.ts";
+
+export type Der = Uint8Array<ArrayBuffer>;
+
+const TAG = {
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+} as const;
+
+function concat(parts: readonly Uint8Array[]): Der {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Definite length, short form below 128, else the fewest big-endian octets (DER). */
+function encodeLength(n: number): Uint8Array {
+  if (n < 0x80) return Uint8Array.of(n);
+  const octets: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v % 256);
+  return Uint8Array.of(0x80 | octets.length, ...octets);
+}
+
+/** One element: tag, length, and the contents concatenated. */
+export function tlv(tag: number, ...contents: readonly Uint8Array[]): Der {
+  const body = concat(contents);
+  return concat([Uint8Array.of(tag), encodeLength(body.length), body]);
+}
+
+export const sequence = (...items: readonly Uint8Array[]): Der => tlv(TAG.SEQUENCE, ...items);
+
+/** A SET OF with one element, or elements already in DER order (the callers' sets are single-valued). */
+export const set = (...items: readonly Uint8Array[]): Der => tlv(TAG.SET, ...items);
+
+/** [n] EXPLICIT: the context-specific constructed tag around one element. */
+export const explicit = (n: number, ...items: readonly Uint8Array[]): Der => tlv(0xa0 + n, ...items);
+
+export const oid = (dotted: string): Der => tlv(TAG.OID, encodeOid(dotted));
+export const nullValue = (): Der => tlv(TAG.NULL);
+export const boolean = (value: boolean): Der => tlv(TAG.BOOLEAN, Uint8Array.of(value ? 0xff : 0x00));
+export const octetString = (bytes: Uint8Array): Der => tlv(TAG.OCTET_STRING, bytes);
+
+/** A BIT STRING of whole octets, or with `unusedBits` trailing bits of the last octet unused. */
+export const bitString = (bytes: Uint8Array, unusedBits = 0): Der => tlv(TAG.BIT_STRING, Uint8Array.of(unusedBits), bytes);
+
+/**
+ * A non-negative INTEGER from its big-endian magnitude: leading zero octets dropped, one 0x00 put
+ * back when the top bit is set (two's complement), as DER's minimal encoding requires. ECDSA's r
+ * and s and random serial numbers both need it.
+ */
+export function unsignedInteger(magnitude: Uint8Array): Der {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  const digits = magnitude.subarray(start);
+  return tlv(TAG.INTEGER, ...((digits[0] ?? 0) & 0x80 ? [Uint8Array.of(0), digits] : [digits.length ? digits : Uint8Array.of(0)]));
+}
+
+export const smallInteger = (n: number): Der => unsignedInteger(Uint8Array.of(n));
+
+// X.520's PrintableString alphabet: what @peculiar/x509 (the controller's library) writes as
+// PrintableString; anything else is a UTF8String, so the agent's names encode as they always did.
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/** A DirectoryString: PrintableString when the text allows it, else UTF8String. */
+export function directoryString(text: string): Der {
+  const bytes = new TextEncoder().encode(text);
+  return tlv(PRINTABLE.test(text) ? TAG.PRINTABLE_STRING : TAG.UTF8_STRING, bytes);
+}
+
+const two = (n: number) => String(n).padStart(2, "0");
+
+/** RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Z. */
+export function time(date: Date): Der {
+  const y = date.getUTCFullYear();
+  const rest = two(date.getUTCMonth() + 1) + two(date.getUTCDate()) + two(date.getUTCHours()) + two(date.getUTCMinutes()) + two(date.getUTCSeconds()) + "Z";
+  const ascii = (s: string) => new TextEncoder().encode(s);
+  return y < 2050 ? tlv(TAG.UTC_TIME, ascii(two(y % 100) + rest)) : tlv(TAG.GENERALIZED_TIME, ascii(String(y).padStart(4, "0") + rest));
+}
