@@ -11,7 +11,7 @@
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, posix, resolve } from "node:path";
 import { imagesCacheDir, inputsKey } from "./cache.ts";
-import { imageExists, imageId, must, run } from "./podman.ts";
+import { imageExists, imageId, must, podmanUnavailable, run } from "./podman.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const MIRROR = "http://deb.debian.org/debian";
@@ -30,6 +30,14 @@ export interface BaseImages {
 }
 
 type Log = (line: string) => void;
+
+/** Why the base images cannot be made here (podman, root, debootstrap unless its tree is cached), or undefined. */
+export function baseImagesUnavailable(): string | undefined {
+  const podman = podmanUnavailable();
+  if (podman) return podman;
+  if (!existsSync(rootfsDir()) && run("debootstrap", ["--version"]).status !== 0) return "debootstrap is not installed (.ci/run installs it: apt-get install debootstrap)";
+  return undefined;
+}
 
 /** Finds or makes the three base images; each is tagged with the key of its inputs. */
 export function ensureBaseImages(log: Log = () => {}): BaseImages {
@@ -66,10 +74,13 @@ function timed(log: Log, what: string, ref: string, make: (ref: string) => void)
 }
 
 /** The debootstrap tree, cached as a directory: the runtime image takes its glibc from it. */
+function rootfsDir(): string {
+  return join(imagesCacheDir(), `rootfs-minbase-bookworm-${inputsKey([{ text: `debootstrap --variant=minbase bookworm ${MIRROR}` }])}`);
+}
+
 function minbaseRootfs(log: Log): string {
-  const dir = join(imagesCacheDir(), `rootfs-minbase-bookworm-${inputsKey([{ text: `debootstrap --variant=minbase bookworm ${MIRROR}` }])}`);
+  const dir = rootfsDir();
   if (existsSync(dir)) return dir;
-  if (run("debootstrap", ["--version"]).status !== 0) throw new Error("debootstrap is not installed (apt-get install debootstrap), and no cached root file system exists");
   mkdirSync(imagesCacheDir(), { recursive: true });
   const tmp = mkdtempSync(`${dir}.partial-`);
   const started = Date.now();

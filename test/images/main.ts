@@ -1,10 +1,10 @@
 // `npm run images`: builds the agent and controller images from deploy/images/ with podman and local
 // base images (no registry needed), or finds them already built, and prints their names and sizes.
-import { ensureBaseImages } from "./base-images.ts";
+import { baseImagesUnavailable, ensureBaseImages } from "./base-images.ts";
 import { ensureImage } from "./build.ts";
-import { must, podmanUnavailable } from "./podman.ts";
+import { must } from "./podman.ts";
 
-const unavailable = podmanUnavailable();
+const unavailable = baseImagesUnavailable();
 if (unavailable) {
   console.error(`cannot build the images: ${unavailable}`);
   process.exit(1);
