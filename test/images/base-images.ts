@@ -42,17 +42,17 @@ export function baseImagesUnavailable(): string | undefined {
 /** Finds or makes the three base images; each is tagged with the key of its inputs. */
 export function ensureBaseImages(log: Log = () => {}): BaseImages {
   const rootfs = minbaseRootfs(log);
-  const minbase = timed(log, "minbase image", `localhost/es-mtls-base/minbase:${inputsKey([{ path: join(rootfs, "var/lib/dpkg/status") }])}`, (ref) => {
+  const minbase = findOrMake(log, "minbase image", `localhost/es-mtls-base/minbase:${inputsKey([{ path: join(rootfs, "var/lib/dpkg/status") }])}`, (ref) => {
     importTree(rootfs, ref, [`ENV ${PATH_ENV}`]);
   });
   const recipe = { path: import.meta.path };
   const deps = depsImage(minbase, recipe, log);
   const bun = bunBinary();
   const buildKey = inputsKey([recipe, { text: imageId(minbase) }, { path: bun }]);
-  const build = timed(log, "build image (Bun)", `localhost/es-mtls-base/build:${buildKey}`, (ref) => {
+  const build = findOrMake(log, "build image (Bun)", `localhost/es-mtls-base/build:${buildKey}`, (ref) => {
     buildFrom(ref, minbase, (context) => copyFileSync(bun, join(context, "bun")), ["COPY bun /usr/local/bin/bun", "RUN ln -s bun /usr/local/bin/bunx && bun --version"]);
   });
-  const runtime = timed(log, "runtime image (glibc)", `localhost/es-mtls-base/runtime:${inputsKey([recipe, { path: join(rootfs, "var/lib/dpkg/status") }])}`, (ref) => {
+  const runtime = findOrMake(log, "runtime image (glibc)", `localhost/es-mtls-base/runtime:${inputsKey([recipe, { path: join(rootfs, "var/lib/dpkg/status") }])}`, (ref) => {
     const tree = glibcTree(rootfs);
     try {
       importTree(tree, ref, ["USER 65532:65532"]);
@@ -64,7 +64,7 @@ export function ensureBaseImages(log: Log = () => {}): BaseImages {
 }
 
 /** Reuses `ref` when it exists, else makes it and logs how long that took. */
-function timed(log: Log, what: string, ref: string, make: (ref: string) => void): string {
+function findOrMake(log: Log, what: string, ref: string, make: (ref: string) => void): string {
   if (imageExists(ref)) return ref;
   const started = Date.now();
   log(`making ${what}: ${ref}`);
@@ -101,7 +101,7 @@ function depsImage(minbase: string, recipe: { path: string }, log: Log): string 
   const ca = existsSync(HOST_CA_BUNDLE) ? HOST_CA_BUNDLE : undefined;
   const registry = run("npm", ["config", "get", "registry"]).stdout.trim() || "https://registry.npmjs.org/";
   const key = inputsKey([recipe, { text: imageId(minbase) }, { text: `${NODE_VERSION} ${NPM_VERSION} ${registry}` }, ...(ca ? [{ path: ca }] : [])]);
-  return timed(log, "deps image (Node, npm)", `localhost/es-mtls-base/deps:${key}`, (ref) => {
+  return findOrMake(log, "deps image (Node, npm)", `localhost/es-mtls-base/deps:${key}`, (ref) => {
     const tarballs = join(imagesCacheDir(), "tarballs");
     mkdirSync(tarballs, { recursive: true });
     const node = join(tarballs, `node-linux-${process.arch}-${NODE_VERSION}.tgz`);

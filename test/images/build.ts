@@ -9,7 +9,7 @@ import { imageExists, imageId, must } from "./podman.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
-export interface BuiltImage {
+interface BuiltImage {
   ref: string;
   dockerfile: string;
   /** Seconds the build took, or undefined when the cache had the image. */

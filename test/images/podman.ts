@@ -2,7 +2,7 @@
 // own store (root's /var/lib/containers), so `podman images` shows what the builder made.
 import { spawnSync } from "node:child_process";
 
-export interface Run {
+interface Run {
   status: number;
   stdout: string;
   stderr: string;
