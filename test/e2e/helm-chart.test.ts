@@ -104,7 +104,14 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
   expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
   await expect(lc.core.readNamespacedSecret({ name: clientCaSecretName(NS, ES_NAME), namespace: CONTROLLER_NAMESPACE })).rejects.toThrow();
   for (const p of await esPods(lc)) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
-  // Fixed (the pod gone): the next test's enable goes ahead from here.
+  // Switched off again before the pod goes: with it on, the controller would start the rollout at
+  // once, before the next test has planted its pod and its annotation (a clean-clone run saw an
+  // Elasticsearch pod evicted while that test was still setting up).
+  await setAuthentication(lc, false);
+  await eventually(async () => {
+    const st = await status(lc);
+    if (st?.phase !== "Disabled") throw new Error(`phase ${st?.phase}`);
+  }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Disabled" });
   await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
 }, 60_000);
 

@@ -99,7 +99,8 @@ describe("intent API with real service-account tokens", () => {
     expect(intent!.trustBundle!.pem).toBe(atob(bundleSecret.data!["client-trust-bundle.crt"]!));
     // Nothing in it that only the controller should hold.
     expect(JSON.stringify(intent)).not.toContain("PRIVATE KEY");
-    const [b] = (await firstIntents(controller.url, ca, await podToken(core, podB, INTENT_API_AUDIENCE))) as Intent[];
+    // Each pod's intent is published by the reconcile that follows its creation: B's may come after A's.
+    const [b] = (await eventually(async () => firstIntents(controller.url, ca, await podToken(core, podB, INTENT_API_AUDIENCE)), { timeoutMs: BUSY_MS, what: "intent for pod B" })) as Intent[];
     expect(b!.pod.name).toBe("logs-es-default-1");
     // No injection webhook runs in this file: the pods lack the agent, and the controller says so.
     const cond = await eventually(async () => {
