@@ -12,8 +12,6 @@ export const ES_STATEFULSET_LABEL = "elasticsearch.k8s.elastic.co/statefulset-na
 export const KIBANA_NAME_LABEL = "kibana.k8s.elastic.co/name";
 
 // ECK's annotations.
-/** ECK stamps its version on what it manages (policy/manager.ts: who implements the feature). */
-export const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
 /** Set on an Elasticsearch while client authentication is required (reconcile/eck.ts). */
 export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
 

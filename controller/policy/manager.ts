@@ -1,43 +1,54 @@
-// Who implements client-certificate authentication for a cluster (DESIGN.md, "Where it runs").
-// ECK stamps `common.k8s.elastic.co/controller-version` on what it manages. From 3.4 ECK does the
-// feature itself (same Secrets, same mount paths): es-mtls must stand aside entirely, or the two
-// would fight over `<es>-es-client-trust-bundle` and the pods. Before 3.4, ECK never presents a
-// client certificate (its HTTP client, the readiness probe of ES < 8.2, the pre-stop hook, stack
-// monitoring): `required` would lock ECK out of its own cluster, so it is refused.
-import { ECK_CONTROLLER_VERSION_ANNOTATION } from "../names.ts";
-
-/** The first ECK release that implements spec.http.tls.client.authentication itself. */
-const ECK_FEATURE_VERSION = "3.4.0";
+// Who implements client-certificate authentication for a cluster (DESIGN.md, "Where it runs"),
+// decided from what ECK really does, as the real ECK 3.5 operator shows it in
+// test/integration/eck-operator.test.ts:
+// - ECK writes the Elasticsearch's status on every pass (`status.observedGeneration`, `phase`,
+//   `health`: pkg/controller/elasticsearch/reconcile/state.go). Nobody else writes it: es-mtls keeps
+//   its own ClientAuthentication, and its standalone CRD has no writer. ECK also creates the
+//   StatefulSets with a controller ownerReference, but the status is on the object itself (no
+//   extra read) and comes in the same first pass. Owned Secrets are no signal: ECK's licence
+//   controller writes `<es>-es-license` for every Elasticsearch, managed or not. ECK stopped
+//   stamping `common.k8s.elastic.co/controller-version` after 1.9: it is never read.
+// - Whether that ECK implements the feature (≥ 3.4) follows from its CRD: only ≥ 3.4's keeps
+//   `spec.http.tls.client` (kube/crd-support.ts). ECK ≤ 3.3 never presents a client certificate
+//   (its HTTP client, the readiness probe of ES < 8.2, the pre-stop hook, stack monitoring):
+//   `required` would lock it out of its own cluster, so es-mtls refuses it there.
+// When the CRD and the operator disagree: a ≥ 3.4 CRD with an older operator reads as "ECK
+// implements it", so es-mtls stands aside and nobody does the work; its ManagedByECK message then
+// says ECK's annotation is missing (reconcile/eck.ts). A ≤ 3.3 CRD with a newer operator prunes the
+// field, so nothing can be switched on whoever runs the pods.
+// The status stays when ECK's operator is removed with its CRDs kept, so such a cluster stays ECK's
+// (es-mtls does not take over a cluster on its own); removing the CRDs deletes the Elasticsearches.
+// An Elasticsearch created with the feature on may reach es-mtls before ECK's first pass: until ECK
+// writes its status (seconds), es-mtls sees no ECK; see README, "Installing next to ECK".
 
 export type Manager =
   | { by: "none" }
-  | { by: "eck"; version: string; implementsFeature: true }
-  | { by: "eck"; version: string; implementsFeature: false; reason: string };
+  | { by: "eck"; implementsFeature: true }
+  | { by: "eck"; implementsFeature: false; reason: string };
 
-export function managerOf(es: { metadata?: { annotations?: Record<string, string> } }): Manager {
-  const version = es.metadata?.annotations?.[ECK_CONTROLLER_VERSION_ANNOTATION]?.trim();
-  if (!version) return { by: "none" };
-  if (atLeast(version, ECK_FEATURE_VERSION)) return { by: "eck", version, implementsFeature: true };
-  return {
-    by: "eck",
-    version,
-    implementsFeature: false,
-    reason:
-      `managed by ECK ${version}, which never presents a client certificate to Elasticsearch: requiring one would lock ECK out ` +
-      `(its HTTP client, the readiness probe of Elasticsearch < 8.2, the pre-stop hook, stack monitoring). ` +
-      `Upgrade ECK to ${ECK_FEATURE_VERSION} or later, which implements client certificate authentication itself`,
-  };
+interface WithStatus {
+  status?: { observedGeneration?: number; phase?: string };
 }
 
-/** "3.4.0" ≤ "3.5.1", "3.10.0" > "3.9.9"; a version that does not parse counts as old (the safe side: refuse). */
-export function atLeast(version: string, min: string): boolean {
-  const parse = (v: string) => v.replace(/^v/, "").split(/[.+-]/).slice(0, 3).map((x) => Number.parseInt(x, 10));
-  const a = parse(version);
-  const b = parse(min);
-  if (a.length < 2 || a.some((x) => Number.isNaN(x))) return false;
-  for (let i = 0; i < 3; i++) {
-    const d = (a[i] ?? 0) - (b[i] ?? 0);
-    if (d !== 0) return d > 0;
-  }
-  return true;
+/** ECK has reconciled this Elasticsearch: it wrote the status, which only ECK writes. */
+export function eckHasReconciled(es: WithStatus): boolean {
+  const s = es.status;
+  return (typeof s?.observedGeneration === "number" && s.observedGeneration > 0) || (typeof s?.phase === "string" && s.phase !== "");
+}
+
+/**
+ * `crdKeepsClient`: the installed Elasticsearch CRD keeps spec.http.tls.client (kube/crd-support.ts);
+ * undefined: not read yet, and the safe side is to stand aside (no writes) until it is.
+ */
+export function managerOf(es: WithStatus, crdKeepsClient: boolean | undefined): Manager {
+  if (!eckHasReconciled(es)) return { by: "none" };
+  if (crdKeepsClient !== false) return { by: "eck", implementsFeature: true };
+  return {
+    by: "eck",
+    implementsFeature: false,
+    reason:
+      `managed by an ECK older than 3.4 (its Elasticsearch CRD has no spec.http.tls.client), which never presents a client certificate to Elasticsearch: ` +
+      `requiring one would lock ECK out (its HTTP client, the readiness probe of Elasticsearch < 8.2, the pre-stop hook, stack monitoring). ` +
+      `Upgrade ECK to 3.4.0 or later, which implements client certificate authentication itself`,
+  };
 }

@@ -64,11 +64,11 @@ export class ClusterReconciler {
       return await cleanUpGone(key, memory, d);
     }
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
-    const manager = managerOf(loaded.es);
+    const manager = managerOf(loaded.es, d.elasticsearchCrd()?.supported);
     if (manager.by === "eck" && manager.implementsFeature) {
       memory.forget(key);
       await syncNamespaceLabels(key, "ManagedByECK", d); // never active for es-mtls: no pod of it goes to the webhook
-      return standAsideForEck(loaded, manager.version, d);
+      return standAsideForEck(loaded, d);
     }
     const refs = await authorizeKibanas(loaded, d);
     const c = refs.view;

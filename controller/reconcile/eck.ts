@@ -10,13 +10,16 @@ import { esTarget } from "./event-targets.ts";
 import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
-export async function standAsideForEck(c: ClusterView, version: string, d: Pick<ReconcilerDeps, "events" | "writer" | "intents" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
+export async function standAsideForEck(c: ClusterView, d: Pick<ReconcilerDeps, "events" | "writer" | "intents" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
   for (const p of c.pods) d.intents.remove(p.pod.metadata!.namespace!, p.pod.metadata!.name!);
   d.intents.withdrawExcept({ namespace: c.namespace, name: c.name }, []); // and those of pods that left it
-  const inUse = c.es.spec?.http?.tls?.client?.authentication === true || c.es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
-  if (!inUse && !c.clientAuth) return { requeueAfterMs: d.resyncMs };
-  const message = `client certificate authentication of this cluster is implemented by ECK ${version} (≥ 3.4); es-mtls stands aside: no Secrets, no annotation, no injection, no restarts`;
+  const asked = c.es.spec?.http?.tls?.client?.authentication === true;
+  const annotated = c.es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
+  if (!asked && !annotated && !c.clientAuth) return { requeueAfterMs: d.resyncMs };
+  const message = `client certificate authentication of this cluster is implemented by ECK (≥ 3.4, as its Elasticsearch CRD says); es-mtls stands aside: no Secrets, no annotation, no injection, no restarts`;
   await d.events.record(esTarget(c.es), "Normal", "ManagedByECK", message);
-  await writeStatus(d.writer, c.es, c.clientAuth, inactiveStatus(c.prevStatus, { phase: "ManagedByECK", podCount: c.esPods.length, conditions: [cond("Ready", "False", "ManagedByECK", message)] }));
+  // ECK 3.5 sets its annotation within seconds; a CRD of ≥ 3.4 with an older operator never does (policy/manager.ts).
+  const said = asked && !annotated ? `${message}. ECK has not set ${CLIENT_AUTH_REQUIRED_ANNOTATION} (yet): if it stays absent, the ECK operator is older than its CRD (< 3.4) and nobody implements the feature` : message;
+  await writeStatus(d.writer, c.es, c.clientAuth, inactiveStatus(c.prevStatus, { phase: "ManagedByECK", podCount: c.esPods.length, conditions: [cond("Ready", "False", "ManagedByECK", said)] }));
   return { requeueAfterMs: d.resyncMs };
 }

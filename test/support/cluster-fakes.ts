@@ -12,6 +12,7 @@ import { IntentStore } from "../../controller/intent-api/intent-store.ts";
 import { ReportStore } from "../../controller/reconcile/reports.ts";
 import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.ts";
 import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
+import type { CrdSupport } from "../../controller/kube/crd-support.ts";
 
 export const NS = "prod";
 export const ES_NAME = "quickstart";
@@ -211,6 +212,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const allowedRefs = new Set<string>();
   /** Secrets that exist in the apiserver without es-mtls's label (invisible to the caches), by "namespace/name". */
   const planted = new Map<string, V1Secret>();
+  /** The installed Elasticsearch CRD as the controller last read it (ECK 3.5's or the standalone one: keeps spec.http.tls.client). */
+  const crd: { current: CrdSupport | undefined } = { current: { supported: true, detail: "spec.http.tls.client is in the schema" } };
   const reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -223,6 +226,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     },
     readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`) ?? (caches.clientCertSecrets as MetadataFakeCache).stored.get(`${namespace}/${name}`) ?? caches.managedSecrets.stored.get(`${namespace}/${name}`),
     ownerLookup: async () => ({ notFound: true }),
+    elasticsearchCrd: () => crd.current,
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR, caNamespace: CA_NS },
@@ -240,6 +244,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, crd, reconcile: () => reconciler.reconcile(KEY) };
 }
 
