@@ -22,6 +22,7 @@ import { clientCaSecretName } from "../../controller/names.ts";
 import { eckCrdsFile } from "../eck/module.ts";
 import { ensureEckOperator } from "../eck/operator-binary.ts";
 import { EckOperator, ECK_USER } from "../eck/operator-process.ts";
+import { writesToNamespace } from "../eck/cluster-writes.ts";
 
 const ECK_CRDS = eckCrdsFile("es-mtls next to the real ECK operator");
 const operator = ECK_CRDS ? ensureEckOperator((l) => console.error(l)) : undefined;
@@ -48,15 +49,7 @@ async function reconciles(cluster: string): Promise<number> {
 }
 
 /** es-mtls's writes since `since` to the namespace, its objects and its pods, other than its ClientAuthentication and Events. */
-function esMtlsWrites(since: string): string[] {
-  return cp
-    .auditEvents()
-    .filter((e) => e.user.username === USER && e.stage === "ResponseComplete" && e.requestReceivedTimestamp >= since)
-    .filter((e) => ["create", "update", "patch", "delete"].includes(e.verb))
-    .filter((e) => e.objectRef?.namespace === ns || (e.objectRef?.resource === "namespaces" && e.objectRef.name === ns))
-    .filter((e) => !["clientauthentications", "events"].includes(e.objectRef?.resource ?? ""))
-    .map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`);
-}
+const esMtlsWrites = (since: string) => writesToNamespace(cp, USER, ns, since);
 
 function elasticsearch(name: string) {
   return {
