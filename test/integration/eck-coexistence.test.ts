@@ -80,6 +80,12 @@ afterAll(async () => {
 });
 
 test.skipIf(!present)("the real ECK 3.5 operator manages quickstart with client authentication on: its StatefulSet (controller ownerReference), trust bundle, internal certificate, annotation and status", async () => {
+  // ECK's licence report first: es-mtls then has an enterprise licence, and would enable the
+  // cluster before ECK's first pass if it did not wait for ECK (it did so 3 times out of 3).
+  await eventually(async () => {
+    const cm = await core.readNamespacedConfigMap({ namespace: "elastic-system", name: "elastic-licensing" });
+    expect(cm.data?.eck_license_level).toBe("enterprise_trial");
+  }, { timeoutMs: 30_000, what: "ECK's elastic-licensing ConfigMap" });
   const created: any = await custom.createNamespacedCustomObject({ ...ES, namespace: ns, body: elasticsearch("quickstart") });
   const uid = created.metadata.uid;
   await eventually(async () => {
@@ -107,12 +113,12 @@ test.skipIf(!present)("es-mtls next to it sees ECK from its status: ManagedByECK
   const before = await reconciles("quickstart");
   await eventually(async () => expect(await reconciles("quickstart")).toBeGreaterThanOrEqual(before + 4), { timeoutMs: 30_000, what: "four more reconciles of the cluster" });
   expect(esMtlsWrites(since)).toEqual([]);
+  await expect(core.readNamespacedSecret({ namespace: "es-mtls-system", name: clientCaSecretName(ns, "quickstart") })).rejects.toBeDefined();
   const ready = (await statusOf("quickstart")).conditions.find((c: any) => c.type === "Ready");
   expect(ready).toMatchObject({ status: "False", reason: "ManagedByECK" });
   expect(ready.message).not.toContain("stays absent"); // ECK's annotation is there
   const events = (await core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.name=quickstart" })).items.filter((e) => e.reason === "ManagedByECK");
   expect(events).toHaveLength(1);
-  await expect(core.readNamespacedSecret({ namespace: "es-mtls-system", name: clientCaSecretName(ns, "quickstart") })).rejects.toBeDefined();
   // ECK's material is still ECK's: no es-mtls label on it.
   const bundle = await core.readNamespacedSecret({ namespace: ns, name: "quickstart-es-client-trust-bundle" });
   expect(bundle.metadata?.labels?.["app.kubernetes.io/managed-by"]).not.toBe("es-mtls");

@@ -113,14 +113,16 @@ describe.skipIf(!present)("owners of every ECK kind (real ECK 3.5 CRDs)", () => 
   });
 });
 
-// The running controller verifies owners of uncached kinds through kubeOwnerLookup.
+// The running controller verifies owners of uncached kinds through kubeOwnerLookup. The cluster is
+// under ECK's CRD with no ECK running: it tells ECK to skip it, as such a cluster must for es-mtls to
+// act (policy/manager.ts).
 test.skipIf(!present)("the running controller trusts a client certificate owned by an Agent, a Beat and a Logstash", async () => {
   controller = await ControllerProcess.start({ kubeconfig: await cp.kubeconfigFor("es-mtls-controller", ["system:masters"]), name: "controller-a", namespace: "es-mtls-system", extraArgs: ["--resync=2s"] });
   await controller.waitReady();
   const custom = cp.kubeConfig().makeApiClient(k8s.CustomObjectsApi);
   await custom.createNamespacedCustomObject({
     group: "elasticsearch.k8s.elastic.co", version: "v1", plural: "elasticsearches", namespace: ns,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: cluster.name }, spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 1 }] } },
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: cluster.name, annotations: { "eck.k8s.elastic.co/managed": "false" } }, spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 1 }] } },
   });
   const ca = await TestCA.create("clients");
   const expected: string[] = [];

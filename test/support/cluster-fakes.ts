@@ -212,8 +212,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const allowedRefs = new Set<string>();
   /** Secrets that exist in the apiserver without es-mtls's label (invisible to the caches), by "namespace/name". */
   const planted = new Map<string, V1Secret>();
-  /** The installed Elasticsearch CRD as the controller last read it (ECK 3.5's or the standalone one: keeps spec.http.tls.client). */
-  const crd: { current: CrdSupport | undefined } = { current: { supported: true, detail: "spec.http.tls.client is in the schema" } };
+  /** The installed Elasticsearch CRD as the controller last read it: es-mtls's standalone one (no ECK), keeping spec.http.tls.client. */
+  const crd: { current: CrdSupport | undefined } = { current: { supported: true, standalone: true, detail: "spec.http.tls.client is in the schema" } };
   const reconciler = new ClusterReconciler({
     caches,
     writer,

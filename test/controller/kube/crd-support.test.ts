@@ -28,14 +28,14 @@ function withoutClient(crd: k8s.V1CustomResourceDefinition): k8s.V1CustomResourc
 describe("the installed Elasticsearch CRD", () => {
   test.skipIf(!ECK_CRDS)("ECK 3.5's keeps spec.http.tls.client; the same without the field (ECK ≤ 3.3) is reported as pruning it", () => {
     const eck = esCrd(ECK_CRDS!);
-    expect(crdSupport(eck).supported).toBe(true);
+    expect(crdSupport(eck)).toMatchObject({ supported: true, standalone: false });
     const old = crdSupport(withoutClient(eck));
     expect(old.supported).toBe(false);
     expect(old.detail).toContain("ECK ≤ 3.3");
   });
 
-  test("es-mtls's standalone CRD keeps it; none installed says what to install", () => {
-    expect(crdSupport(esCrd(STANDALONE)).supported).toBe(true);
+  test("es-mtls's standalone CRD keeps it and is told apart from ECK's by its label; none installed says what to install", () => {
+    expect(crdSupport(esCrd(STANDALONE))).toMatchObject({ supported: true, standalone: true });
     const missing = crdSupport(undefined);
     expect(missing.supported).toBe(false);
     expect(missing.detail).toContain("not installed");
