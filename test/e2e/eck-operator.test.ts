@@ -105,8 +105,13 @@ test.skipIf(!present)("ECK 3.5 manages quickstart (3 nodes) and a Kibana; client
   await eventually(async () => expect(await reconciles()).toBeGreaterThanOrEqual(before + 4), { timeoutMs: 30_000, what: "four more reconciles after the switch-off" });
 
   expect(writesToNamespace(h.cp, ES_MTLS_USER, ns, since)).toEqual([]);
-  const pods = (await h.core.listNamespacedPod({ namespace: ns })).items;
-  expect(pods.length).toBeGreaterThanOrEqual(4);
+  // ECK's Kibana Deployment rolls when its certificate appears (its pod is replaced): wait for the new pod.
+  const pods = await eventually(async () => {
+    const items = (await h.core.listNamespacedPod({ namespace: ns })).items;
+    expect(items.filter((p) => p.metadata!.name!.startsWith("quickstart-es-default-"))).toHaveLength(3);
+    expect(items.filter((p) => p.metadata!.name!.startsWith("quickstart-kb-")).length).toBeGreaterThanOrEqual(1);
+    return items;
+  }, { timeoutMs: 30_000, what: "ECK's 3 Elasticsearch pods and a Kibana pod" });
   for (const p of pods) {
     expect(p.metadata?.annotations?.[INJECTED_ANNOTATION]).toBeUndefined();
     expect([...(p.spec?.initContainers ?? []), ...(p.spec?.containers ?? [])].map((c) => c.name)).not.toContain(AGENT_CONTAINER);
