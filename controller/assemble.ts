@@ -70,6 +70,7 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
   });
 
   const references = referenceAuthorizer({ enforce: config.enforceRbacOnRefs, check: subjectAccessCheck(kc) });
+  const crd = crdCheck(kc.makeApiClient(k8s.ApiextensionsV1Api));
   reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -91,6 +92,7 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
       certRotateBeforeMs: config.certRotateBeforeMs,
       caNamespace: config.namespace,
     },
+    elasticsearchCrd: () => crd.current,
     resyncMs: config.resyncMs,
   });
 
@@ -120,7 +122,6 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
   // Only the leader writes: a replica past its renew deadline sends nothing more.
   writer.fence = events.fence = () => elector.leading;
 
-  const crd = crdCheck(kc.makeApiClient(k8s.ApiextensionsV1Api));
   const health = serveHealth({
     port: config.healthPort,
     hostname: config.intentApiAddress,

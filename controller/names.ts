@@ -12,10 +12,10 @@ export const ES_STATEFULSET_LABEL = "elasticsearch.k8s.elastic.co/statefulset-na
 export const KIBANA_NAME_LABEL = "kibana.k8s.elastic.co/name";
 
 // ECK's annotations.
-/** ECK stamps its version on what it manages (policy/manager.ts: who implements the feature). */
-export const ECK_CONTROLLER_VERSION_ANNOTATION = "common.k8s.elastic.co/controller-version";
 /** Set on an Elasticsearch while client authentication is required (reconcile/eck.ts). */
 export const CLIENT_AUTH_REQUIRED_ANNOTATION = "eck.k8s.elastic.co/client-authentication-required";
+/** `"false"`: ECK skips the object (ECK 3.5: common/unmanaged.go), so es-mtls need not wait for it (policy/manager.ts). */
+export const ECK_MANAGED_ANNOTATION = "eck.k8s.elastic.co/managed";
 
 // ECK's labels on client-certificate Secrets (kept verbatim for compatibility).
 export const CLIENT_CERTIFICATE_LABEL = "eck.k8s.elastic.co/client-certificate";

@@ -24,6 +24,8 @@ interface ElasticsearchSpec {
 export interface Elasticsearch extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };
   spec?: ElasticsearchSpec;
+  /** ECK's, written only by ECK (policy/manager.ts); es-mtls reads two fields. */
+  status?: { observedGeneration?: number; phase?: string };
 }
 export interface Kibana extends KubernetesObject {
   metadata: V1ObjectMeta & { name: string; namespace: string; uid: string };

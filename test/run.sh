@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): type check, build or reuse the cached test
-# control plane, run every bun test, and end with the line CI reads:
+# control plane and ECK operator, run every bun test, and end with the line CI reads:
 # "N passed, N failed". Extra arguments go to `bun test` (e.g. a path filter).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +23,11 @@ if ! bun test/controlplane/binaries.ts; then
   exit 1
 fi
 echo "control plane binaries ready in $(( $(date +%s) - start )) s"
+
+echo "== the real ECK operator (test/eck/; built once, then cached)"
+start=$(date +%s)
+# Not fatal: without it the tests next to ECK skip, each by name with the reason.
+if bun test/eck/operator-binary.ts; then echo "ECK operator ready in $(( $(date +%s) - start )) s"; else echo "no ECK operator: the tests next to ECK will skip"; fi
 
 echo "== bun test"
 # Own process group, so whatever a crashed test leaves behind is killed below.

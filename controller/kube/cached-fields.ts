@@ -9,19 +9,20 @@
 // - metadata: name, namespace, uid, resourceVersion (writer.ts's read-your-writes), generation
 //   (observedGeneration), creationTimestamp (policy/uninjected.ts), deletionTimestamp, labels (whole:
 //   they select, route and are matched against workloads' selectors), ownerReferences (rollout,
-//   ownership), and only the annotations of ECK's and es-mtls's prefixes (injection record, ECK's
-//   version, client-authentication-required, the health gate's two);
+//   ownership), and only the annotations of ECK's and es-mtls's prefixes (injection record,
+//   client-authentication-required, the health gate's two);
 // - a pod's containers and init containers: name (injection-record.ts), restartPolicy, the three
 //   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts); its
 //   volumes: name and secret.secretName (reconcile/intents.ts, kibana-identities.ts); status: phase,
 //   reason, podIP(s) and the conditions' type and status (the intent API, the health gate);
 // - an Elasticsearch's spec: version, http, nodeSets' name, count and config (policy/validation.ts,
-//   the HTTP CA path); a Kibana's spec: count, serviceAccountName, elasticsearchRef.
+//   the HTTP CA path), and of its status (ECK's) observedGeneration and phase (policy/manager.ts:
+//   has ECK reconciled it); a Kibana's spec: count, serviceAccountName, elasticsearchRef.
 import type * as k8s from "@kubernetes/client-node";
 import type { Elasticsearch, Kibana } from "../resources.ts";
 
 /** Annotation prefixes whose keys the controller reads (names.ts). */
-const READ_ANNOTATION_PREFIXES = ["mtls.es-mtls.io/", "eck.k8s.elastic.co/", "common.k8s.elastic.co/"];
+const READ_ANNOTATION_PREFIXES = ["mtls.es-mtls.io/", "eck.k8s.elastic.co/"];
 
 function defined<T extends object>(o: T): T {
   for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
@@ -89,7 +90,9 @@ function cachedCustom<T extends Elasticsearch | Kibana>(o: T, keep: (spec: NonNu
 }
 
 export function cachedElasticsearch(es: Elasticsearch): Elasticsearch {
-  return cachedCustom(es, (s) => ({ version: s.version, http: s.http, nodeSets: s.nodeSets?.map((n) => defined({ name: n.name, count: n.count, config: n.config })) }));
+  const kept = cachedCustom(es, (s) => ({ version: s.version, http: s.http, nodeSets: s.nodeSets?.map((n) => defined({ name: n.name, count: n.count, config: n.config })) }));
+  const status = es.status && defined({ observedGeneration: es.status.observedGeneration, phase: es.status.phase });
+  return status && Object.keys(status).length ? { ...kept, status } : kept;
 }
 
 export function cachedKibana(kb: Kibana): Kibana {

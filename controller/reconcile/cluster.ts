@@ -64,11 +64,12 @@ export class ClusterReconciler {
       return await cleanUpGone(key, memory, d);
     }
     metrics.inc("es_mtls_controller_reconciles_total", { cluster: key });
-    const manager = managerOf(loaded.es);
-    if (manager.by === "eck" && manager.implementsFeature) {
+    const crd = d.elasticsearchCrd();
+    const manager = managerOf(loaded.es, crd && { keepsClient: crd.supported, standalone: crd.standalone }, isActive(loaded.prevPhase));
+    if ((manager.by === "eck" && manager.implementsFeature) || manager.by === "eck-pending") {
       memory.forget(key);
       await syncNamespaceLabels(key, "ManagedByECK", d); // never active for es-mtls: no pod of it goes to the webhook
-      return standAsideForEck(loaded, manager.version, d);
+      return standAsideForEck(loaded, d, manager.by === "eck-pending" ? manager.reason : undefined);
     }
     const refs = await authorizeKibanas(loaded, d);
     const c = refs.view;

@@ -11,6 +11,7 @@ import type { OwnerLookup } from "../trust/sources.ts";
 import type { ReplicaReader } from "../kube/replica-reader.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import type { ClusterHealthReader } from "../kube/es-health.ts";
+import type { CrdSupport } from "../kube/crd-support.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
@@ -37,6 +38,8 @@ export interface ReconcilerDeps {
   readReplicas: ReplicaReader;
   /** Elasticsearch's own `/_cluster/health` (kube/es-health.ts), or a fake; undefined: evictions are not gated on it (--es-health-gate=false). */
   clusterHealth?: ClusterHealthReader | undefined;
+  /** The installed Elasticsearch CRD, as last read (crd-check.ts); undefined before the first read. */
+  elasticsearchCrd: () => CrdSupport | undefined;
   pki: PkiSettings;
   resyncMs: number;
 }

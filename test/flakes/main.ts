@@ -21,8 +21,7 @@ Uncommitted changes are not in the clones: commit first.
   --out FILE   the JSON results (default .tmp/flakes.json; each run's log beside it in .tmp/flakes/)
   paths…       passed to bun test through run.sh (default: the whole suite)
 
-A sibling ../shared of this checkout, when present, is linked beside each clone (tests read it
-there). Prints each run's duration and its "N passed, N failed" line, then every test that failed
+Each clone is alone in its directory, as a fresh clone is (no sibling ../shared). Prints each run's duration and its "N passed, N failed" line, then every test that failed
 at least once with its count over the runs. Exits 1 when any run failed.
 
 Example: npm run flakes -- --runs 5 test/integration/controller-intent-api.test.ts`;
@@ -95,7 +94,6 @@ async function main(): Promise<void> {
   if (git(["status", "--porcelain", "--untracked-files=no"], root)) console.log("flakes: note: uncommitted changes are not in the clones (they run HEAD)");
   const logDir = join(dirname(o.out), "flakes");
   fs.mkdirSync(logDir, { recursive: true });
-  const shared = resolve(root, "..", "shared");
   const modules = fs.realpathSync(join(root, "node_modules"));
 
   console.log(`flakes: ${o.runs} run(s) of bash test/run.sh ${o.paths.join(" ") || "(whole suite)"} at ${commit.slice(0, 12)}, ${o.npmCi ? "npm ci" : "node_modules linked"} in each clean clone`);
@@ -110,7 +108,6 @@ async function main(): Promise<void> {
     try {
       git(["clone", "--quiet", "--no-checkout", root, repo], base);
       git(["checkout", "--quiet", "--detach", commit], repo);
-      if (fs.existsSync(shared)) fs.symlinkSync(shared, join(base, "shared"));
       if (o.npmCi) {
         const ci = await run(["npm", "ci", "--no-audit", "--no-fund"], repo, log);
         if (ci !== 0) fail(`npm ci failed in ${repo} (log: ${relative(root, logFile)})`);

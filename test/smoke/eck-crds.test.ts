@@ -1,19 +1,17 @@
-// Compatibility with the real ECK 3.5 CRDs, read from ../shared at test time
-// (never copied into this project). Objects written for es-mtls must survive a
+// Compatibility with the real ECK 3.5 CRDs, read from ECK's Go module at test time
+// (test/eck/module.ts; never copied into this project). Objects written for es-mtls must survive a
 // round trip through ECK's schemas, so users can run either.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
+import { eckCrdsFile } from "../eck/module.ts";
 
-const ECK_CRDS = join(import.meta.dir, "..", "..", "..", "shared", "reference", "eck-crds", "all-crds.yaml");
-const present = existsSync(ECK_CRDS);
-if (!present) console.error(`skipping the ECK CRD round trip: ${ECK_CRDS} is absent`);
+const ECK_CRDS = eckCrdsFile("the ECK CRD round trip");
+const present = ECK_CRDS !== undefined;
 
 let cp: ControlPlane | undefined;
 beforeAll(async () => {
-  if (present) cp = await ControlPlane.start({ crds: [ECK_CRDS], controllerManager: false });
+  if (present) cp = await ControlPlane.start({ crds: [ECK_CRDS!], controllerManager: false });
 }, 900_000);
 afterAll(async () => {
   await cp?.stop();

@@ -14,6 +14,7 @@ import { referenceAuthorizer } from "../../controller/kube/reference-authorizer.
 import type { LicensingSource } from "../../controller/kube/eck-licensing.ts";
 import type { LicensingObservation } from "../../controller/policy/license.ts";
 import type { Enforcement, StatusReport } from "../../protocol/intent.ts";
+import type { CrdSupport } from "../../controller/kube/crd-support.ts";
 
 export const NS = "prod";
 export const ES_NAME = "quickstart";
@@ -232,6 +233,8 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const allowedRefs = new Set<string>();
   /** Secrets that exist in the apiserver without es-mtls's label (invisible to the caches), by "namespace/name". */
   const planted = new Map<string, V1Secret>();
+  /** The installed Elasticsearch CRD as the controller last read it: es-mtls's standalone one (no ECK), keeping spec.http.tls.client. */
+  const crd: { current: CrdSupport | undefined } = { current: { supported: true, standalone: true, detail: "spec.http.tls.client is in the schema" } };
   const reconciler = new ClusterReconciler({
     caches,
     writer,
@@ -244,6 +247,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     },
     readSecret: async (namespace, name) => planted.get(`${namespace}/${name}`) ?? (caches.clientCertSecrets as MetadataFakeCache).stored.get(`${namespace}/${name}`) ?? caches.managedSecrets.stored.get(`${namespace}/${name}`),
     ownerLookup: async () => ({ notFound: true }),
+    elasticsearchCrd: () => crd.current,
     readReplicas: async (_namespace, kind, name) => replicas.get(`${kind}/${name}`),
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR, caNamespace: CA_NS },
@@ -261,6 +265,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, crd, reconcile: () => reconciler.reconcile(KEY) };
 }
 

@@ -19,9 +19,9 @@ export interface ControllerWithWebhook {
   stop(): Promise<void>;
 }
 
-/** `extraArgs`: more controller flags (e.g. `--es-health-gate=false` where no Elasticsearch runs). */
-export async function startControllerWithWebhook(namespace: string, o: { resync?: string; extraArgs?: string[] } = {}): Promise<ControllerWithWebhook> {
-  const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true });
+/** `extraArgs`: more controller flags (e.g. `--es-health-gate=false` where no Elasticsearch runs); `crds`: instead of the project's (e.g. ECK's). */
+export async function startControllerWithWebhook(namespace: string, o: { resync?: string; extraArgs?: string[]; crds?: string[] } = {}): Promise<ControllerWithWebhook> {
+  const cp = await ControlPlane.start({ crds: o.crds ?? PROJECT_CRDS, audit: true });
   const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   let controller: ControllerProcess | undefined;
   const stop = async () => {

@@ -78,16 +78,20 @@ test("every rule the controller applies to a cached pod answers the same on the 
   expect(pods().map((p) => isInjected(cachedPod(p)))).toEqual([false, true, true]);
 });
 
-test("an Elasticsearch keeps version, http and its nodeSets' name, count and config; a Kibana its count, ServiceAccount and elasticsearchRef", () => {
+test("an Elasticsearch keeps version, http, its nodeSets' name, count and config and of ECK's status observedGeneration and phase; a Kibana its count, ServiceAccount and elasticsearchRef", () => {
   const es = {
     apiVersion: "elasticsearch.k8s.elastic.co/v1",
     kind: "Elasticsearch",
     metadata: { name: "q", namespace: "prod", uid: "u", generation: 3, annotations: { "common.k8s.elastic.co/controller-version": "3.3.0", "mtls.es-mtls.io/health-http-ca-secret": "c", big: BIG }, managedFields: [{ manager: BIG }] },
+    status: { observedGeneration: 2, phase: "Ready", health: "green", inProgressOperations: { big: BIG } },
     spec: { version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "xpack.security.http.ssl.certificate_authorities": ["/ca.crt"] }, podTemplate: { spec: { containers: [{ name: "elasticsearch", env: [{ name: "B", value: BIG }] }] } } }] },
   } as unknown as Elasticsearch;
   const keptEs = cachedElasticsearch(es);
   expect(JSON.stringify(keptEs)).not.toContain("xxxxxxxx");
-  expect(keptEs.metadata).toEqual({ name: "q", namespace: "prod", uid: "u", generation: 3, annotations: { "common.k8s.elastic.co/controller-version": "3.3.0", "mtls.es-mtls.io/health-http-ca-secret": "c" } });
+  // controller-version is read by nothing (ECK stopped writing it after 1.9): not kept.
+  expect(keptEs.metadata).toEqual({ name: "q", namespace: "prod", uid: "u", generation: 3, annotations: { "mtls.es-mtls.io/health-http-ca-secret": "c" } });
+  expect(keptEs.status).toEqual({ observedGeneration: 2, phase: "Ready" });
+  expect(cachedElasticsearch({ ...es, status: undefined }).status).toBeUndefined();
   expect(keptEs.spec).toEqual({ version: "9.4.0", http: { tls: { client: { authentication: true } } }, nodeSets: [{ name: "default", count: 3, config: { "xpack.security.http.ssl.certificate_authorities": ["/ca.crt"] } }] });
   const kb = { kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" }, podTemplate: { big: BIG }, config: { big: BIG } } } as unknown as Kibana;
   expect(cachedKibana(kb)).toEqual({ kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" } } } as Kibana);

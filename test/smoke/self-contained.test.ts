@@ -1,0 +1,41 @@
+// Issue 19 item 6: a clone of the project has no ../shared (design notes, references), so no test,
+// source or bench file may read from it; ECK's CRDs and operator come from its Go module (test/eck/).
+// Comments may cite the notes; code may not name the folder.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const FOLDERS = ["agent", "bench", "common", "controller", "protocol", "test"];
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name === "node_modules") return [];
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return tsFiles(path);
+    return /\.tsx?$/.test(e.name) ? [path] : [];
+  });
+}
+
+/** Code lines (comments dropped) that name the sibling folder: as a path segment or a "../shared" string. */
+function readsShared(text: string): string[] {
+  return text
+    .split("\n")
+    .map((line) => line.replace(/^\s*(\/\/|\*|\/\*).*$/, "").replace(/\s\/\/\s.*$/, ""))
+    .filter((code) => /["'`]shared["'`]\s*,\s*["'`]reference["'`]|["'`]\.\.["'`]\s*,\s*["'`]shared["'`]|\.\.\/shared\//.test(code));
+}
+
+describe("self-contained", () => {
+  test("no file of the project reads ../shared", () => {
+    const found = FOLDERS.flatMap((f) => tsFiles(join(ROOT, f)))
+      .filter((f) => !f.endsWith("self-contained.test.ts"))
+      .flatMap((f) => readsShared(readFileSync(f, "utf8")).map((line) => `${relative(ROOT, f)}: ${line.trim()}`));
+    expect(found).toEqual([]);
+  });
+
+  test("the check can fail: a path join or a string naming ../shared is flagged, a comment citing it is not", () => {
+    expect(readsShared(`const a = join(ROOT, "..", "shared", "reference", "x.yaml");`)).toHaveLength(1);
+    expect(readsShared(`const b = "../shared/reference/eck-crds/all-crds.yaml";`)).toHaveLength(1);
+    expect(readsShared(`// as ../shared/reference/es-kibana-tls-behaviour.md says`)).toEqual([]);
+  });
+});
