@@ -4,21 +4,13 @@
 // same name in different files count apart; a namespace import (`* as ns`), `export *` or a
 // dynamic `import()` uses every export of its file whose name it mentions.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { tsFiles } from "../support/source-files.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const SOURCES = ["controller", "agent", "common", "protocol"];
 const CONSUMERS = [...SOURCES, "test", "bench", "scripts"];
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name === "node_modules") return [];
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return tsFiles(path);
-    return /\.tsx?$/.test(e.name) ? [path] : [];
-  });
-}
 
 /** Comments blanked, so an `export` in a comment is not one. */
 const code = (text: string) => text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`\\])\/\/.*$/gm, "$1");

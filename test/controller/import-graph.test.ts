@@ -6,24 +6,17 @@
 // message. The checkers are plain functions of a path and a text, so the last tests feed them
 // forbidden code and show that each rule can fail.
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { tsFiles } from "../support/source-files.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const SCANNED = ["controller", "common", "protocol"];
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return sourceFiles(path);
-    return e.name.endsWith(".ts") ? [path] : [];
-  });
-}
-
 /** file (relative to the root) → the project files it imports. */
 function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
-  for (const file of SCANNED.flatMap((d) => sourceFiles(join(ROOT, d)))) {
+  for (const file of SCANNED.flatMap((d) => tsFiles(join(ROOT, d)))) {
     const text = readFileSync(file, "utf8");
     const targets = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?from\s+"(\.[^"]+)"|(?:^|\n)\s*import\s+"(\.[^"]+)"/g)]
       .map((m) => m[1] ?? m[2]!)
@@ -228,7 +221,7 @@ function idiomViolations(file: string, source: string): string[] {
 
 // ---- the tests ----------------------------------------------------------------------------
 
-const ALL = ["controller", "agent", "common", "protocol"].flatMap((d) => sourceFiles(join(ROOT, d))).map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, "utf8") }));
+const ALL = ["controller", "agent", "common", "protocol"].flatMap((d) => tsFiles(join(ROOT, d))).map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, "utf8") }));
 
 describe("import graph", () => {
   const graph = importGraph();

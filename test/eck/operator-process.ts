@@ -5,6 +5,7 @@
 // authentication among them. Stopped with SIGTERM, SIGKILL on exit of the test process.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as k8s from "@kubernetes/client-node";
+import { collectLines } from "../support/child-lines.ts";
 
 const ECK_NAMESPACE = "elastic-system";
 /** The user ECK's requests carry in the audit log. */
@@ -34,16 +35,7 @@ export class EckOperator {
     });
     running.add(child);
     const op = new EckOperator(child);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buf = "";
-      stream.on("data", (chunk: Buffer) => {
-        buf += chunk.toString();
-        const lines = buf.split("\n");
-        buf = lines.pop()!;
-        op.logs.push(...lines);
-        if (process.env.ES_MTLS_TEST_VERBOSE) for (const l of lines) console.error(`[eck] ${l}`);
-      });
-    }
+    collectLines(child, op.logs, "eck");
     child.on("exit", () => running.delete(child));
     return op;
   }

@@ -2,20 +2,12 @@
 // source or bench file may read from it; ECK's CRDs and operator come from its Go module (test/eck/).
 // Comments may cite the notes; code may not name the folder.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { tsFiles } from "../support/source-files.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const FOLDERS = ["agent", "bench", "common", "controller", "protocol", "test"];
-
-function tsFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name === "node_modules") return [];
-    const path = join(dir, e.name);
-    if (e.isDirectory()) return tsFiles(path);
-    return /\.tsx?$/.test(e.name) ? [path] : [];
-  });
-}
 
 /** Code lines (comments dropped) that name the sibling folder: as a path segment or a "../shared" string. */
 function readsShared(text: string): string[] {

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { freePorts } from "./ports.ts";
 import { eventually } from "./eventually.ts";
+import { collectLines } from "./child-lines.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const running = new Set<ChildProcess>();
@@ -46,16 +47,7 @@ export class ControllerProcess {
     );
     running.add(child);
     const cp = new ControllerProcess(child, o.name, intentPort, healthPort, webhookPort);
-    for (const stream of [child.stdout!, child.stderr!]) {
-      let buf = "";
-      stream.on("data", (chunk: Buffer) => {
-        buf += chunk.toString();
-        const lines = buf.split("\n");
-        buf = lines.pop()!;
-        cp.logs.push(...lines);
-        if (process.env.ES_MTLS_TEST_VERBOSE) for (const l of lines) console.error(`[${o.name}] ${l}`);
-      });
-    }
+    collectLines(child, cp.logs, o.name);
     child.on("exit", () => running.delete(child));
     return cp;
   }
