@@ -315,7 +315,9 @@ ${secretReads}- level: None
     } catch {
       return [];
     }
-    return text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
+    // The apiserver appends while we read: a last line without its newline is still being written.
+    const complete = text.slice(0, text.lastIndexOf("\n") + 1);
+    return complete.split("\n").filter(Boolean).map((l) => JSON.parse(l) as AuditEvent);
   }
 
   /** A kubeconfig file for a client-certificate user of this control plane. */

@@ -95,6 +95,15 @@ test("next to ECK without deploy/eck/ the licence is unknown (403): enabling is 
   const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   // ECK's namespace and licence appear; the controller may not read the ConfigMap (no Role yet).
   await setEckLicense(core, "enterprise");
+  // An active cluster keeps its trust (never cut off), and says why its licence is in doubt. Waited
+  // for first: it shows the controller has seen ECK's namespace, so the cluster created next is judged
+  // under ECK's rule (created before that, it was enabled as on the no-ECK path: a run saw it).
+  const search = await eventually(async () => {
+    const s = await statusOf("search");
+    expect(condition(s, "LicenseValid")?.reason).toBe("LicenseUnknown");
+    return s;
+  }, { timeoutMs: 20_000, what: "the active cluster's LicenseValid" });
+  expect(search.phase).toBe("Enabled");
   await createEs("second");
   const blocked = await eventually(async () => {
     const s = await statusOf("second");
@@ -107,13 +116,6 @@ test("next to ECK without deploy/eck/ the licence is unknown (403): enabling is 
   expect(condition(blocked, "LicenseValid")).toMatchObject({ status: "Unknown", reason: "LicenseUnknown" });
   expect(condition(blocked, "LicenseValid").message).toContain("apply deploy/eck/");
   expect(controller.logs.some((l) => l.includes('"level":"warn"') && l.includes("ECK licensing unknown"))).toBe(true);
-  // An active cluster keeps its trust (never cut off), and says why its licence is in doubt.
-  const search = await eventually(async () => {
-    const s = await statusOf("search");
-    expect(condition(s, "LicenseValid")?.reason).toBe("LicenseUnknown");
-    return s;
-  }, { what: "the active cluster's LicenseValid" });
-  expect(search.phase).toBe("Enabled");
 
   await applyManifest(cp, ECK_RBAC);
   const enabled = await eventually(async () => {
