@@ -6,7 +6,7 @@ import { bitString, nullValue, oid, sequence, unsignedInteger, type Der } from "
 import { childrenOf, contentsOf, readTlv } from "./decode.ts";
 
 /** The key algorithms es-mtls signs with (the intent's `keyAlgorithm` words). */
-export type SigningKeyAlgorithm = "ECDSA-P256" | "RSA-2048";
+type SigningKeyAlgorithm = "ECDSA-P256" | "RSA-2048";
 
 const SIGNING: Record<SigningKeyAlgorithm, AlgorithmIdentifier | EcdsaParams> = {
   "ECDSA-P256": { name: "ECDSA", hash: "SHA-256" } as EcdsaParams,

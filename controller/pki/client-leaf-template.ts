@@ -70,7 +70,7 @@ interface ClientLeafRequest {
   now?: Date;
 }
 
-export interface IssuedClientLeaf {
+interface IssuedClientLeaf {
   certificatePem: string;
   /** The CA's certificate, PEM, newline-terminated as the intent API sends it. */
   chainPem: string;

@@ -18,7 +18,7 @@ const OTHER_KEYS: Record<string, string> = { "1.3.101.112": "Ed25519", "1.3.101.
 
 export type CsrKey = { kind: "EC"; curve: string | undefined } | { kind: "RSA"; bits: number } | { kind: "other"; name: string };
 
-export interface CsrExtension {
+interface CsrExtension {
   oid: string;
   critical: boolean;
   /** The extnValue OCTET STRING's contents. */
