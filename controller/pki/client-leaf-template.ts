@@ -5,6 +5,7 @@
 // intent's subject, and BasicConstraints cA=false and key usage digitalSignature (both critical),
 // EKU clientAuth, AKI = the CA's SKI, SKI = SHA-1 of the leaf's key (RFC 5280 §4.2.1.2 method 1).
 // The parts that depend on the CA alone are built once per CA.
+import { createHash } from "node:crypto";
 import { bitString, boolean, explicit, octetString, oid, sequence, smallInteger, time, tlv, unsignedInteger, type Der } from "../../common/der/encode.ts";
 import { bytesOf, childrenOf, contentsOf, readTlv } from "../../common/der/decode.ts";
 import { clientSubjectName } from "../../common/der/name.ts";
@@ -37,7 +38,7 @@ async function templateOf(ca: CertificateAuthority): Promise<CaTemplate> {
   const subject = tbs && childrenOf(raw, tbs)?.[5];
   if (!subject || subject.tag !== 0x30) throw new PkiMaterialError("client CA certificate: no subject where X.509 puts it");
   const caKeyId = ca.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
-  const keyId = caKeyId ? Uint8Array.from(caKeyId.match(/../g) ?? [], (h) => parseInt(h, 16)) : await subjectKeyId(new Uint8Array(ca.certificate.publicKey.rawData));
+  const keyId = caKeyId ? Uint8Array.from(caKeyId.match(/../g) ?? [], (h) => parseInt(h, 16)) : subjectKeyId(new Uint8Array(ca.certificate.publicKey.rawData));
   return {
     issuer: bytesOf(raw, subject),
     sharedExtensions: [
@@ -53,12 +54,15 @@ async function templateOf(ca: CertificateAuthority): Promise<CaTemplate> {
   };
 }
 
-/** SHA-1 of the subjectPublicKey BIT STRING's value (its unused-bits octet excluded). */
-async function subjectKeyId(spki: Uint8Array): Promise<Uint8Array> {
+/**
+ * SHA-1 of the subjectPublicKey BIT STRING's value (its unused-bits octet excluded); node:crypto's
+ * synchronous hash, as common/digest.ts, because WebCrypto's async digest cost more than the hash.
+ */
+function subjectKeyId(spki: Uint8Array): Uint8Array {
   const outer = readTlv(spki, 0);
   const bits = outer && childrenOf(spki, outer)?.[1];
   if (!bits || bits.tag !== 0x03) throw new PkiMaterialError("public key is not a SubjectPublicKeyInfo");
-  return new Uint8Array(await crypto.subtle.digest("SHA-1", contentsOf(spki, bits).subarray(1) as BufferSource));
+  return new Uint8Array(createHash("sha1").update(contentsOf(spki, bits).subarray(1)).digest());
 }
 
 interface ClientLeafRequest {
@@ -97,7 +101,7 @@ export async function issueClientLeafFromTemplate(request: ClientLeafRequest): P
     sequence(time(notBefore), time(notAfter)),
     clientSubjectName(request.subject),
     request.spki,
-    explicit(3, sequence(...t.sharedExtensions, extension("2.5.29.14", false, octetString(await subjectKeyId(request.spki))))),
+    explicit(3, sequence(...t.sharedExtensions, extension("2.5.29.14", false, octetString(subjectKeyId(request.spki))))),
   );
   const certificate = await signed(tbs, request.ca.privateKey, "ECDSA-P256");
   return { certificatePem: encodePem(certificate, "CERTIFICATE") + "\n", chainPem: t.chainPem, notBefore, notAfter };
