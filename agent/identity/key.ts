@@ -4,7 +4,7 @@ import { encodePem } from "../../common/pem.ts";
 import type { ManagedIdentity } from "../../protocol/intent.ts";
 import { IdentityError } from "../errors.ts";
 import type { Certificate } from "../material/certificate.ts";
-import { OID } from "./client-leaf.ts";
+import { NAME_OID as OID } from "../../common/der/name.ts";
 
 type KeyAlgorithm = ManagedIdentity["keyAlgorithm"];
 

@@ -4,7 +4,7 @@
 import type { CertificateResponse, ClusterRef, ManagedIdentity, PodRef } from "../../protocol/intent.ts";
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { checkCsr } from "../pki/csr-policy.ts";
-import { signClientCsr } from "../pki/leaf.ts";
+import { issueClientLeafFromTemplate } from "../pki/client-leaf-template.ts";
 
 type CertificateOutcome = { ok: true; response: CertificateResponse } | { ok: false; reason: string };
 
@@ -22,21 +22,16 @@ export function createCertificateIssuer(options: CertificateIssuerOptions): Cert
     if (!policy.ok) return policy;
     const ca = options.caFor(cluster);
     if (!ca) return { ok: false, reason: "the cluster's client CA does not exist yet; retry later" };
-    const certificate = await signClientCsr({
+    const leaf = await issueClientLeafFromTemplate({
       ca,
-      csr: policy.csr,
+      spki: policy.csr.spki,
       subject: identity.subject,
       validityMs: identity.validitySeconds * 1000,
       now: options.now?.() ?? new Date(),
     });
     return {
       ok: true,
-      response: {
-        certificate: certificate.toString("pem") + "\n",
-        chain: ca.certificate.toString("pem") + "\n",
-        notBefore: certificate.notBefore.toISOString(),
-        notAfter: certificate.notAfter.toISOString(),
-      },
+      response: { certificate: leaf.certificatePem, chain: leaf.chainPem, notBefore: leaf.notBefore.toISOString(), notAfter: leaf.notAfter.toISOString() },
     };
   };
 }

@@ -33,6 +33,8 @@ type ChangeHandler = (kind: Kind, obj: k8s.KubernetesObject, type: "add" | "upda
 export interface ObjectCache<T> {
   list(namespace?: string): readonly T[];
   get(name: string, namespace?: string): T | undefined;
+  /** Counts the cache's changes (add, update, delete): equal twice, nothing in it changed between. Fakes may leave it out. */
+  revision?(): number;
 }
 
 /** Metadata of Secrets with es-mtls's label, cluster-wide, and the whole of those that are truly its own. */
@@ -96,6 +98,7 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
   failure: unknown;
   private failures = 0;
   private readonly stateListeners: Array<() => void> = [];
+  private changes = 0;
 
   constructor(
     readonly kind: Kind,
@@ -113,7 +116,10 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
     const list = keep ? async () => { const l = await listFn(); return { ...l, items: l.items.map(keep) }; } : listFn;
     this.informer = new k8s.ListWatch<T>(path, watch, list, false, labelSelector, fieldSelector);
     for (const type of ["add", "update", "delete"] as const) {
-      this.informer.on(type, (obj) => onChange(kind, obj, type));
+      this.informer.on(type, (obj) => {
+        this.changes++;
+        onChange(kind, obj, type);
+      });
     }
     this.informer.on("connect", () => {
       this.synced = true;
@@ -164,6 +170,10 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
 
   get(name: string, namespace?: string): T | undefined {
     return this.informer.get(name, namespace);
+  }
+
+  revision(): number {
+    return this.changes;
   }
 }
 

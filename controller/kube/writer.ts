@@ -22,6 +22,7 @@ export class Writer {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly overlay = new Map<string, OverlayEntry>();
+  private changes = 0;
 
   /**
    * Asked before every write: false once this replica stopped leading. A leader frozen past its renew
@@ -45,6 +46,7 @@ export class Writer {
   }
 
   private remember(kind: string, namespace: string | undefined, name: string, obj: k8s.KubernetesObject | null) {
+    this.changes++;
     this.overlay.set(Writer.id(kind, namespace, name), { obj, resourceVersion: obj?.metadata?.resourceVersion, at: Date.now() });
   }
 
@@ -55,10 +57,16 @@ export class Writer {
     if (!entry) return cached;
     const caughtUp = entry.obj === null ? cached === undefined : cached?.metadata?.resourceVersion === entry.resourceVersion;
     if (caughtUp || Date.now() - entry.at > OVERLAY_TTL_MS) {
+      if (!caughtUp) this.changes++; // the view goes back to the cache's: fresh() answers differently
       this.overlay.delete(id);
       return cached;
     }
     return (entry.obj ?? undefined) as T | undefined;
+  }
+
+  /** Counts what changes fresh()'s answers (writes remembered, entries expired): equal twice, its view did not change between. */
+  revision(): number {
+    return this.changes;
   }
 
   /** Server-side apply; the controller owns exactly the fields in `obj`. */

@@ -15,7 +15,7 @@ import type { CrdSupport } from "../kube/crd-support.ts";
 
 export type { SecretReader } from "../kube/secret-reader.ts";
 
-export type ClusterWriter = Pick<Writer, "fresh" | "apply" | "mergePatch" | "applyStatus" | "createSecret" | "replaceSecret" | "evict" | "deleteSecret">;
+export type ClusterWriter = Pick<Writer, "fresh" | "apply" | "mergePatch" | "applyStatus" | "createSecret" | "replaceSecret" | "evict" | "deleteSecret"> & Partial<Pick<Writer, "revision">>;
 export type EventSink = Pick<EventRecorder, "record">;
 export type IntentSink = Pick<IntentStore, "get" | "set" | "offer" | "remove" | "withdrawExcept">;
 export type ReportSource = Pick<ReportStore, "get" | "seed">;

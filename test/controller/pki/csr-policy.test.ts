@@ -85,3 +85,20 @@ describe("CSR policy", () => {
     expect(await refusal("x".repeat(MAX_CSR_PEM_BYTES + 1))).toMatch(/more than 16384/);
   });
 });
+
+describe("forged and malformed requests (issue 21: read with a DER walk, refused as before)", () => {
+  test("another key's public key in a signed request: the signature does not verify", async () => {
+    const { pem } = await makeCsr({});
+    const other = new x509.Pkcs10CertificateRequest((await makeCsr({})).pem);
+    const der = new Uint8Array(x509.PemConverter.decodeFirst(pem));
+    const mine = new Uint8Array(new x509.Pkcs10CertificateRequest(pem).publicKey.rawData);
+    const at = Buffer.from(der).indexOf(Buffer.from(mine));
+    der.set(new Uint8Array(other.publicKey.rawData), at);
+    expect(await refusal(x509.PemConverter.encode(der.buffer, "CERTIFICATE REQUEST"))).toMatch(/signature does not verify/);
+  });
+
+  test("truncated DER in a well-framed block: does not parse as PKCS#10", async () => {
+    const der = new Uint8Array(x509.PemConverter.decodeFirst((await makeCsr({})).pem));
+    expect(await refusal(x509.PemConverter.encode(der.slice(0, 40).buffer, "CERTIFICATE REQUEST"))).toMatch(/^CSR does not parse as PKCS#10: /);
+  });
+});
