@@ -57,7 +57,8 @@ describe("manifests", () => {
     const standalone = parse(readFileSync(join(DEPLOY, "standalone", "kustomization.yaml"), "utf8")) as { resources: string[] };
     expect(standalone.resources).toEqual(["..", "../standalone-crds"]);
     const crds = (parse(readFileSync(join(DEPLOY, "standalone-crds", "kustomization.yaml"), "utf8")) as { resources: string[] }).resources;
-    expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml"]);
+    expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml", "unmanaged-by-eck-policy.yaml"]);
+    expect(readdirSync(join(DEPLOY, "standalone-crds")).sort()).toEqual([...crds, "kustomization.yaml"].sort());
     // Next to ECK, applied as well (on its own: kustomize refuses a parent directory): the licence Role.
     const eck = parse(readFileSync(join(DEPLOY, "eck", "kustomization.yaml"), "utf8")) as { resources: string[] };
     expect(eck.resources).toEqual(["eck-licensing-rbac.yaml"]);
