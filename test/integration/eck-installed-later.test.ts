@@ -102,6 +102,7 @@ test.skipIf(!present)("a standalone cluster Enabled by es-mtls, then ECK 3.5 ins
   // No pods yet: Enabled at once, with every Secret of the feature written.
   await eventually(async () => expect((await statusOf())?.phase).toBe("Enabled"), { timeoutMs: 30_000, what: "Enabled on the no-ECK path" });
   const secrets = await eventually(esMtlsSecrets, { timeoutMs: 10_000, what: "es-mtls's Secrets" });
+  expect((await statusOf()).conditions.find((c: any) => c.type === "UnmanagedByECK")).toMatchObject({ status: "True", reason: "Annotated" });
 
   await replaceWithEckCrds(cp.kubeConfig(), ECK_CRDS!);
   eck = await EckOperator.start({ binary: (operator as { path: string }).path, kubeconfig: await cp.kubeconfigFor(ECK_USER, ["system:masters"]), core });
@@ -131,6 +132,8 @@ test.skipIf(!present)("a standalone cluster Enabled by es-mtls, then ECK 3.5 ins
   const status = await statusOf();
   expect(status.phase).toBe("Enabled");
   expect(status.conditions.find((c: any) => c.type === "Ready")).toMatchObject({ status: "True" });
+  // Under ECK's CRDs the annotation is no rule any more (reconcile/standalone-marker.ts).
+  expect(status.conditions.find((c: any) => c.type === "UnmanagedByECK")).toBeUndefined();
   expect(await esMtlsSecrets()).toEqual(secrets);
   // ECK's writes in the standalone namespace: none to the cluster's workloads, its status or es-mtls's
   // Secrets. Its licence controller does write `search-es-license` (it serves every Elasticsearch it sees).
