@@ -113,7 +113,9 @@ test.skipIf(!present)("a standalone cluster Enabled by es-mtls, then ECK 3.5 ins
     expect(paused.status?.observedGeneration).toBe(paused.metadata.generation);
     // Its cluster-wide Services; the nodeSet's headless Service comes with the StatefulSet, paused.
     expect(await workloads(eckNs)).toEqual(["Service/paused-es-http", "Service/paused-es-internal-http", "Service/paused-es-transport"]);
-  }, { timeoutMs: 60_000, what: "ECK's pass over the paused Elasticsearch: its Services and status" });
+    const eckSecrets = (await core.listNamespacedSecret({ namespace: eckNs })).items.map((x) => x.metadata!.name!);
+    expect(eckSecrets).toEqual(expect.arrayContaining(["paused-es-elastic-user", "paused-es-http-certs-public"]));
+  }, { timeoutMs: 60_000, what: "ECK's pass over the paused Elasticsearch: its Services, Secrets and status" });
   // ECK saw both standalone objects and skipped them (its log), so their absence below is ECK's decision.
   for (const [field, controllerName] of [["es_name", "elasticsearch"], ["kibana_name", "kibana"]]) {
     await eventually(
