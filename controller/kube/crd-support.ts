@@ -33,7 +33,7 @@ function keepsField(schema: k8s.V1JSONSchemaProps | undefined): boolean {
 
 /** Pure: which served versions keep `spec.http.tls.client.authentication`. */
 export function crdSupport(crd: k8s.V1CustomResourceDefinition | undefined): CrdSupport {
-  if (!crd) return { supported: false, standalone: false, detail: `CRD ${ELASTICSEARCH_CRD} is not installed: install ECK ≥ 3.4 or es-mtls's standalone CRDs (deploy/standalone/)` };
+  if (!crd) return { supported: false, standalone: false, detail: `CRD ${ELASTICSEARCH_CRD} is not installed: install ECK ≥ 3.4 or es-mtls's standalone CRDs (deploy/standalone-crds/)` };
   const standalone = crd.metadata?.labels?.[PART_OF_LABEL] === "es-mtls";
   const served = crd.spec.versions.filter((v) => v.served);
   const keeps = (v: k8s.V1CustomResourceDefinitionVersion) => keepsField(v.schema?.openAPIV3Schema);

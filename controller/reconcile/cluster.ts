@@ -21,6 +21,7 @@ import { intentsHash, nextGeneration } from "./generation.ts";
 import { publishIntents } from "./publish.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
+import { reportUnmarked } from "./standalone-marker.ts";
 import { reportIneffectiveSettings } from "./ineffective-settings.ts";
 import { standAsideForEck } from "./eck.ts";
 import { foreignSecret, holdOff } from "./ownership.ts";
@@ -74,7 +75,7 @@ export class ClusterReconciler {
     const refs = await authorizeKibanas(loaded, d);
     const c = refs.view;
     seedReports(c, d.reports);
-    const conditions: Condition[] = [refs.condition];
+    const conditions: Condition[] = [refs.condition, ...(await reportUnmarked(loaded, crd?.standalone === true, d))];
 
     const phase = await decideClusterPhase(c, conditions, manager, d);
     await syncNamespaceLabels(key, phase, d); // before any pod of an Enabling cluster is re-created

@@ -6,7 +6,7 @@
 // ECK's licence ConfigMap there, and is checked on its own.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parse, parseAllDocuments } from "yaml";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
@@ -53,11 +53,20 @@ describe("manifests", () => {
     expect([...listed].sort()).toEqual(expected.sort());
     const onDisk = [...readdirSync(DEPLOY).filter((f) => f.endsWith(".yaml")), ...readdirSync(join(DEPLOY, "crds")).map((f) => `crds/${f}`)];
     expect(onDisk.sort()).toEqual([...expected, "kustomization.yaml", "agent-networkpolicy.yaml"].sort());
-    // The standalone overlay adds es-mtls's own Elasticsearch and Kibana CRDs (clusters without ECK).
-    const standalone = parse(readFileSync(join(DEPLOY, "standalone", "kustomization.yaml"), "utf8")) as { resources: string[] };
-    expect(standalone.resources).toEqual(["..", "../standalone-crds"]);
+    // Without ECK, applied as well (on its own: an overlay listing ".." is a cycle to kustomize): es-mtls's own
+    // Elasticsearch and Kibana CRDs and their policy. No kustomization in deploy/ names an ancestor directory.
+    const kustomizations = ["kustomization.yaml", "eck/kustomization.yaml", "standalone-crds/kustomization.yaml"];
+    expect(readdirSync(DEPLOY, { recursive: true }).map(String).filter((f) => f.endsWith("kustomization.yaml")).sort()).toEqual(kustomizations.sort());
+    for (const k of kustomizations) {
+      const dir = dirname(join(DEPLOY, k));
+      for (const r of (parse(readFileSync(join(DEPLOY, k), "utf8")) as { resources: string[] }).resources) {
+        const target = resolve(dir, r);
+        expect(`${k}: ${r} ${dir.startsWith(target + "/") || dir === target ? "is" : "is not"} an ancestor`).toBe(`${k}: ${r} is not an ancestor`);
+      }
+    }
     const crds = (parse(readFileSync(join(DEPLOY, "standalone-crds", "kustomization.yaml"), "utf8")) as { resources: string[] }).resources;
-    expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml"]);
+    expect(crds.sort()).toEqual(["elasticsearch.k8s.elastic.co_elasticsearches.yaml", "kibana.k8s.elastic.co_kibanas.yaml", "unmanaged-by-eck-policy.yaml"]);
+    expect(readdirSync(join(DEPLOY, "standalone-crds")).sort()).toEqual([...crds, "kustomization.yaml"].sort());
     // Next to ECK, applied as well (on its own: kustomize refuses a parent directory): the licence Role.
     const eck = parse(readFileSync(join(DEPLOY, "eck", "kustomization.yaml"), "utf8")) as { resources: string[] };
     expect(eck.resources).toEqual(["eck-licensing-rbac.yaml"]);

@@ -1,7 +1,7 @@
 // The cluster reconciler's pipeline without an apiserver (fakes in cluster-fakes.ts): the phase
 // decisions, the proof gate and "no write when nothing changed".
 import { describe, expect, test } from "bun:test";
-import { clientCaSecretName } from "../../../controller/names.ts";
+import { clientCaSecretName, ECK_MANAGED_ANNOTATION } from "../../../controller/names.ts";
 import { type ClientAuthenticationStatus } from "../../../controller/resources.ts";
 import { MSG_LICENSE } from "../../../controller/policy/license.ts";
 import { CA_NS, ES_NAME, NS, esPod, license, setup } from "../../support/cluster-fakes.ts";
@@ -97,6 +97,8 @@ describe("cluster pipeline", () => {
   test("zero writes when nothing changed", async () => {
     const pods = [esPod("quickstart-es-default-0", "required")];
     const h = setup({ license: license("enterprise"), pods });
+    // As the standalone CRDs' admission policy requires (else a Warning each pass, which the real recorder dedupes).
+    h.caches.elasticsearch.get(ES_NAME, NS)!.metadata.annotations = { [ECK_MANAGED_ANNOTATION]: "false" };
     await h.reconcile();
     h.prove(pods[0]!, "refused");
     await h.reconcile(); // → Enabled
