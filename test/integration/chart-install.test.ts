@@ -1,8 +1,8 @@
 // deploy/chart/ installed by helm into the real kube-apiserver: every object it renders is accepted
 // (the standalone CRDs included, as on a cluster without ECK); an upgrade changes a CRD (the chart
 // ships its CRDs as templates, because Helm never upgrades a chart's crds/ folder); an uninstall
-// removes the controller and keeps the CRDs (helm.sh/resource-policy: keep), so no cluster's
-// ClientAuthentication goes with it. No controller runs: this is about the chart's objects.
+// removes the controller and keeps the CRDs and the controller's namespace (helm.sh/resource-policy:
+// keep), so no cluster's ClientAuthentication or client CA goes with it. No controller runs: this is about the chart's objects.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -64,7 +64,10 @@ describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/cha
     expect(crd.metadata!.annotations?.["helm.sh/resource-policy"]).toBe("keep");
   }, 90_000);
 
-  test("uninstall: the controller goes, the CRDs stay", async () => {
+  test("uninstall: the controller goes, the CRDs and the namespace (with a client CA in it) stay", async () => {
+    const core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
+    // As the controller makes one: not Helm's, so only the namespace's deletion would take it.
+    await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "client-ca-search-logs-0123456789" }, data: { "tls.key": "a2V5" } } });
     const r = helmOn(["uninstall", "es-mtls"]);
     expect(r.status).toBe(0);
     const kc = cp.kubeConfig();
@@ -72,5 +75,7 @@ describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/cha
     expect(await notFound(() => kc.makeApiClient(k8s.RbacAuthorizationV1Api).readClusterRole({ name: "es-mtls-controller" }))).toBe(true);
     const crds = (await kc.makeApiClient(k8s.ApiextensionsV1Api).listCustomResourceDefinition()).items.map((c) => c.metadata!.name).sort();
     expect(crds).toEqual([CA_CRD, "elasticsearches.elasticsearch.k8s.elastic.co", "kibanas.kibana.k8s.elastic.co"]);
+    expect((await core.readNamespace({ name: NS })).metadata!.deletionTimestamp).toBeUndefined();
+    expect((await core.readNamespacedSecret({ namespace: NS, name: "client-ca-search-logs-0123456789" })).data).toEqual({ "tls.key": "a2V5" });
   }, 90_000);
 });

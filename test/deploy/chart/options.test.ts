@@ -36,8 +36,10 @@ describe.skipIf(!!skipReason)("deploy/chart options", () => {
     expect(JSON.stringify(agentPolicy)).toContain('"kubernetes.io/metadata.name":"mtls-ops"');
   });
 
-  test("namespace.create=false leaves the Namespace out", () => {
+  test("namespace.create=false leaves the Namespace out; namespace.keep=false lets an uninstall delete it", () => {
     expect(renderChart({ "namespace.create": "false" }).filter((o) => o.kind === "Namespace")).toEqual([]);
+    expect(renderChart().find((o) => o.kind === "Namespace")!.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    expect(renderChart({ "namespace.keep": "false" }).find((o) => o.kind === "Namespace")!.metadata.annotations).toBeUndefined();
   });
 
   test("ECK's licence Role only with eck.licenseRbac, as deploy/eck/ has it, in eck.operatorNamespace", () => {
