@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): type check, build or reuse the cached test
-# control plane and ECK operator, run every bun test, and end with the line CI reads:
+# control plane, ECK operator and helm, run every bun test, and end with the line CI reads:
 # "N passed, N failed". Extra arguments go to `bun test` (e.g. a path filter).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,11 @@ echo "== the real ECK operator (test/eck/; built once, then cached)"
 start=$(date +%s)
 # Not fatal: without it the tests next to ECK skip, each by name with the reason.
 if bun test/eck/operator-binary.ts; then echo "ECK operator ready in $(( $(date +%s) - start )) s"; else echo "no ECK operator: the tests next to ECK will skip"; fi
+
+echo "== helm (test/helm/; built once, then cached)"
+start=$(date +%s)
+# Not fatal: without it the chart's tests (test/deploy/chart/) skip, each by name with the reason.
+if bun test/helm/binary.ts; then echo "helm ready in $(( $(date +%s) - start )) s"; else echo "no helm: the chart's tests will skip"; fi
 
 echo "== bun test"
 # Own process group, so whatever a crashed test leaves behind is killed below.

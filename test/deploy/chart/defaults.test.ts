@@ -1,0 +1,59 @@
+// deploy/chart/ with its default values renders what `kubectl apply -k deploy/` installs, object by
+// object (kinds, names, namespaces, RBAC rules, webhook rules and selectors, the controller's
+// container), so the chart and deploy/ cannot drift apart. The chart differs in two ways only, each
+// checked here: its CRDs and Namespace carry helm.sh/resource-policy: keep, and its controller sets two variables
+// deploy/ leaves to the controller's defaults (equal to CONTROLLER_FLAGS's defaults).
+import { describe, expect, test } from "bun:test";
+import type { V1Deployment } from "@kubernetes/client-node";
+import { CONTROLLER_FLAGS } from "../../../controller/config.ts";
+import { identity, kustomization, renderChart, skipReason, type KubeObject } from "../../support/helm-chart.ts";
+
+if (skipReason) console.error(`skipping deploy/chart defaults equal deploy/: ${skipReason}`);
+
+/** The chart's object with its two documented additions checked and taken off. */
+function withoutChartAdditions(o: KubeObject): KubeObject {
+  const copy = structuredClone(o);
+  if (copy.kind === "CustomResourceDefinition" || copy.kind === "Namespace") {
+    expect(copy.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+    delete copy.metadata.annotations!["helm.sh/resource-policy"];
+    if (!Object.keys(copy.metadata.annotations!).length) delete copy.metadata.annotations;
+  }
+  if (copy.kind === "Deployment") {
+    const container = (copy as unknown as V1Deployment).spec!.template.spec!.containers[0]!;
+    const explicit = ["ES_MTLS_WEBHOOK_FAILURE_POLICY", "ES_MTLS_LOG_LEVEL"];
+    for (const name of explicit) {
+      const value = container.env!.find((e) => e.name === name)?.value;
+      expect({ name, value }).toEqual({ name, value: CONTROLLER_FLAGS.find((f) => f.env === name)?.default });
+    }
+    container.env = container.env!.filter((e) => !explicit.includes(e.name));
+  }
+  return copy;
+}
+
+describe.skipIf(!!skipReason)("deploy/chart with default values equals deploy/", () => {
+  const chart = skipReason ? [] : renderChart();
+  const deployed = kustomization(".");
+
+  test("the same objects: kinds, names and namespaces", () => {
+    expect(chart.map(identity).sort()).toEqual(deployed.map(identity).sort());
+    expect(deployed.length).toBeGreaterThan(15);
+  });
+
+  test("each object equal to deploy/'s, field by field", () => {
+    const byIdentity = new Map(chart.map((o) => [identity(o), o]));
+    for (const d of deployed) {
+      const c = byIdentity.get(identity(d));
+      expect(c ? withoutChartAdditions(c) : `${identity(d)} missing from the chart`).toEqual(d);
+    }
+  });
+
+  test("the ClientAuthentication CRD is a template kept on uninstall, not in crds/ (which Helm never upgrades)", () => {
+    const crds = chart.filter((o) => o.kind === "CustomResourceDefinition");
+    expect(crds.map((o) => o.metadata.name)).toEqual(["clientauthentications.mtls.es-mtls.io"]);
+    expect(crds[0]!.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+  });
+
+  test("nothing in ECK's namespace", () => {
+    expect(chart.filter((o) => o.metadata.namespace === "elastic-system").map(identity)).toEqual([]);
+  });
+});
