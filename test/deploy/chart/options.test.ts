@@ -53,10 +53,16 @@ describe.skipIf(!!skipReason)("deploy/chart options", () => {
     expect(noEck.filter((o) => o.kind === "Role" && o.metadata.name.includes("eck")).map(identity)).toEqual([]);
   });
 
-  test("standaloneCrds.enabled adds deploy/standalone-crds/'s CRDs, kept on uninstall", () => {
-    const crds = renderChart({ "standaloneCrds.enabled": "true" }).filter((o) => o.kind === "CustomResourceDefinition");
-    const standalone = kustomization("standalone-crds");
+  test("standaloneCrds.enabled adds deploy/standalone-crds/'s CRDs, kept on uninstall, and the admission policy their objects answer to", () => {
+    const rendered = renderChart({ "standaloneCrds.enabled": "true" });
+    const crds = rendered.filter((o) => o.kind === "CustomResourceDefinition");
+    const shipped = kustomization("standalone-crds");
+    const standalone = shipped.filter((o) => o.kind === "CustomResourceDefinition");
     expect(standalone.length).toBe(2);
+    const policy = shipped.filter((o) => o.kind !== "CustomResourceDefinition");
+    expect(policy.map((o) => o.kind).sort()).toEqual(["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ValidatingAdmissionPolicyBinding"]);
+    for (const p of policy) expect(rendered.find((o) => o.kind === p.kind && o.metadata.name === p.metadata.name)).toEqual(p);
+    expect(renderChart({}).some((o) => o.metadata.name === "es-mtls-standalone-unmanaged-by-eck")).toBe(false);
     for (const s of standalone) {
       const c = crds.find((o) => o.metadata.name === s.metadata.name);
       expect(c?.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
