@@ -76,6 +76,8 @@ export function clientCaSecretName(namespace: string, name: string): string {
 export const INJECTED_ANNOTATION = "mtls.es-mtls.io/injected";
 /** Pod annotation carrying the controller's serving CA (PEM), projected into the agent as a file. */
 export const CONTROLLER_CA_ANNOTATION = "mtls.es-mtls.io/controller-ca";
+/** Pod annotation set by its owner (e.g. a nodeSet's podTemplate): the agent's requests and limits over the controller's (JSON). */
+export const AGENT_RESOURCES_ANNOTATION = "mtls.es-mtls.io/agent-resources";
 /** On an Elasticsearch not run by ECK: the Secrets the health gate reads (ECK's names otherwise). */
 export const HEALTH_CREDENTIALS_ANNOTATION = "mtls.es-mtls.io/health-credentials-secret";
 export const HEALTH_HTTP_CA_ANNOTATION = "mtls.es-mtls.io/health-http-ca-secret";

@@ -1,6 +1,7 @@
 // The agent container injection adds, speaking the agent's environment contract
 // (protocol/agent-env.ts): the same names, default port, token path and file mode the agent reads.
-import type { V1Container, V1EnvVar, V1Pod, V1Probe, V1ResourceRequirements, V1SecurityContext, V1VolumeMount } from "@kubernetes/client-node";
+import type { V1Container, V1EnvVar, V1Pod, V1Probe, V1SecurityContext, V1VolumeMount } from "@kubernetes/client-node";
+import type { AgentResources } from "../../common/quantity.ts";
 import type { Role } from "../../protocol/intent.ts";
 import {
   AGENT_CONTROLLER_CA_FILE,
@@ -15,16 +16,13 @@ import { AGENT_CONTAINER, AGENT_INIT_CONTAINER, AGENT_VOLUME, ES_PROBE_DIR, MATE
 import type { ClusterMode } from "./cluster-mode.ts";
 import type { InjectionConfig } from "./injection-config.ts";
 
-/** Small: the agent is idle almost all the time (sidecar-anchors.md §6 target). */
-const DEFAULT_AGENT_RESOURCES: V1ResourceRequirements = {
-  requests: { cpu: "10m", memory: "48Mi" },
-  limits: { cpu: "200m", memory: "128Mi" },
-};
-
 const KUBE_API_TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/** The native sidecar: an init container with restartPolicy Always, probed on the agent's health port. */
-export function agentContainer(pod: V1Pod, workload: V1Container, role: Role, dir: string, mode: ClusterMode, config: InjectionConfig): V1Container {
+/**
+ * The native sidecar: an init container with restartPolicy Always, probed on the agent's health port.
+ * `resources`: the controller's, or the pod's override of them (agent-resources.ts).
+ */
+export function agentContainer(pod: V1Pod, workload: V1Container, role: Role, dir: string, mode: ClusterMode, config: InjectionConfig, resources: AgentResources): V1Container {
   const port = config.healthPort ?? DEFAULT_AGENT_HEALTH_PORT;
   const uid = workload.securityContext?.runAsUser ?? pod.spec?.securityContext?.runAsUser;
   const gid = workload.securityContext?.runAsGroup ?? pod.spec?.securityContext?.runAsGroup;
@@ -72,7 +70,7 @@ export function agentContainer(pod: V1Pod, workload: V1Container, role: Role, di
     ports: [{ name: "mtls-health", containerPort: port, protocol: "TCP" }],
     volumeMounts: mounts,
     securityContext,
-    resources: config.resources ?? DEFAULT_AGENT_RESOURCES,
+    resources: structuredClone(resources),
     // /startupz, not /readyz: /readyz needs a proof against the workload, which cannot start before this passes.
     startupProbe: probe("/startupz", { periodSeconds: 1, failureThreshold: 600 }),
     readinessProbe: probe("/readyz", { periodSeconds: 5, failureThreshold: 3 }),

@@ -79,7 +79,8 @@ export function createWebhookApp(deps: WebhookDependencies): Hono {
       deps.onInjection?.({ namespace: pod.metadata.namespace, name: pod.metadata.name ?? pod.metadata.generateName ?? "" }, result);
       if (result.refused) return { uid: request.uid, allowed: false, status: { code: 403, reason: "Forbidden", message: result.refused } };
       if (result.patch.length === 0) return { uid: request.uid, allowed: true };
-      return { uid: request.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(result.patch)).toString("base64") };
+      const warnings = result.warnings?.length ? { warnings: result.warnings } : {};
+      return { uid: request.uid, allowed: true, patchType: "JSONPatch", patch: Buffer.from(JSON.stringify(result.patch)).toString("base64"), ...warnings };
     }),
   );
 

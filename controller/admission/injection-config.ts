@@ -1,5 +1,5 @@
 // How the controller is set up to inject agents (flags in controller/config.ts), read per request.
-import type { V1ResourceRequirements } from "@kubernetes/client-node";
+import type { AgentResources } from "../../common/quantity.ts";
 import type { SidecarMode } from "../policy/injection-record.ts";
 
 export interface InjectionConfig {
@@ -15,7 +15,8 @@ export interface InjectionConfig {
   sidecarMode?: SidecarMode;
   /** Lifetime of the agent's projected token; default 3600, clamped to [600, 86400]. */
   tokenExpirationSeconds?: number;
-  resources?: V1ResourceRequirements;
+  /** The agent's requests and limits (--agent-* flags); a pod's annotation may override them (agent-resources.ts). */
+  resources: AgentResources;
   /** Agent health port; default DEFAULT_AGENT_HEALTH_PORT (protocol/agent-env.ts). */
   healthPort?: number;
   /** UID the agent runs as when neither the workload container nor the pod sets one; default 1000. */

@@ -43,6 +43,7 @@ import type { InjectionConfig } from "./injection-config.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
 import { agentContainer, classicAgentContainers } from "./agent-container.ts";
 import { agentVolumes, INJECTED_VOLUMES } from "./agent-volumes.ts";
+import { agentResourcesFor } from "./agent-resources.ts";
 import { mergeEnv, workloadSettings } from "./workload-settings.ts";
 import { addEntries, appendAll, type JsonPatchOp } from "./json-patch.ts";
 
@@ -55,6 +56,8 @@ export interface InjectionResult {
   /** The pod must not be admitted: a container of its own mounts a volume injection adds (issue 18 finding 3). */
   refused?: string;
   record?: InjectionRecord;
+  /** For the admission response and the log: what was not applied, the pod admitted all the same. */
+  warnings?: string[];
 }
 
 /** Where the workload sits in the pod, once the pod is found eligible. */
@@ -82,7 +85,11 @@ export function injectPod(pod: V1Pod, mode: ClusterMode | undefined, config: Inj
     settings,
     overridden,
   };
-  return { patch: injectionPatch(pod, target, target.mode, config, record, env), record };
+  const resources = agentResourcesFor(pod.metadata?.annotations, config.resources);
+  if (resources.ignored) record.agentResourcesIgnored = resources.ignored;
+  const agent = agentContainer(pod, target.workload, role, target.dir, target.mode, config, resources.resources);
+  const patch = injectionPatch(pod, target, target.mode, config, record, env, agent);
+  return { patch, record, ...(resources.ignored ? { warnings: [`es-mtls: ${resources.ignored}`] } : {}) };
 }
 
 /** Why a pod is left alone, or where its workload is. */
@@ -143,10 +150,9 @@ function foreignMount(pod: V1Pod, workloadName: string): string | undefined {
 }
 
 /** The patch: annotations (the record, the controller CA), the agent, its volumes, the workload's mount and env. */
-function injectionPatch(pod: V1Pod, target: Target, mode: ClusterMode, config: InjectionConfig, record: InjectionRecord, env: V1Container["env"]): JsonPatchOp[] {
+function injectionPatch(pod: V1Pod, target: Target, mode: ClusterMode, config: InjectionConfig, record: InjectionRecord, env: V1Container["env"], agent: V1Container): JsonPatchOp[] {
   const patch: JsonPatchOp[] = [];
   addEntries(patch, "/metadata/annotations", pod.metadata?.annotations, { [INJECTED_ANNOTATION]: JSON.stringify(record), [CONTROLLER_CA_ANNOTATION]: config.controllerCaPem });
-  const agent = agentContainer(pod, target.workload, target.role, target.dir, mode, config);
   if (record.sidecar === "native") {
     appendAll(patch, "/spec/initContainers", pod.spec?.initContainers, [agent]);
   } else {

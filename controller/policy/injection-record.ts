@@ -21,6 +21,8 @@ export interface InjectionRecord {
   settings: Record<string, string>;
   /** The user's environment variables that named the same settings and were replaced. */
   overridden: string[];
+  /** Why the pod's agent-resources annotation was not applied (the controller's were); absent when it was, or there was none. */
+  agentResourcesIgnored?: string;
 }
 
 /** Parses the injection annotation; undefined when absent or not ours. */

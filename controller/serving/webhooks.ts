@@ -12,7 +12,7 @@ import type { ServingMaterial } from "./material.ts";
 import { serveTls, type TlsServer } from "./tls-server.ts";
 
 export interface WebhookServingDeps {
-  config: Pick<ControllerConfig, "namespace" | "agentImage" | "intentApiUrl" | "sidecarMode" | "logLevel" | "webhookFailurePolicy" | "webhookPort" | "intentApiAddress">;
+  config: Pick<ControllerConfig, "namespace" | "agentImage" | "agentResources" | "intentApiUrl" | "sidecarMode" | "logLevel" | "webhookFailurePolicy" | "webhookPort" | "intentApiAddress">;
   caches: Pick<Caches, "synced" | "elasticsearch" | "kibana" | "clientAuth" | "licensing">;
   writer: Pick<Writer, "fresh">;
   references: ReferenceAuthorizer;
@@ -27,6 +27,7 @@ export function serveWebhooks(material: ServingMaterial, d: WebhookServingDeps):
     injection: () => ({
       controllerNamespace: config.namespace,
       agentImage: config.agentImage,
+      resources: config.agentResources,
       controllerUrl: config.intentApiUrl,
       controllerCaPem: d.servingCaPem() ?? material.caPem,
       sidecarMode: config.sidecarMode,
@@ -43,7 +44,12 @@ export function serveWebhooks(material: ServingMaterial, d: WebhookServingDeps):
     },
     licensing: () => caches.licensing.observe(),
     failurePolicy: config.webhookFailurePolicy,
-    onInjection: (pod, result) => log.info("pod admission", { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped, refused: result.refused }),
+    onInjection: (pod, result) => {
+      const fields = { pod: `${pod.namespace}/${pod.name}`, injected: result.patch.length > 0, skipped: result.skipped, refused: result.refused };
+      // A warning is the pod author's mistake, admitted anyway: warn, so it is seen without debug logs.
+      if (result.warnings?.length) log.warn("pod admission", { ...fields, warnings: result.warnings });
+      else log.info("pod admission", fields);
+    },
     onError: (what, error) => log.warn("webhook error", { what, error: String(error) }),
   });
   const server = serveTls({ fetch: app.fetch, tls: { cert: material.cert, key: material.key }, port: config.webhookPort, hostname: config.intentApiAddress });

@@ -5,6 +5,7 @@ import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
 import { eventually } from "../support/eventually.ts";
+import { applyPatch } from "../support/json-patch.ts";
 import { createServingCa, issueServingCertificate } from "../../controller/pki/serving.ts";
 import { privateKeyToPem } from "../../controller/pki/keys.ts";
 import type { CertificateAuthority } from "../../controller/pki/ca.ts";
@@ -190,7 +191,7 @@ describe("injection", () => {
       capabilities: { drop: ["ALL"] },
       seccompProfile: { type: "RuntimeDefault" },
     });
-    expect(agent.resources).toEqual({ requests: { cpu: "10m", memory: "48Mi" }, limits: { cpu: "200m", memory: "128Mi" } });
+    expect(agent.resources).toEqual({ requests: { cpu: "10m", memory: "80Mi" }, limits: { cpu: "200m", memory: "160Mi" } });
     expect(agent.volumeMounts).toEqual([
       { name: "es-mtls-material", mountPath: "/usr/share/elasticsearch/config/client-trust-bundle" },
       { name: "es-mtls-agent", mountPath: "/var/run/secrets/es-mtls", readOnly: true },
@@ -254,6 +255,25 @@ describe("injection", () => {
     } finally {
       config = { ...config, sidecarMode: "native" };
     }
+  });
+
+  test("a pod's agent-resources annotation: merged over the controller's; an invalid one admits the pod with the controller's and the apiserver relays the warning", async () => {
+    const annotated = (name: string, value: string) => esPod(NS, "quickstart", name, { annotations: { "mtls.es-mtls.io/agent-resources": value } });
+    const agentOf = (pod: k8s.V1Pod) => pod.spec!.initContainers!.find((c) => c.name === "es-mtls-agent")!;
+    const merged = await core.createNamespacedPodWithHttpInfo({ namespace: NS, body: annotated("sized", '{"requests":{"memory":"96Mi"},"limits":{"memory":"192Mi"}}'), dryRun: "All" });
+    expect(agentOf(merged.data).resources).toEqual({ requests: { cpu: "10m", memory: "96Mi" }, limits: { cpu: "200m", memory: "192Mi" } });
+    expect(merged.headers["warning"]).toBeUndefined();
+    // Patched in as written, the apiserver's validation (run by a dry run too) would refuse the pod for a limit below its request: admitted, with the defaults.
+    const bad = await core.createNamespacedPodWithHttpInfo({ namespace: NS, body: annotated("oversized", '{"requests":{"memory":"1Gi"}}'), dryRun: "All" });
+    expect(bad.httpStatusCode).toBe(201);
+    expect(agentOf(bad.data).resources).toEqual({ requests: { cpu: "10m", memory: "80Mi" }, limits: { cpu: "200m", memory: "160Mi" } });
+    expect(bad.headers["warning"]).toContain("mtls.es-mtls.io/agent-resources ignored, the controller's agent resources used: limits.memory 160Mi is below requests.memory 1Gi");
+    const record = JSON.parse(bad.data.metadata!.annotations!["mtls.es-mtls.io/injected"]!) as InjectionRecord;
+    expect(record.agentResourcesIgnored).toContain("limits.memory 160Mi is below requests.memory 1Gi");
+    // What the fallback spares the pod: the same values in the agent, and the apiserver refuses it.
+    const plain = esPod(NS, "quickstart", "refused");
+    const refusedPod = applyPatch(plain, injectPod(plain, esMode(NS, "quickstart"), { ...config, resources: { requests: { cpu: "10m", memory: "1Gi" }, limits: { cpu: "200m", memory: "160Mi" } } }).patch as any) as k8s.V1Pod;
+    expect(await refusal(() => core.createNamespacedPod({ namespace: CONTROLLER_NS, body: { ...refusedPod, metadata: { ...refusedPod.metadata, namespace: CONTROLLER_NS } }, dryRun: "All" }))).toContain("must be less than or equal to memory limit");
   });
 
   test("with the default service-account token mounted, the agent does not get the API credentials", async () => {

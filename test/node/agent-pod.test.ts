@@ -13,6 +13,7 @@ import { eventually } from "../support/eventually.ts";
 import { applyPatch } from "../support/json-patch.ts";
 import { IntentServer } from "../fixtures/intent-server.ts";
 import { injectPod } from "../../controller/admission/injection.ts";
+import { injectionConfig } from "../support/eck-pods.ts";
 import { AGENT_CONTAINER, ECK_TYPE_LABEL, ES_BUNDLE_DIR, ES_CLUSTER_LABEL } from "../../controller/names.ts";
 import { DEFAULT_AGENT_TOKEN_FILE } from "../../protocol/agent-env.ts";
 import { INTENT_API_AUDIENCE } from "../../protocol/intent.ts";
@@ -64,12 +65,11 @@ test("an injected Elasticsearch pod: agent first, token and CA projected, materi
     // Ready only once it serves: "running" is the process started, not yet listening.
     spec: { containers: [httpContainer("elasticsearch", 9200, { readinessProbe: readyOnHealthz(9200) })] },
   };
-  const injected = injectPod(plain, { cluster: { namespace: ns, name: "quickstart" }, role: "elasticsearch", phase: "Enabled", enforcement: "required" }, {
-    controllerNamespace: "es-mtls-system",
-    agentImage: "es-mtls-agent:test",
-    controllerUrl: "https://es-mtls-controller.es-mtls-system.svc:8443",
-    controllerCaPem: intents.servingCa.pem,
-  });
+  const injected = injectPod(
+    plain,
+    { cluster: { namespace: ns, name: "quickstart" }, role: "elasticsearch", phase: "Enabled", enforcement: "required" },
+    injectionConfig({ agentImage: "es-mtls-agent:test", controllerCaPem: intents.servingCa.pem }),
+  );
   expect(injected.skipped).toBeUndefined();
   const created = await core.createNamespacedPod({ namespace: ns, body: applyPatch(plain, injected.patch) });
   const bundle = intents.clientCa.pem;

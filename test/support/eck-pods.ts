@@ -3,6 +3,7 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { InjectionConfig } from "../../controller/admission/injection-config.ts";
 import type { ClusterMode } from "../../controller/admission/cluster-mode.ts";
+import { loadConfig } from "../../controller/config.ts";
 
 export const CONTROLLER_CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
 
@@ -12,6 +13,8 @@ export function injectionConfig(overrides: Partial<InjectionConfig> = {}): Injec
     agentImage: "ghcr.io/es-mtls/agent:test",
     controllerUrl: "https://es-mtls-controller.es-mtls-system.svc:8443",
     controllerCaPem: CONTROLLER_CA_PEM,
+    // The controller's defaults (its --agent-* flags), as serving/webhooks.ts passes them.
+    resources: loadConfig([], {}).agentResources,
     ...overrides,
   };
 }

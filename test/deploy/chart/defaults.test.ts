@@ -53,6 +53,14 @@ describe.skipIf(!!skipReason)("deploy/chart with default values equals deploy/",
     expect(crds[0]!.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
   });
 
+  test("both pass the agent's resources, equal to the controller's defaults (the README's figures)", () => {
+    const env = (o: KubeObject) => (o as unknown as V1Deployment).spec!.template.spec!.containers[0]!.env!;
+    const names = ["ES_MTLS_AGENT_CPU_REQUEST", "ES_MTLS_AGENT_MEMORY_REQUEST", "ES_MTLS_AGENT_CPU_LIMIT", "ES_MTLS_AGENT_MEMORY_LIMIT"];
+    const defaults = names.map((name) => ({ name, value: CONTROLLER_FLAGS.find((f) => f.env === name)!.default }));
+    expect(defaults.map((d) => d.value)).toEqual(["10m", "80Mi", "200m", "160Mi"]);
+    for (const objects of [chart, deployed]) expect(env(objects.find((o) => o.kind === "Deployment")!).filter((e) => names.includes(e.name))).toEqual(defaults);
+  });
+
   test("nothing in ECK's namespace", () => {
     expect(chart.filter((o) => o.metadata.namespace === "elastic-system").map(identity)).toEqual([]);
   });

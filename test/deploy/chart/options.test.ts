@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { V1Deployment } from "@kubernetes/client-node";
+import { loadConfig } from "../../../controller/config.ts";
 import { deployFile, identity, kustomization, renderChart, skipReason, type KubeObject } from "../../support/helm-chart.ts";
 
 if (skipReason) console.error(`skipping deploy/chart options: ${skipReason}`);
@@ -101,6 +102,13 @@ describe.skipIf(!!skipReason)("deploy/chart options", () => {
     expect(env).toMatchObject({ ES_MTLS_LOG_LEVEL: "debug", ES_MTLS_WEBHOOK_FAILURE_POLICY: "Ignore", ES_MTLS_AGENT_IMAGE: "registry.local/agent:2" });
     const pod = (objects.find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks as { failurePolicy: string; timeoutSeconds: number }[])[0]!;
     expect(pod).toMatchObject({ failurePolicy: "Ignore", timeoutSeconds: 5 });
+  });
+
+  test("agent.resources reach the controller as its --agent-* flags' variables, which it reads as the injected agent's resources", () => {
+    const c = container(renderChart({ "agent.resources.requests.memory": "96Mi", "agent.resources.limits.memory": "192Mi", "agent.resources.limits.cpu": "1" }));
+    const env = Object.fromEntries(c.env!.filter((e) => e.name.startsWith("ES_MTLS_AGENT_")).map((e) => [e.name, e.value!]));
+    expect(env).toMatchObject({ ES_MTLS_AGENT_CPU_REQUEST: "10m", ES_MTLS_AGENT_MEMORY_REQUEST: "96Mi", ES_MTLS_AGENT_CPU_LIMIT: "1", ES_MTLS_AGENT_MEMORY_LIMIT: "192Mi" });
+    expect(loadConfig([], env).agentResources).toEqual({ requests: { cpu: "10m", memory: "96Mi" }, limits: { cpu: "1", memory: "192Mi" } });
   });
 
   test("serviceMonitor: a metrics Service the ServiceMonitor selects, on the controller's health port, and a PodMonitor for the agents' port", () => {

@@ -33,6 +33,11 @@ describe.skipIf(!!skipReason)("deploy/chart values schema", () => {
     expect(refusal("image.pullPolicy", "Sometimes")).toMatch(/\/image\/pullPolicy/);
   });
 
+  test("the agent's resources must be Kubernetes quantities", () => {
+    expect(refusal("agent.resources.requests.memory", "80MB")).toContain("- at '/agent/resources/requests/memory': '80MB' does not match pattern");
+    expect(refusal("agent.resources.limits.cpu", "500m")).toBe("accepted");
+  });
+
   test("a misspelt key is refused, not ignored", () => {
     expect(refusal("replica", "3")).toContain("additional properties 'replica' not allowed");
   });
