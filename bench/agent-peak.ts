@@ -4,7 +4,7 @@
 // Baseline, same run: each agent's own idle RSS and CPU in a window as long as the event's.
 // The peak is the kernel's VmHWM, reset before each event (clear_refs 5), so no sample is missed.
 // Prints JSON and a one-line summary; exits 1 only when an agent never wrote what it was sent.
-// Usage: bun bench/agent-peak.ts [--events=3] [--bundle-kib=900]
+// Usage: bun bench/agent-peak.ts [--events=3] [--bundle-kib=900] [--deno-v8-flags=--max-old-space-size=64]
 import { spawn, type Subprocess } from "bun";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -19,6 +19,8 @@ import { TestCA, issueCertificate } from "../test/support/test-ca.ts";
 const arg = (name: string, def: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def);
 const EVENTS = arg("events", 3);
 const BUNDLE_KIB = arg("bundle-kib", 900);
+// Deno's V8 sizes its old space from the machine's memory, not a container's limit: this tries a cap.
+const DENO_V8_FLAGS = process.argv.find((a) => a.startsWith("--deno-v8-flags="))?.slice("--deno-v8-flags=".length);
 const SETTLE_MS = 1500; // after the file lands: the report and the proof that follow it count too
 const REPO = resolve(import.meta.dir, "..");
 const DENO = join(REPO, "node_modules", "@deno", "linux-x64-glibc", "deno");
@@ -114,7 +116,7 @@ try {
     });
     server.publish(base("bench-0", server.clientCa.pem));
     const args = [`--controller-url=${server.url}`, `--controller-ca=${join(work, "controller-ca.crt")}`, `--token-file=${join(work, "token")}`, "--role=elasticsearch", `--dir=${out}`, "--health-addr=127.0.0.1", `--health-port=${health}`, `--probe-url=https://127.0.0.1:${esPort}`, "--proof-interval-ms=300"];
-    const cmd = rt === "bun_binary" ? [bin, ...args] : [DENO, "run", "-A", "--quiet", join(REPO, "agent/main.ts"), ...args];
+    const cmd = rt === "bun_binary" ? [bin, ...args] : [DENO, "run", "-A", "--quiet", ...(DENO_V8_FLAGS ? [`--v8-flags=${DENO_V8_FLAGS}`] : []), join(REPO, "agent/main.ts"), ...args];
     const p = spawn(cmd, { cwd: REPO, stdout: "ignore", stderr: "ignore", env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), DENO_NO_UPDATE_CHECK: "1" } });
     procs.push(p);
     const d = Date.now() + 20_000;
@@ -149,6 +151,7 @@ try {
     bundle_bytes: bundles[0]!.length,
     bundle_certificates: fillers.length,
     settle_ms: SETTLE_MS,
+    deno_v8_flags: DENO_V8_FLAGS ?? null,
     ...result,
     versions: { bun: Bun.version, deno: (await new Response(spawn([DENO, "--version"], { stdout: "pipe" }).stdout).text()).split("\n")[0] },
   };
