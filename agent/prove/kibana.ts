@@ -2,8 +2,6 @@
 // certificate only at start, so the proof is its start time (now − uptime from
 // /api/status) compared with when each identity was written: the newest identity
 // written before the start is the one it presents. Hence the history kept here.
-import * as http from "node:http";
-import * as https from "node:https";
 import type { Intent } from "../../protocol/intent.ts";
 import { WorkloadError } from "../errors.ts";
 import { errorMessage } from "../log.ts";
@@ -16,10 +14,12 @@ interface KibanaStatus {
 }
 
 /** Reads Kibana's /api/status and derives its process start time. */
-export function kibanaStatus(url: string, ca: string | undefined, timeoutMs: number): Promise<KibanaStatus> {
+export async function kibanaStatus(url: string, ca: string | undefined, timeoutMs: number): Promise<KibanaStatus> {
+  const u = new URL("/api/status", url);
+  // Loaded on first use, so an Elasticsearch pod's agent never loads node:http (issue 21: its
+  // memory is paid in every pod); the import graph test checks main.ts reaches neither statically.
+  const mod = u.protocol === "https:" ? await import("node:https") : await import("node:http");
   return new Promise((resolve, reject) => {
-    const u = new URL("/api/status", url);
-    const mod = u.protocol === "https:" ? https : http;
     const req = mod.get(u, { timeout: timeoutMs, ...(u.protocol === "https:" ? { rejectUnauthorized: ca !== undefined, ...(ca ? { ca } : {}) } : {}) }, (res) => {
       let body = "";
       res.setEncoding("utf8");

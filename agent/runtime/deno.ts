@@ -5,8 +5,6 @@
 // DENO_CERT file), so a server certified by any of them was accepted (issue 9 item 10).
 // node:https's `ca` replaces the default store, as Bun's fetch `tls.ca` does (tested on
 // Deno 2.9.6 in test/agent/process/trust-root.test.ts).
-import * as https from "node:https";
-import { Readable } from "node:stream";
 import type { RuntimeAdapter } from "./contract.ts";
 
 // The minimal slice of the Deno namespace used here, declared locally so the
@@ -26,11 +24,15 @@ interface DenoNamespace {
 const Deno = (globalThis as unknown as { Deno: DenoNamespace }).Deno;
 
 /** A fetch-shaped request over node:https that trusts `caPem` alone; the body streams (the intent stream is endless). */
-function requestTrusting(url: string, init: RequestInit, caPem: string): Promise<Response> {
+async function requestTrusting(url: string, init: RequestInit, caPem: string): Promise<Response> {
   const body = init.body;
   if (body != null && typeof body !== "string" && !(body instanceof Uint8Array)) {
-    return Promise.reject(new TypeError("the Deno adapter sends string or Uint8Array bodies only"));
+    throw new TypeError("the Deno adapter sends string or Uint8Array bodies only");
   }
+  // Imported here, not at the top: `bun build --compile` bundles this file too and hoists its
+  // static imports of built-ins to the binary's start, so the Bun agent would load node:https
+  // and node:stream it never uses (issue 21).
+  const [https, { Readable }] = await Promise.all([import("node:https"), import("node:stream")]);
   return new Promise<Response>((resolve, reject) => {
     const req = https.request(
       url,

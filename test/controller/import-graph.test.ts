@@ -55,6 +55,8 @@ function findCycle(graph: Map<string, string[]>): string[] | undefined {
 interface ImportEdge {
   target: string;
   typeOnly: boolean;
+  /** `import("…")`: loaded when the code runs there, not when the importer loads. */
+  dynamic?: boolean;
 }
 
 /** The imports and re-exports of one source text (static and dynamic). */
@@ -67,7 +69,9 @@ function importsOf(file: string, text: string): ImportEdge[] {
     add(m[4]!, Boolean(m[2]) || (names.length > 0 && names.every((n) => n.startsWith("type "))));
   }
   for (const m of text.matchAll(/^[ \t]*import\s*"([^"]+)"/gm)) add(m[1]!, false);
+  const before = edges.length;
   for (const m of text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)) add(m[1]!, false);
+  for (const e of edges.slice(before)) e.dynamic = true;
   return edges;
 }
 
@@ -172,10 +176,20 @@ function runtimeGlobalViolations(file: string, text: string): string[] {
 /** What the agent never loads: the controller's libraries (its memory is paid in every pod, issue 21). */
 const AGENT_NEVER = ["common/x509.ts", "pkg:@peculiar/x509", "pkg:reflect-metadata", "pkg:@kubernetes/client-node"];
 
-/** The files and packages `entry` loads, transitively through our files; a type-only import loads nothing. */
-function loadedBy(entry: string, edgesOf: (file: string) => ImportEdge[]): Set<string> {
+/** Built-ins an Elasticsearch pod's agent on Bun never uses (Kibana's proof, the Deno adapter): imported only with import(). */
+const LAZY_ONLY = ["pkg:node:http", "pkg:node:https", "pkg:node:stream"];
+
+function lazyOnlyViolations(file: string, edges: ImportEdge[]): string[] {
+  return edges.filter((e) => !e.typeOnly && !e.dynamic && LAZY_ONLY.includes(e.target)).map((e) => `${file} → ${e.target} (static: import() it where it is used)`);
+}
+
+/**
+ * The files and packages `entry` loads, transitively through our files; a type-only import loads
+ * nothing. `staticOnly`: what loading `entry` loads, before any `import()` runs.
+ */
+function loadedBy(entry: string, edgesOf: (file: string) => ImportEdge[], staticOnly = false): Set<string> {
   const seen = new Set<string>([entry]);
-  for (const file of seen) for (const e of file.startsWith("pkg:") ? [] : edgesOf(file)) if (!e.typeOnly) seen.add(e.target);
+  for (const file of seen) for (const e of file.startsWith("pkg:") ? [] : edgesOf(file)) if (!e.typeOnly && !(staticOnly && e.dynamic)) seen.add(e.target);
   return seen;
 }
 
@@ -274,6 +288,17 @@ describe("import graph", () => {
     expect([...loaded].filter((t) => AGENT_NEVER.includes(t))).toEqual([]);
   });
 
+  test("no agent file imports node:http, node:https or node:stream statically: an Elasticsearch pod's agent, on Bun, loads none of them", () => {
+    // Per file, not from main.ts: `bun build` hoists every bundled file's static import of a
+    // built-in to the binary's start, even a file only import()ed (the Deno adapter).
+    expect(ALL.filter(({ file }) => file.startsWith("agent/")).flatMap(({ file, text }) => lazyOnlyViolations(file, importsOf(file, text)))).toEqual([]);
+    // Still reached on demand: Kibana's status reader, the Deno adapter's controller client.
+    const texts = new Map(ALL.map(({ file, text }) => [file, text]));
+    const all = loadedBy("agent/main.ts", (f) => importsOf(f, texts.get(f) ?? ""));
+    expect(LAZY_ONLY.filter((t) => !all.has(t))).toEqual([]);
+    expect(loadedBy("agent/main.ts", (f) => importsOf(f, texts.get(f) ?? ""), true)).toContain("pkg:node:tls");
+  });
+
   test("every temporary exception is still needed (remove it once its move has landed)", () => {
     const edges = new Set(ALL.flatMap(({ file, text }) => importsOf(file, text).map((e) => `${file} → ${e.target}`)));
     expect([...TEMPORARY_EXCEPTIONS].filter((e) => !edges.has(e))).toEqual([]);
@@ -308,6 +333,11 @@ describe("the checkers can fail", () => {
     const loaded = loadedBy("agent/main.ts", (f) => importsOf(f, fake[f] ?? ""));
     expect([...loaded].filter((t) => AGENT_NEVER.includes(t))).toEqual(["common/x509.ts", "pkg:reflect-metadata"]);
     expect(loaded).not.toContain("controller/t.ts");
+    expect(lazyOnlyViolations("agent/k.ts", importsOf("agent/k.ts", `import * as http from "node:http";\nconst https = await import("node:https");`))).toEqual([
+      "agent/k.ts → pkg:node:http (static: import() it where it is used)",
+    ]);
+    const fakeLazy: Record<string, string> = { "agent/main.ts": `const k = await import("./k.ts");\nimport "./t.ts";`, "agent/t.ts": `import * as tls from "node:tls";` };
+    expect([...loadedBy("agent/main.ts", (f) => importsOf(f, fakeLazy[f] ?? ""), true)]).toEqual(["agent/main.ts", "agent/t.ts", "pkg:node:tls"]);
   });
 
   test("catch (e: any) with e?.code, (e as any).code, and a branch on a message are flagged; the predicates are not", () => {
