@@ -16,7 +16,7 @@
 // a root user (root keeps them), seccomp, network and PID namespaces (the pod shares the host's, as
 // every container of the test node does).
 import type * as k8s from "@kubernetes/client-node";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -31,7 +31,7 @@ const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
 /** Where the DNS stand-in's folder appears in the container; /etc/hosts links into it, so its atomic rewrites show. */
 const DNS_DIR = "/run/es-mtls-dns";
 
-export interface ImageConfig {
+interface ImageConfig {
   Entrypoint?: string[] | null;
   Cmd?: string[] | null;
   User?: string;
@@ -62,6 +62,7 @@ export function imageRunnerUnavailable(): string | undefined {
 const mounted = new Map<string, { path: Promise<string>; users: number }>();
 
 async function acquire(ref: string): Promise<string> {
+  hookExit();
   let m = mounted.get(ref);
   if (!m) {
     m = { path: exec("podman", ["image", "mount", ref]).then((r) => r.stdout.trim()), users: 0 };
@@ -80,8 +81,25 @@ function release(ref: string): void {
   const m = mounted.get(ref);
   if (!m || --m.users > 0) return;
   mounted.delete(ref);
-  // After the path resolved: an unmount racing the mount would leave podman's count at one.
-  void m.path.then(() => exec("podman", ["image", "unmount", ref])).catch(() => {});
+  // Synchronous: done before the node sees the container exit, so a test (or the test process)
+  // that ends right after its pods stopped leaves podman's mount count as it found it. Only called
+  // once the mount resolved (a container had started, or the mount failed).
+  unmount(ref);
+}
+
+function unmount(ref: string): void {
+  spawnSync("podman", ["image", "unmount", ref], { stdio: "ignore" });
+}
+
+let hooked = false;
+/** Containers still running when the test process exits are SIGKILLed (processes.ts): their images are unmounted here. */
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on("exit", () => {
+    for (const ref of mounted.keys()) unmount(ref);
+    mounted.clear();
+  });
 }
 
 /** Images this process holds mounted right now (a test checks none is left). */
@@ -103,14 +121,14 @@ function imageConfig(ref: string): Promise<ImageConfig> {
 // --- what the container runs, and as whom ---
 
 /** The process's argv as Kubernetes composes it from the spec and the image. */
-export function imageArgv(c: k8s.V1Container, config: ImageConfig, env: Record<string, string>): string[] {
+function imageArgv(c: k8s.V1Container, config: ImageConfig, env: Record<string, string>): string[] {
   const x = (a: string[]) => a.map((s) => expand(s, env));
   if (c.command?.length) return x([...c.command, ...(c.args ?? [])]);
   return [...(config.Entrypoint ?? []), ...(c.args ? x(c.args) : (config.Cmd ?? []))];
 }
 
 /** uid and gid: the securityContext's (container, then pod), else the image's USER (a name looked up in its /etc/passwd). */
-export function imageUser(c: k8s.V1Container, pod: k8s.V1Pod, config: ImageConfig, root: string): { uid: number; gid: number; home: string } {
+function imageUser(c: k8s.V1Container, pod: k8s.V1Pod, config: ImageConfig, root: string): { uid: number; gid: number; home: string } {
   const passwd = readPasswd(root);
   const [u = "", g] = (config.User ?? "").split(":");
   const fromImage = u === "" ? { uid: 0, gid: 0 } : /^\d+$/.test(u) ? { uid: Number(u), gid: passwd.find((p) => p.uid === Number(u))?.gid ?? 0 } : passwd.find((p) => p.name === u);
@@ -149,7 +167,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * The shell script (run as root in a fresh private mount namespace) that builds the container's
  * filesystem under `scratch` and execs `"$@"` in it as `uid:gid`.
  */
-export function imageRootScript(o: {
+function imageRootScript(o: {
   image: string;
   scratch: string;
   mounts: Array<{ source: string; target: string; readOnly: boolean }>;
