@@ -51,7 +51,7 @@ export interface ImageRunnerOptions {
   spawn?(argv: string[], env: Record<string, string>, ctx: ContainerContext): LocalProcess;
 }
 
-/** Why images cannot run here (not Linux, not root, no unshare or podman), or undefined when they can. */
+/** Why images cannot run here (no private mount namespace: not Linux, not root, no unshare), or undefined when they can; podman: `localImage`. */
 export function imageRunnerUnavailable(): string | undefined {
   if (!mountNamespaceAvailable()) return "a private mount namespace needs Linux, root and unshare";
   return undefined;
