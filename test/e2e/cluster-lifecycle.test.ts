@@ -1,19 +1,22 @@
 // The whole system as a cluster runs it (issue 13 item 1, issue 10 items 3–5): kube-controller-
 // manager's StatefulSet re-creates the pods the controller evicts, the controller's webhook injects
-// the agent into them, the test node runs the shipped agent binary next to the Elasticsearch
-// stand-in, and the agents' proofs drive the phase. Switching on and off must roll one pod at a
+// the agent into them, the test node runs the agent from its image (where podman is present; else
+// the shipped binary, and the test names say which) next to the Elasticsearch stand-in, and the agents' proofs drive the phase. Switching on and off must roll one pod at a
 // time, end with every pod serving, and clean up only after the last pod proved it.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { Lifecycle, MTLS_SECRETS, NS, REPLICAS } from "./lifecycle/cluster.ts";
+import { agentSource, agentSourceName, Lifecycle, MTLS_SECRETS, NS, REPLICAS } from "./lifecycle/cluster.ts";
 import { evictionOverlap, evictions, notWhole, proofTimes, requestsPerPod, secretDeletes, settle } from "./lifecycle/observe.ts";
 import { CLIENT_AUTH_REQUIRED_ANNOTATION } from "../../controller/names.ts";
 import { eventually } from "../support/eventually.ts";
 
 let lc: Lifecycle;
 const verbose = process.env.ES_MTLS_TEST_VERBOSE ? (l: string) => console.error(l) : () => {};
+// Before the tests are named: the image is found (or built, a first run: minutes) here.
+const agent = agentSource((l) => console.error(`[images] ${l}`));
+const which = agentSourceName(agent);
 
 beforeAll(async () => {
-  lc = await Lifecycle.start(verbose);
+  lc = await Lifecycle.start(verbose, { agent });
   // Before anything is switched on: the plain StatefulSet is Ready and serves without a certificate.
   await settleWhole();
 }, 150_000);
@@ -32,7 +35,7 @@ async function settleWhole() {
 /** Last lines of the controller's log, for a failure message. */
 const controllerTail = () => lc.controller?.logs.slice(-15).join("\n") ?? "";
 
-test("enable: pods rolled one at a time through the Eviction API and re-injected, Enabled 3/3; no certificate refused, the controller's own accepted", async () => {
+test(`${which}: enable: pods rolled one at a time through the Eviction API and re-injected, Enabled 3/3; no certificate refused, the controller's own accepted`, async () => {
   const before = (await lc.pods()).map((p) => p.metadata!.uid!);
   expect(Object.values(await requestsPerPod(lc))).toEqual(Array(REPLICAS).fill("ok"));
   const since = Date.now();
@@ -69,7 +72,7 @@ test("enable: pods rolled one at a time through the Eviction API and re-injected
   expect(Object.values(withCert)).toEqual(Array(REPLICAS).fill("ok"));
 }, 150_000);
 
-test("disable: Disabled, every pod Ready and serving without a certificate, annotation and Secrets gone only after the last pod proved `none`, no pod stranded", async () => {
+test(`${which}: disable: Disabled, every pod Ready and serving without a certificate, annotation and Secrets gone only after the last pod proved \`none\`, no pod stranded`, async () => {
   const since = Date.now();
   await lc.setAuthentication(false);
   const status = await settle(lc, "Disabled", 120_000).catch((e) => {
@@ -105,7 +108,7 @@ test("disable: Disabled, every pod Ready and serving without a certificate, anno
   for (const p of pods) expect(Date.parse(String(p.metadata!.creationTimestamp))).toBeLessThanOrEqual(firstDelete);
 }, 150_000);
 
-test("quick on/off: disabled again while Enabling, right after the first restart → Disabled, no pod stranded, nothing left behind", async () => {
+test(`${which}: quick on/off: disabled again while Enabling, right after the first restart → Disabled, no pod stranded, nothing left behind`, async () => {
   const since = Date.now();
   await lc.setAuthentication(true);
   await eventually(async () => {

@@ -3,7 +3,7 @@
 // base images passed as the Dockerfile's build arguments, so nothing is pulled from a registry.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { BaseImages } from "./base-images.ts";
+import { type BaseImages, baseImagesUnavailable, ensureBaseImages } from "./base-images.ts";
 import { dockerfileSources, inputsKey } from "./cache.ts";
 import { imageExists, imageId, must } from "./podman.ts";
 
@@ -36,4 +36,14 @@ export function ensureImage(name: string, bases: BaseImages, log: (line: string)
   const seconds = (Date.now() - started) / 1000;
   log(`built ${ref} in ${seconds.toFixed(1)} s`);
   return { ref, dockerfile, seconds };
+}
+
+/**
+ * For tests that run an image where podman is present: the image of `name`, built or found in the
+ * cache (a first run makes the base images and builds, minutes), or why there is none here.
+ */
+export function localImage(name: string, log: (line: string) => void = () => {}): { ref: string } | { unavailable: string } {
+  const unavailable = baseImagesUnavailable();
+  if (unavailable) return { unavailable };
+  return { ref: ensureImage(name, ensureBaseImages(log), log).ref };
 }

@@ -8,9 +8,12 @@ import { expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { agentSource, agentSourceName } from "../e2e/lifecycle/cluster.ts";
 
 const REPO = resolve(import.meta.dir, "../..");
 const DEADLINE_MS = 240_000;
+// As the demo decides (its image where podman is present): found or built here, before the deadline runs.
+const which = agentSourceName(agentSource((l) => console.error(`[images] ${l}`)));
 
 /** pid → [ppid, starttime] from /proc/<pid>/stat (fields after the parenthesised command). */
 function stat(pid: number): [number, string] | undefined {
@@ -49,7 +52,7 @@ function collect(root: number, seen: Map<number, { start: string; cmd: string }>
   }
 }
 
-test("npm start --exit-when-done: enables (3 ES + Kibana 4/4, no certificate refused, trusted accepted), disables, exits 0, leaves no process", async () => {
+test(`npm start --exit-when-done (${which}): enables (3 ES + Kibana 4/4, no certificate refused, trusted accepted), disables, exits 0, leaves no process`, async () => {
   const t0 = Date.now();
   const child = spawn("bash", ["test/local-cluster/start.sh", "--exit-when-done"], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let out = "";
@@ -77,6 +80,7 @@ test("npm start --exit-when-done: enables (3 ES + Kibana 4/4, no certificate ref
   expect(required).not.toContain("without a certificate: accepted");
   expect(out).toMatch(/quickstart\s+Disabled\s+none/);
   expect(out).toContain("demo complete");
+  expect(out).toContain(`  ${which}: `);
   // The sampler saw the control plane, the controller and the pods' processes…
   const cmds = [...seen.values()].map((v) => v.cmd).join("\n");
   expect(cmds).toContain("kube-apiserver");

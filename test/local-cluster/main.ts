@@ -1,11 +1,11 @@
 // `npm start`: the product's demo on a local cluster that runs itself. A real control plane with
-// kube-controller-manager, the controller with its pod webhook, the test node running the shipped
-// agent next to Elasticsearch stand-ins, and an ECK-shaped 3-node `quickstart` StatefulSet (all as
+// kube-controller-manager, the controller with its pod webhook, the test node running the agent from
+// its image (where podman is present; else the shipped binary) next to Elasticsearch stand-ins, and an ECK-shaped 3-node `quickstart` StatefulSet (all as
 // the lifecycle e2e test builds it). It switches client authentication on, follows the rollout,
 // proves a request without a certificate is refused and one with the controller's certificate
 // accepted, switches it off again, then waits for Ctrl-C (or exits with `--exit-when-done`). A
 // Kibana Deployment (the stand-in) rides along and is restarted first; `--no-kibana` leaves it out.
-import { Lifecycle, MTLS_SECRETS, NS, ES_NAME } from "../e2e/lifecycle/cluster.ts";
+import { agentSource, agentSourceName, Lifecycle, MTLS_SECRETS, NS, ES_NAME } from "../e2e/lifecycle/cluster.ts";
 import { info, notWhole } from "../e2e/lifecycle/observe.ts";
 import { eventually } from "../support/eventually.ts";
 import { clientAuthentication, follow, kibanaRestarting, say, table } from "./progress.ts";
@@ -58,7 +58,10 @@ async function prove(caPem: string, cert: { cert: string; key: string } | undefi
 
 try {
   say("starting a local cluster: control plane (the first run builds it: minutes), controller + webhook, test node, 3-node Elasticsearch StatefulSet");
-  lc = await Lifecycle.start(verbose);
+  say("the agent: its image where podman is present (the first run builds it: minutes), else the built binary");
+  const agent = agentSource((l) => say(`  ${l}`));
+  say(`  ${agentSourceName(agent)}: ${"image" in agent ? agent.image : `(${agent.binary})`}`);
+  lc = await Lifecycle.start(verbose, { agent });
   takeOverSignals();
   if (withKibana) await createKibana(lc);
   const kibana = withKibana ? () => kibanaPods(lc!) : undefined;

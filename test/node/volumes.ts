@@ -7,7 +7,7 @@
 // projected tokens come from TokenRequest bound to the pod and are renewed at 80 %
 // of their lifetime.
 import type * as k8s from "@kubernetes/client-node";
-import { existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeAtomic, type Payload } from "./atomic-dir.ts";
 import { fieldValue, MissingSourceError, resourceValue, type PodFacts } from "./env.ts";
@@ -44,6 +44,8 @@ export class PodVolumes {
       const payload = await this.payload(v, f);
       if (!payload) {
         mkdirSync(dir, { recursive: true });
+        // World-writable as the kubelet makes an emptyDir: a container running as its own UID (an image's) writes there.
+        if (v.emptyDir) chmodSync(dir, 0o777);
         continue;
       }
       const last = this.written.get(v.name) ?? {};

@@ -1,8 +1,8 @@
 // The whole system as a cluster runs it, for the lifecycle test and the soak bench: a real control
 // plane with kube-controller-manager (StatefulSet, disruption controllers) and an audit log, the
 // real controller process with its pod webhook registered with the apiserver, the self-running
-// test node (the agent as the shipped Bun binary, the Elasticsearch stand-in configured from the
-// pod as the image is) and an ECK-shaped `quickstart`: an Elasticsearch resource, a 3-pod
+// test node (the agent from its image where podman is present, else as the shipped Bun binary; the
+// Elasticsearch stand-in configured from the pod as the image is) and an ECK-shaped `quickstart`: an Elasticsearch resource, a 3-pod
 // StatefulSet labelled as ECK labels ES pods, its Services, config and HTTP-cert Secrets and a PDB.
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../../controlplane/controlplane.ts";
@@ -14,8 +14,11 @@ import { servingCa } from "../../support/intent-client.ts";
 import { TestCA } from "../../support/test-ca.ts";
 import { buildBinary, killAll, type AgentProcess } from "../../support/agent-harness.ts";
 import { TestNode } from "../../node/node.ts";
+import type { ContainerContext } from "../../node/runners.ts";
 import { killAllProcesses } from "../../node/processes.ts";
-import { agentRunner } from "../../node/fixtures/agent-runner.ts";
+import { agentImageRunner, agentRunner } from "../../node/fixtures/agent-runner.ts";
+import { imageRunnerUnavailable } from "../../node/image-runner.ts";
+import { localImage } from "../../images/build.ts";
 import { ClusterDns, elasticsearchRunner } from "../../node/fixtures/standin-runners.ts";
 import { desiredMutatingWebhookConfiguration } from "../../../controller/admission/configurations.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/resources.ts";
@@ -40,6 +43,21 @@ export const ES_LABELS = {
 };
 export const ES_SELECTOR = Object.entries(ES_LABELS).map(([k, v]) => `${k}=${v}`).join(",");
 
+/** Where the agents come from: the agent image (a local podman reference), or the binary `bun build --compile` makes (and why not the image). */
+export type AgentSource = { image: string } | { binary: string };
+
+/** The agent image where podman is present (built, or found in the cache), else the built binary. Throws when the image fails to build. */
+export function agentSource(log: (l: string) => void = () => {}): AgentSource {
+  const unavailable = imageRunnerUnavailable();
+  const image = unavailable ? { unavailable } : localImage("agent", log);
+  return "ref" in image ? { image: image.ref } : { binary: image.unavailable };
+}
+
+/** For test names: which agent ran. */
+export function agentSourceName(s: AgentSource): string {
+  return "image" in s ? "agent from its image" : "agent as built binary";
+}
+
 /** One agent process the node started: which pod, and its JSON logs (proofs with timestamps). */
 export interface AgentRun {
   pod: string;
@@ -57,6 +75,7 @@ export class Lifecycle {
     readonly cp: ControlPlane,
     private readonly log: (l: string) => void,
     private readonly controllerArgs: string[] = [],
+    readonly agent: AgentSource = { binary: "the image was not asked for" },
   ) {}
   node: TestNode | undefined;
   dns: ClusterDns | undefined;
@@ -65,12 +84,14 @@ export class Lifecycle {
   /**
    * Starts everything; on failure stops what started, then throws. `workload: false` starts everything
    * but the ECK-shaped `quickstart` (a test brings its own, e.g. test/e2e/helm-chart/); `controllerArgs`
-   * are added to the controller's flags (e.g. short certificate validities).
+   * are added to the controller's flags (e.g. short certificate validities); `agent`: the agent image
+   * (see `agentSource`), else the built binary.
    */
-  static async start(log: (l: string) => void = () => {}, opts: { workload?: boolean; controllerArgs?: string[] } = {}): Promise<Lifecycle> {
-    const binary = buildBinary(); // the agent as shipped, built once and cached
+  static async start(log: (l: string) => void = () => {}, opts: { workload?: boolean; controllerArgs?: string[]; agent?: AgentSource } = {}): Promise<Lifecycle> {
+    // The agent as shipped, built once and cached; an image needs no binary.
+    const binary = opts.agent && "image" in opts.agent ? Promise.resolve() : buildBinary();
     const cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, log });
-    const lc = new Lifecycle(cp, log, opts.controllerArgs ?? []);
+    const lc = new Lifecycle(cp, log, opts.controllerArgs ?? [], opts.agent);
     try {
       await lc.boot(binary, opts.workload ?? true);
       return lc;
@@ -94,12 +115,16 @@ export class Lifecycle {
     await binary;
     this.dns = await ClusterDns.start(kc, 250, this.log);
     const controllerUrl = this.controller.url;
+    const onStart = (agent: AgentProcess, ctx: ContainerContext) => this.agents.push({ pod: ctx.pod.metadata!.name!, uid: ctx.pod.metadata!.uid!, agent });
     this.node = await TestNode.start({
       kubeConfig: kc,
       log: this.log,
       runners: [
         elasticsearchRunner({ hostsFile: this.dns.file }),
-        agentRunner({ runtime: "bun-binary", controllerUrl, onStart: (agent, ctx) => this.agents.push({ pod: ctx.pod.metadata!.name!, uid: ctx.pod.metadata!.uid!, agent }) }),
+        // The webhook injects the image the controller is told (--agent-image): the image runner matches that name.
+        "image" in this.agent
+          ? agentImageRunner({ image: this.agent.image, controllerUrl, hostsFile: this.dns.file, onStart })
+          : agentRunner({ runtime: "bun-binary", controllerUrl, onStart }),
       ],
     });
     await eventually(() => this.core.readNamespacedServiceAccount({ name: "default", namespace: NS }), { timeoutMs: 30_000, what: "default ServiceAccount" });
@@ -155,7 +180,7 @@ export class Lifecycle {
       kubeconfig: await this.cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]),
       name: "controller-0",
       namespace: "es-mtls-system",
-      extraArgs: ["--resync=10s", "--agent-image=es-mtls-agent:test", ...this.controllerArgs],
+      extraArgs: ["--resync=10s", `--agent-image=${"image" in this.agent ? this.agent.image : "es-mtls-agent:test"}`, ...this.controllerArgs],
       ...(samePortsAs ? { samePortsAs } : {}),
     });
   }
