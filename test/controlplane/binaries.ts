@@ -2,15 +2,15 @@
 // etcd and kube-controller-manager as one multi-call binary) is cached outside
 // the repository, keyed by a hash of everything that goes into it, so only the
 // first run on a machine pays for it.
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { cacheKey, cachedGoBinary, goEnv, goVersion } from "../support/go-binary-cache.ts";
 
 export const KUBERNETES_VERSION = "v1.36.3";
 const MODULE_DIR = dirname(new URL(import.meta.url).pathname);
 const INPUTS = ["go.mod", "go.sum", "main.go"];
+// -mod=mod: the module's go.sum is completed on a first build.
+const ENV = goEnv({ GOFLAGS: "-mod=mod" });
 
 /** Argument vectors that start each component (the flags follow). */
 export interface ControlPlaneCommands {
@@ -21,28 +21,11 @@ export interface ControlPlaneCommands {
   source: string;
 }
 
-function goVersion(): string {
-  const r = spawnSync("go", ["version"], { encoding: "utf8", env: goEnv() });
-  if (r.status !== 0) throw new Error(`go is needed to build the test control plane: ${r.stderr || r.error}`);
-  return r.stdout.trim();
-}
-
-function goEnv(): NodeJS.ProcessEnv {
-  // GOTOOLCHAIN=local: fail fast instead of trying to download another Go.
-  return { ...process.env, GOTOOLCHAIN: "local", GOFLAGS: "-mod=mod", CGO_ENABLED: "0" };
-}
-
-export function cacheRoot(): string {
-  const base = process.env.ES_MTLS_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "es-mtls");
-  return join(base, "controlplane");
-}
-
-/** Hash of the build inputs: module files, sources and the Go version. */
+/** Hash of the build inputs: each module file's name and content, then the Go version. */
 export function inputsHash(): string {
-  const h = createHash("sha256");
-  for (const f of INPUTS) h.update(f).update("\0").update(readFileSync(join(MODULE_DIR, f))).update("\0");
-  h.update(goVersion());
-  return h.digest("hex").slice(0, 16);
+  const go = goVersion(ENV);
+  if ("missing" in go) throw new Error(`go is needed to build the test control plane: ${go.missing}`);
+  return cacheKey([...INPUTS.flatMap((f) => [f, readFileSync(join(MODULE_DIR, f))]), go.version]);
 }
 
 function fromEnvironment(): ControlPlaneCommands | undefined {
@@ -63,30 +46,27 @@ function fromEnvironment(): ControlPlaneCommands | undefined {
 export function ensureBinaries(log: (line: string) => void = () => {}): ControlPlaneCommands {
   const given = fromEnvironment();
   if (given) return given;
-  const dir = join(cacheRoot(), inputsHash());
-  const bin = join(dir, "k8s-testenv");
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    log(`building the test control plane (${KUBERNETES_VERSION}) into ${dir}; the first build takes minutes`);
-    const started = Date.now();
-    const ldflags = [
-      "-s -w",
-      `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
-      "-X k8s.io/component-base/version.gitMajor=1",
-      `-X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION.split(".")[1]}`,
-      "-X k8s.io/component-base/version.gitTreeState=clean",
-    ].join(" ");
-    const tmp = `${bin}.partial-${process.pid}`;
-    const r = spawnSync("go", ["build", "-trimpath", "-ldflags", ldflags, "-o", tmp, "."], {
-      cwd: MODULE_DIR,
-      env: goEnv(),
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    if (r.status !== 0) throw new Error(`building the test control plane failed (exit ${r.status})`);
-    // Rename last, so an interrupted build never leaves a half-written binary in the cache.
-    renameSync(tmp, bin);
-    log(`built in ${((Date.now() - started) / 1000).toFixed(0)} s (${(statSync(bin).size / 1e6).toFixed(0)} MB)`);
-  }
+  const built = cachedGoBinary(
+    {
+      name: "controlplane",
+      key: inputsHash(),
+      binary: "k8s-testenv",
+      what: `the test control plane (${KUBERNETES_VERSION})`,
+      workdir: () => ({ dir: MODULE_DIR }),
+      ldflags: [
+        "-s -w",
+        `-X k8s.io/component-base/version.gitVersion=${KUBERNETES_VERSION}`,
+        "-X k8s.io/component-base/version.gitMajor=1",
+        `-X k8s.io/component-base/version.gitMinor=${KUBERNETES_VERSION.split(".")[1]}`,
+        "-X k8s.io/component-base/version.gitTreeState=clean",
+      ].join(" "),
+      pkg: ".",
+      env: ENV,
+    },
+    log,
+  );
+  if ("missing" in built) throw new Error(built.missing);
+  const bin = built.path;
   return {
     etcd: [bin, "etcd"],
     apiserver: [bin, "kube-apiserver"],

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { goEnv } from "../support/go-binary-cache.ts";
 
 export const ECK_MODULE = "github.com/elastic/cloud-on-k8s/v3";
 /** The ECK release the tests run (v3.3.x is not served by the proxy: README, "Installing next to ECK"). */
@@ -15,11 +16,6 @@ interface EckModule {
   dir: string;
   /** The module's checksum (go.sum's h1:), part of the operator build's cache key. */
   sum: string;
-}
-
-export function goEnv(): NodeJS.ProcessEnv {
-  // GOTOOLCHAIN=local: fail fast instead of downloading another Go.
-  return { ...process.env, GOTOOLCHAIN: "local", CGO_ENABLED: "0" };
 }
 
 let found: EckModule | string | undefined;

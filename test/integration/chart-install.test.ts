@@ -3,6 +3,9 @@
 // ships its CRDs as templates, because Helm never upgrades a chart's crds/ folder); an uninstall
 // removes the controller and keeps the CRDs and the controller's namespace (helm.sh/resource-policy:
 // keep), so no cluster's ClientAuthentication or client CA goes with it. No controller runs: this is about the chart's objects.
+// With priorityClass.create the controller's pods get the chart's PriorityClass's value from the
+// apiserver's Priority admission plugin, and system-cluster-critical is admitted outside kube-system
+// (v1.36 has no namespace rule for it; values.yaml says why the chart still names none by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -37,7 +40,7 @@ afterAll(async () => {
 
 describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/chart", () => {
   test("install: the apiserver accepts every object", async () => {
-    const r = helmOn(["install", "es-mtls", CHART, "--set", "standaloneCrds.enabled=true"]);
+    const r = helmOn(["install", "es-mtls", CHART, "--set", "standaloneCrds.enabled=true", "--set", "priorityClass.create=true"]);
     expect({ status: r.status, stderr: r.stderr.split("\n").filter((l) => !l.includes("symbolic link")).join("\n") }).toEqual({ status: 0, stderr: "" });
     const kc = cp.kubeConfig();
     const deployment = await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: "es-mtls-controller", namespace: NS });
@@ -49,6 +52,23 @@ describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/cha
     await kc.makeApiClient(k8s.AdmissionregistrationV1Api).readValidatingAdmissionPolicy({ name: "es-mtls-controller-writes" });
   }, 90_000);
 
+  test("priorityClass.create: the controller's pods get its value; system-cluster-critical is admitted outside kube-system", async () => {
+    const kc = cp.kubeConfig();
+    const pc = await kc.makeApiClient(k8s.SchedulingV1Api).readPriorityClass({ name: "es-mtls-controller" });
+    expect({ value: pc.value, globalDefault: pc.globalDefault ?? false }).toEqual({ value: 1_000_000_000, globalDefault: false });
+    const template = (await kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: "es-mtls-controller", namespace: NS })).spec!.template;
+    expect(template.spec!.priorityClassName).toBe("es-mtls-controller");
+    // A pod as the ReplicaSet would make it (no kube-controller-manager here), and one naming the system class.
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const priorityOf = async (name: string, priorityClassName: string) => {
+      const pod = await core.createNamespacedPod({ namespace: NS, body: { metadata: { name, labels: template.metadata!.labels }, spec: { ...template.spec!, priorityClassName } } });
+      return pod.spec!.priority;
+    };
+    expect(await priorityOf("controller-priority-probe", "es-mtls-controller")).toBe(1_000_000_000);
+    expect(await priorityOf("controller-system-priority-probe", "system-cluster-critical")).toBe(2_000_000_000);
+    for (const name of ["controller-priority-probe", "controller-system-priority-probe"]) await core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 0 });
+  }, 60_000);
+
   test("upgrade: a changed CRD is applied", async () => {
     // The chart as a release would change it: a copy (links resolved) whose CRD has one more short name.
     const copy = join(scratch, "chart");
@@ -57,7 +77,7 @@ describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/cha
     const before = readFileSync(file, "utf8");
     expect(before).toContain("shortNames: [esmtls]");
     writeFileSync(file, before.replace("shortNames: [esmtls]", "shortNames: [esmtls, esmtlsauth]"));
-    const r = helmOn(["upgrade", "es-mtls", copy, "--set", "standaloneCrds.enabled=true"]);
+    const r = helmOn(["upgrade", "es-mtls", copy, "--set", "standaloneCrds.enabled=true", "--set", "priorityClass.create=true"]);
     expect(r.status).toBe(0);
     const crd = await cp.kubeConfig().makeApiClient(k8s.ApiextensionsV1Api).readCustomResourceDefinition({ name: CA_CRD });
     expect(crd.spec.names.shortNames).toEqual(["esmtls", "esmtlsauth"]);
@@ -73,6 +93,7 @@ describe.skipIf(!!skipReason)("helm install, upgrade and uninstall of deploy/cha
     const kc = cp.kubeConfig();
     expect(await notFound(() => kc.makeApiClient(k8s.AppsV1Api).readNamespacedDeployment({ name: "es-mtls-controller", namespace: NS }))).toBe(true);
     expect(await notFound(() => kc.makeApiClient(k8s.RbacAuthorizationV1Api).readClusterRole({ name: "es-mtls-controller" }))).toBe(true);
+    expect(await notFound(() => kc.makeApiClient(k8s.SchedulingV1Api).readPriorityClass({ name: "es-mtls-controller" }))).toBe(true);
     const crds = (await kc.makeApiClient(k8s.ApiextensionsV1Api).listCustomResourceDefinition()).items.map((c) => c.metadata!.name).sort();
     expect(crds).toEqual([CA_CRD, "elasticsearches.elasticsearch.k8s.elastic.co", "kibanas.kibana.k8s.elastic.co"]);
     expect((await core.readNamespace({ name: NS })).metadata!.deletionTimestamp).toBeUndefined();

@@ -1,8 +1,8 @@
 // deploy/chart/ with its default values renders what `kubectl apply -k deploy/` installs, object by
-// object (kinds, names, namespaces, RBAC rules, webhook rules and selectors, the controller's
-// container), so the chart and deploy/ cannot drift apart. The chart differs in two ways only, each
-// checked here: its CRDs and Namespace carry helm.sh/resource-policy: keep, and its controller sets two variables
-// deploy/ leaves to the controller's defaults (equal to CONTROLLER_FLAGS's defaults).
+// object (deploy/'s manifests are rendered from the chart, test/deploy/chart/render-deploy.test.ts,
+// so this holds by construction but for the CRDs: deploy/crds/ is the chart's input, and the chart adds
+// helm.sh/resource-policy: keep). The Namespace carries keep too (read by Helm only, kubectl ignores
+// it), and the two variables the controller is given explicitly equal CONTROLLER_FLAGS's defaults.
 import { describe, expect, test } from "bun:test";
 import type { V1Deployment } from "@kubernetes/client-node";
 import { CONTROLLER_FLAGS } from "../../../controller/config.ts";
@@ -10,23 +10,13 @@ import { identity, kustomization, renderChart, skipReason, type KubeObject } fro
 
 if (skipReason) console.error(`skipping deploy/chart defaults equal deploy/: ${skipReason}`);
 
-/** The chart's object with its two documented additions checked and taken off. */
-function withoutChartAdditions(o: KubeObject): KubeObject {
+/** The chart's CRD without the keep annotation it adds to deploy/crds/'s file (its input), checked. */
+function withoutKeep(o: KubeObject): KubeObject {
+  if (o.kind !== "CustomResourceDefinition") return o;
   const copy = structuredClone(o);
-  if (copy.kind === "CustomResourceDefinition" || copy.kind === "Namespace") {
-    expect(copy.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
-    delete copy.metadata.annotations!["helm.sh/resource-policy"];
-    if (!Object.keys(copy.metadata.annotations!).length) delete copy.metadata.annotations;
-  }
-  if (copy.kind === "Deployment") {
-    const container = (copy as unknown as V1Deployment).spec!.template.spec!.containers[0]!;
-    const explicit = ["ES_MTLS_WEBHOOK_FAILURE_POLICY", "ES_MTLS_LOG_LEVEL"];
-    for (const name of explicit) {
-      const value = container.env!.find((e) => e.name === name)?.value;
-      expect({ name, value }).toEqual({ name, value: CONTROLLER_FLAGS.find((f) => f.env === name)?.default });
-    }
-    container.env = container.env!.filter((e) => !explicit.includes(e.name));
-  }
+  expect(copy.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
+  delete copy.metadata.annotations!["helm.sh/resource-policy"];
+  if (!Object.keys(copy.metadata.annotations!).length) delete copy.metadata.annotations;
   return copy;
 }
 
@@ -43,7 +33,15 @@ describe.skipIf(!!skipReason)("deploy/chart with default values equals deploy/",
     const byIdentity = new Map(chart.map((o) => [identity(o), o]));
     for (const d of deployed) {
       const c = byIdentity.get(identity(d));
-      expect(c ? withoutChartAdditions(c) : `${identity(d)} missing from the chart`).toEqual(d);
+      expect(c ? withoutKeep(c) : `${identity(d)} missing from the chart`).toEqual(d);
+    }
+  });
+
+  test("the Namespace is kept on uninstall; the controller's failure policy and log level equal its own defaults", () => {
+    expect(chart.find((o) => o.kind === "Namespace")!.metadata.annotations).toEqual({ "helm.sh/resource-policy": "keep" });
+    const env = (chart.find((o) => o.kind === "Deployment") as unknown as V1Deployment).spec!.template.spec!.containers[0]!.env!;
+    for (const name of ["ES_MTLS_WEBHOOK_FAILURE_POLICY", "ES_MTLS_LOG_LEVEL"]) {
+      expect({ name, value: env.find((e) => e.name === name)?.value }).toEqual({ name, value: CONTROLLER_FLAGS.find((f) => f.env === name)?.default });
     }
   });
 

@@ -104,6 +104,19 @@ describe.skipIf(!!skipReason)("deploy/chart options", () => {
     expect(pod).toMatchObject({ failurePolicy: "Ignore", timeoutSeconds: 5 });
   });
 
+  test("priorityClass.create ships a PriorityClass the controller's pods use; none by default; never with priorityClassName too", () => {
+    const objects = renderChart({ "priorityClass.create": "true", "priorityClass.value": "500000" });
+    const pc = objects.filter((o) => o.kind === "PriorityClass");
+    expect(pc.map((o) => [o.metadata.name, o.value, o.globalDefault, o.preemptionPolicy])).toEqual([["es-mtls-controller", 500000, false, "PreemptLowerPriority"]]);
+    const d = objects.find((o) => o.kind === "Deployment") as unknown as V1Deployment;
+    expect(d.spec!.template.spec!.priorityClassName).toBe("es-mtls-controller");
+    expect(renderChart({ "priorityClass.create": "true" }).find((o) => o.kind === "PriorityClass")!.value).toBe(1000000000);
+    const defaults = renderChart();
+    expect(defaults.filter((o) => o.kind === "PriorityClass")).toEqual([]);
+    expect((defaults.find((o) => o.kind === "Deployment") as unknown as V1Deployment).spec!.template.spec!.priorityClassName).toBeUndefined();
+    expect(() => renderChart({ "priorityClass.create": "true", priorityClassName: "system-cluster-critical" })).toThrow("set priorityClassName or priorityClass.create, not both");
+  });
+
   test("agent.resources reach the controller as its --agent-* flags' variables, which it reads as the injected agent's resources", () => {
     const c = container(renderChart({ "agent.resources.requests.memory": "96Mi", "agent.resources.limits.memory": "192Mi", "agent.resources.limits.cpu": "1" }));
     const env = Object.fromEntries(c.env!.filter((e) => e.name.startsWith("ES_MTLS_AGENT_")).map((e) => [e.name, e.value!]));

@@ -33,6 +33,15 @@ describe.skipIf(!!skipReason)("deploy/chart values schema", () => {
     expect(refusal("image.pullPolicy", "Sometimes")).toMatch(/\/image\/pullPolicy/);
   });
 
+  test("priorityClassName must be a string that names an object; priorityClass.value stays in the users' range", () => {
+    expect(refusal("priorityClassName", "5")).toContain("- at '/priorityClassName': got number, want string");
+    expect(refusal("priorityClassName", "Critical_Class")).toContain("- at '/priorityClassName': 'Critical_Class' does not match pattern");
+    // Above 1000000000 the apiserver reserves the value for system-* classes.
+    expect(refusal("priorityClass.value", "2000000000")).toContain("- at '/priorityClass/value': maximum: got 2×10⁰⁹, want 1×10⁰⁹");
+    expect(refusal("priorityClass.create", "yes")).toContain("- at '/priorityClass/create': got string, want boolean");
+    expect(refusal("priorityClassName", "system-cluster-critical")).toBe("accepted");
+  });
+
   test("the agent's resources must be Kubernetes quantities", () => {
     expect(refusal("agent.resources.requests.memory", "80MB")).toContain("- at '/agent/resources/requests/memory': '80MB' does not match pattern");
     expect(refusal("agent.resources.limits.cpu", "500m")).toBe("accepted");

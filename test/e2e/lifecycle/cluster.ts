@@ -22,7 +22,7 @@ import { localImage } from "../../images/build.ts";
 import { ClusterDns, elasticsearchRunner } from "../../node/fixtures/standin-runners.ts";
 import { desiredMutatingWebhookConfiguration } from "../../../controller/admission/configurations.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../../controller/resources.ts";
-import { clientCaSecretName } from "../../../controller/names.ts";
+import { clientCaSecretName, ECK_MANAGED_ANNOTATION } from "../../../controller/names.ts";
 
 export const NS = "lifecycle";
 export const ES_NAME = "quickstart";
@@ -245,7 +245,8 @@ export async function createQuickstart(kc: k8s.KubeConfig): Promise<string> {
   await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
     ...ELASTICSEARCH,
     namespace: NS,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME }, spec: { version: "9.4.0", nodeSets: [{ name: "default", count: REPLICAS }] } },
+    // es-mtls's standalone CRDs: the object says it is not ECK's, as deploy/standalone-crds/'s policy requires.
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { [ECK_MANAGED_ANNOTATION]: "false" } }, spec: { version: "9.4.0", nodeSets: [{ name: "default", count: REPLICAS }] } },
   });
   await kc.makeApiClient(k8s.AppsV1Api).createNamespacedStatefulSet({ namespace: NS, body: statefulSet() });
   await kc.makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({
