@@ -57,6 +57,8 @@ export interface PodStatusEntry {
   withoutCertificate?: string;
   ready?: boolean;
   injected: boolean;
+  /** The image of the pod's agent container. */
+  agentImage?: string;
 }
 
 export interface ClientAuthenticationStatus {

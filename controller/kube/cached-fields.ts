@@ -12,13 +12,15 @@
 //   ownership), and only the annotations of ECK's and es-mtls's prefixes (injection record,
 //   client-authentication-required, the health gate's two);
 // - a pod's containers and init containers: name (injection-record.ts), restartPolicy, the three
-//   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts); its
+//   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts), and the
+//   image of the agent's container only (the status shows which agent each pod runs); its
 //   volumes: name and secret.secretName (reconcile/intents.ts, kibana-identities.ts); status: phase,
 //   reason, podIP(s) and the conditions' type and status (the intent API, the health gate);
 // - an Elasticsearch's spec: version, http, nodeSets' name, count and config (policy/validation.ts,
 //   the HTTP CA path), and of its status (ECK's) observedGeneration and phase (policy/manager.ts:
 //   has ECK reconciled it); a Kibana's spec: count, serviceAccountName, elasticsearchRef.
 import type * as k8s from "@kubernetes/client-node";
+import { AGENT_CONTAINER, AGENT_INIT_CONTAINER } from "../names.ts";
 import type { Elasticsearch, Kibana } from "../resources.ts";
 
 /** Annotation prefixes whose keys the controller reads (names.ts). */
@@ -49,6 +51,7 @@ function metadata(m: k8s.V1ObjectMeta | undefined): k8s.V1ObjectMeta {
 function container(c: k8s.V1Container): k8s.V1Container {
   return defined({
     name: c.name,
+    image: c.name === AGENT_CONTAINER || c.name === AGENT_INIT_CONTAINER ? c.image : undefined,
     restartPolicy: c.restartPolicy,
     readinessProbe: c.readinessProbe,
     livenessProbe: c.livenessProbe,

@@ -46,6 +46,11 @@ export function hasInjectionRecord(pod: V1Pod): boolean {
   return !!pod.metadata?.annotations?.[INJECTED_ANNOTATION] && isInjected(pod);
 }
 
+/** The image of the pod's agent (sidecar or classic init container); undefined when it has none. */
+export function agentImage(pod: V1Pod): string | undefined {
+  return [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === AGENT_CONTAINER || c.name === AGENT_INIT_CONTAINER)?.image;
+}
+
 /**
  * True when the pod really carries the agent (a container of that name), whatever its annotations
  * say: an annotation is text anyone who writes a pod template can set (issue 9 item 5).

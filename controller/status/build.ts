@@ -85,8 +85,10 @@ export function heldStatus(prev: Partial<ClientAuthenticationStatus>, phase: Pha
   };
 }
 
-export function podEntry(pod: { name: string; uid: string; role: Role; injected: boolean }, report: StatusReport | undefined): PodStatusEntry {
+export function podEntry(pod: { name: string; uid: string; role: Role; injected: boolean; agentImage?: string | undefined }, report: StatusReport | undefined): PodStatusEntry {
   const entry: PodStatusEntry = { name: pod.name, uid: pod.uid, role: pod.role, injected: pod.injected };
+  // Which agent the pod runs: after an upgrade, pods keep the agent they were created with until they restart (README, Install).
+  if (pod.agentImage) entry.agentImage = pod.agentImage;
   if (report) {
     entry.appliedGeneration = report.generation;
     if (report.bundleSha256) entry.bundleSha256 = report.bundleSha256;

@@ -31,6 +31,8 @@ export interface StartOptions {
   crds?: string[];
   /** Start kube-controller-manager (default true). */
   controllerManager?: boolean;
+  /** More kube-controller-manager controllers than CONTROLLERS (e.g. "endpointslice-controller" for Services of pods). */
+  extraControllers?: string[];
   /** Extra kube-apiserver flags. */
   apiserverArgs?: string[];
   /** Write an audit log of every write request (read it with auditEvents()). */
@@ -239,7 +241,7 @@ ${secretReads}- level: None
         `--kubeconfig=${kcmKubeconfig}`,
         `--authentication-kubeconfig=${kcmKubeconfig}`,
         `--authorization-kubeconfig=${kcmKubeconfig}`,
-        `--controllers=${CONTROLLERS.join(",")}`,
+        `--controllers=${[...CONTROLLERS, ...(opts.extraControllers ?? [])].join(",")}`,
         `--service-account-private-key-file=${join(d, "sa.key")}`,
         `--root-ca-file=${join(d, "ca.crt")}`,
         "--use-service-account-credentials=true", // each controller under its own RBAC role, as in a real cluster

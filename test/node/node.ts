@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainerEvent } from "./container.ts";
 import { PodWorker } from "./pod-worker.ts";
-import { PodAddresses } from "./ports.ts";
+import { PodAddresses, type PodNetwork } from "./ports.ts";
 import { failingRunner, RunnerRegistry, sleepRunner, type ContainerRunner } from "./runners.ts";
 import { TinyScheduler } from "./scheduler.ts";
 
@@ -34,6 +34,8 @@ export interface TestNodeOptions {
   tokenRenewAfterMs?: number;
   /** Cap of the restart back-off (default 5000 ms; a kubelet's is 5 min). */
   maxBackoffMs?: number;
+  /** Pod addresses from a private range (inside a network namespace of the test's own: test/netns/) instead of 127.x. */
+  podNetwork?: PodNetwork;
   log?: (line: string) => void;
 }
 
@@ -44,7 +46,7 @@ const micro = (d: Date) => d.toISOString().replace("Z", "000Z");
 export class TestNode {
   readonly events: ContainerEvent[] = [];
   readonly runners: RunnerRegistry;
-  readonly addresses = new PodAddresses();
+  readonly addresses: PodAddresses;
   private readonly workers = new Map<string, PodWorker>();
   private readonly core: k8s.CoreV1Api;
   private informer: k8s.ListWatch<k8s.V1Pod> | undefined;
@@ -55,6 +57,7 @@ export class TestNode {
 
   private constructor(private readonly o: TestNodeOptions, readonly name: string, readonly dir: string, readonly capacity: Record<string, string>) {
     this.core = o.kubeConfig.makeApiClient(k8s.CoreV1Api);
+    this.addresses = new PodAddresses(o.podNetwork);
     this.runners = new RunnerRegistry(o.runners ?? [], o.unknownContainers === "fail" ? failingRunner : sleepRunner);
     this.log = o.log ?? ((l) => console.error(`[${name}] ${l}`));
   }

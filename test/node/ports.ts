@@ -6,17 +6,28 @@
 // processes share the machine) and checks each address's ports are free before
 // handing it out; addresses are used round-robin so a fresh pod never gets the
 // address a just-deleted pod used.
+//
+// Inside a network namespace of its own (test/netns/), a node can give pods addresses of a
+// private range instead (`PodNetwork`): EndpointSlices refuse loopback addresses, so a Service
+// can only reach pods whose IPs are not 127.x. Each address is added to that namespace's `lo`.
 import type * as k8s from "@kubernetes/client-node";
 import { createServer } from "node:net";
+
+/** Where pod addresses come from when not from 127.0.0.0/8: a /24 prefix, and how an address is put on / taken off the host. */
+export interface PodNetwork {
+  prefix: string;
+  attach(ip: string): void;
+  detach(ip: string): void;
+}
 
 export class PodAddresses {
   readonly prefix: string;
   private next = 2;
   private readonly used = new Set<string>();
 
-  constructor(prefix?: string) {
+  constructor(private readonly network?: PodNetwork) {
     const octet = () => 1 + Math.floor(Math.random() * 254);
-    this.prefix = prefix ?? `127.${octet()}.${octet()}`;
+    this.prefix = network?.prefix ?? `127.${octet()}.${octet()}`;
   }
 
   /** An address on which every given TCP port can be bound right now. */
@@ -25,16 +36,19 @@ export class PodAddresses {
       const ip = `${this.prefix}.${this.next}`;
       this.next = this.next >= 254 ? 2 : this.next + 1;
       if (this.used.has(ip)) continue;
+      this.network?.attach(ip);
       if ((await Promise.all(ports.map((p) => canBind(ip, p)))).every(Boolean)) {
         this.used.add(ip);
         return ip;
       }
+      this.network?.detach(ip);
     }
     throw new Error(`no address in ${this.prefix}.0/24 has ports ${ports.join(",")} free`);
   }
 
   release(ip: string): void {
     this.used.delete(ip);
+    this.network?.detach(ip);
   }
 }
 

@@ -8,7 +8,7 @@ import type { V1Pod } from "@kubernetes/client-node";
 import { cachedElasticsearch, cachedKibana, cachedPod } from "../../../controller/kube/cached-fields.ts";
 import { injectPod } from "../../../controller/admission/injection.ts";
 import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
-import { hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
+import { agentImage, hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
 import { findUninjected, notInjectable } from "../../../controller/policy/uninjected.ts";
 import type { Elasticsearch, Kibana } from "../../../controller/resources.ts";
 import { applyPatch } from "../../support/json-patch.ts";
@@ -71,11 +71,14 @@ test("every rule the controller applies to a cached pod answers the same on the 
       probeIdentity: needsProbeIdentity(p),
       volumes: (p.spec?.volumes ?? []).map((v) => [v.name, v.secret?.secretName]),
       mounts: p.spec?.containers.map((c) => c.volumeMounts?.map((m) => m.mountPath)),
+      agentImage: agentImage(p),
     });
     expect(rules(kept)).toEqual(rules(whole));
   }
   // The webhook's injection was in the set (its record and agent container survive).
   expect(pods().map((p) => isInjected(cachedPod(p)))).toEqual([false, true, true]);
+  // The agent's image is the one image kept (the status shows it per pod): the workload's are dropped.
+  expect(pods().map((p) => agentImage(cachedPod(p)))).toEqual([undefined, injectionConfig().agentImage, injectionConfig().agentImage]);
 });
 
 test("an Elasticsearch keeps version, http, its nodeSets' name, count and config and of ECK's status observedGeneration and phase; a Kibana its count, ServiceAccount and elasticsearchRef", () => {

@@ -132,47 +132,7 @@ export class Lifecycle {
   }
 
   private async createWorkload(): Promise<void> {
-    const httpCa = await TestCA.create(`${ES_NAME}-es-http-ca`);
-    this.httpCaPem = httpCa.pem;
-    // As ECK's HTTP certificate: Service names, no pod IPs; clients verify the CA, not the host.
-    const svc = `${ES_NAME}-es-http`;
-    const http = await httpCa.issue({ cn: svc, server: { dns: [svc, `${svc}.${NS}`, `${svc}.${NS}.svc`], ips: [] } });
-    const secret = (name: string, stringData: Record<string, string>) => this.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name, labels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } }, stringData } });
-    await secret(`${ES_NAME}-es-http-certs-internal`, { "tls.crt": http.certPem, "tls.key": http.key, "ca.crt": httpCa.pem });
-    await secret(`${ES_NAME}-es-elastic-user`, { elastic: PASSWORD });
-    // As ECK publishes the HTTP CA for clients; the controller's health gate verifies the pods with it.
-    await secret(`${ES_NAME}-es-http-certs-public`, { "ca.crt": httpCa.pem, "tls.crt": http.certPem });
-    // ECK renders elasticsearch.yml into a Secret; the injected env settings win over it.
-    const yml = [
-      `cluster.name: ${ES_NAME}`,
-      "network.host: 0.0.0.0",
-      `discovery.seed_hosts: [${ES_NAME}-es-transport]`,
-      // As ECK bootstraps a new cluster; the stand-in counts these as the nodes expected, so its
-      // /_cluster/health is yellow while one pod is missing and green when all are back.
-      `cluster.initial_master_nodes: [${Array.from({ length: REPLICAS }, (_, i) => `${STS}-${i}`).join(", ")}]`,
-      "xpack.security.http.ssl.enabled: true",
-      `xpack.security.http.ssl.key: ${CONFIG}/http-certs/tls.key`,
-      `xpack.security.http.ssl.certificate: ${CONFIG}/http-certs/tls.crt`,
-      `xpack.security.http.ssl.certificate_authorities: [${CONFIG}/http-certs/ca.crt]`,
-    ].join("\n");
-    await secret(`${STS}-es-config`, { "elasticsearch.yml": yml });
-    const ports = [{ name: "http", port: 9200 }, { name: "transport", port: 9300 }];
-    const service = (name: string, headless: boolean) =>
-      this.core.createNamespacedService({ namespace: NS, body: { metadata: { name }, spec: { ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : {}), selector: ES_LABELS, ports } } });
-    await service(STS, true);
-    await service(`${ES_NAME}-es-transport`, true);
-    await service(svc, false);
-    await this.custom.createNamespacedCustomObject({
-      ...ELASTICSEARCH,
-      namespace: NS,
-      // es-mtls's standalone CRDs: the object says it is not ECK's, as deploy/standalone-crds/'s policy requires.
-      body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { [ECK_MANAGED_ANNOTATION]: "false" } }, spec: { version: "9.4.0", nodeSets: [{ name: "default", count: REPLICAS }] } },
-    });
-    await this.apps.createNamespacedStatefulSet({ namespace: NS, body: statefulSet() });
-    await this.cp.kubeConfig().makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({
-      namespace: NS,
-      body: { metadata: { name: `${ES_NAME}-es-default` }, spec: { maxUnavailable: 1, selector: { matchLabels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } } } },
-    });
+    this.httpCaPem = await createQuickstart(this.cp.kubeConfig());
   }
 
   /** The controller process, with the same flags every time (the health gate on, its default). */
@@ -244,6 +204,56 @@ export class Lifecycle {
       }
     }
   }
+}
+
+
+/**
+ * The ECK-shaped `quickstart` in namespace NS: its Elasticsearch resource, HTTP certificate and
+ * elastic-user Secrets, config Secret, Services, StatefulSet and PDB. Returns the HTTP CA (PEM).
+ */
+export async function createQuickstart(kc: k8s.KubeConfig): Promise<string> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const httpCa = await TestCA.create(`${ES_NAME}-es-http-ca`);
+  // As ECK's HTTP certificate: Service names, no pod IPs; clients verify the CA, not the host.
+  const svc = `${ES_NAME}-es-http`;
+  const http = await httpCa.issue({ cn: svc, server: { dns: [svc, `${svc}.${NS}`, `${svc}.${NS}.svc`], ips: [] } });
+  const secret = (name: string, stringData: Record<string, string>) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name, labels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } }, stringData } });
+  await secret(`${ES_NAME}-es-http-certs-internal`, { "tls.crt": http.certPem, "tls.key": http.key, "ca.crt": httpCa.pem });
+  await secret(`${ES_NAME}-es-elastic-user`, { elastic: PASSWORD });
+  // As ECK publishes the HTTP CA for clients; the controller's health gate verifies the pods with it.
+  await secret(`${ES_NAME}-es-http-certs-public`, { "ca.crt": httpCa.pem, "tls.crt": http.certPem });
+  // ECK renders elasticsearch.yml into a Secret; the injected env settings win over it.
+  const yml = [
+    `cluster.name: ${ES_NAME}`,
+    "network.host: 0.0.0.0",
+    `discovery.seed_hosts: [${ES_NAME}-es-transport]`,
+    // As ECK bootstraps a new cluster; the stand-in counts these as the nodes expected, so its
+    // /_cluster/health is yellow while one pod is missing and green when all are back.
+    `cluster.initial_master_nodes: [${Array.from({ length: REPLICAS }, (_, i) => `${STS}-${i}`).join(", ")}]`,
+    "xpack.security.http.ssl.enabled: true",
+    `xpack.security.http.ssl.key: ${CONFIG}/http-certs/tls.key`,
+    `xpack.security.http.ssl.certificate: ${CONFIG}/http-certs/tls.crt`,
+    `xpack.security.http.ssl.certificate_authorities: [${CONFIG}/http-certs/ca.crt]`,
+  ].join("\n");
+  await secret(`${STS}-es-config`, { "elasticsearch.yml": yml });
+  const ports = [{ name: "http", port: 9200 }, { name: "transport", port: 9300 }];
+  const service = (name: string, headless: boolean) =>
+    core.createNamespacedService({ namespace: NS, body: { metadata: { name }, spec: { ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : {}), selector: ES_LABELS, ports } } });
+  await service(STS, true);
+  await service(`${ES_NAME}-es-transport`, true);
+  await service(svc, false);
+  await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({
+    ...ELASTICSEARCH,
+    namespace: NS,
+    // es-mtls's standalone CRDs: the object says it is not ECK's, as deploy/standalone-crds/'s policy requires.
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { [ECK_MANAGED_ANNOTATION]: "false" } }, spec: { version: "9.4.0", nodeSets: [{ name: "default", count: REPLICAS }] } },
+  });
+  await kc.makeApiClient(k8s.AppsV1Api).createNamespacedStatefulSet({ namespace: NS, body: statefulSet() });
+  await kc.makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({
+    namespace: NS,
+    body: { metadata: { name: `${ES_NAME}-es-default` }, spec: { maxUnavailable: 1, selector: { matchLabels: { "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME } } } },
+  });
+  return httpCa.pem;
 }
 
 /** The StatefulSet ECK would create for nodeSet `default`, as far as the stand-in needs it. */

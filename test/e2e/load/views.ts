@@ -61,7 +61,7 @@ export class PhaseView {
   private running = true;
   private loop: Promise<void> | undefined;
 
-  async start(lc: Lifecycle, everyMs = 100): Promise<void> {
+  async start(lc: Pick<Lifecycle, "status">, everyMs = 100): Promise<void> {
     const read = async () => {
       const p = String((await lc.status().catch(() => undefined))?.phase ?? "absent");
       if (p !== this.phase || !this.changes.length) this.changes.push({ at: Date.now(), phase: p });
