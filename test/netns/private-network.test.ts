@@ -4,6 +4,7 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { baseImagesUnavailable } from "../images/base-images.ts";
+import { localImage } from "../images/build.ts";
 import { imageRunnerUnavailable } from "../node/image-runner.ts";
 import { skipReason as helmMissing } from "../support/helm-chart.ts";
 import { privateNetworkUnavailable, runInPrivateNetwork } from "./private-network.ts";
@@ -25,5 +26,11 @@ test.skipIf(!!unavailable)(`webhook reached through its Service at a pod IP, in 
 
 const installUnavailable = unavailable ?? helmMissing ?? imageRunnerUnavailable() ?? baseImagesUnavailable();
 test.skipIf(!!installUnavailable)(`install e2e: helm install, the controller as pods from its image, on/off, uninstall${installUnavailable ? ` (skipped: ${installUnavailable})` : ""}`, async () => {
+  // Built (or found in the cache) out here: a first build fetches Debian packages, and the private
+  // namespace has no route out.
+  for (const name of ["controller", "agent"]) {
+    const image = localImage(name, (l) => console.error(l));
+    if ("unavailable" in image) throw new Error(`no ${name} image: ${image.unavailable}`);
+  }
   await expectInnerPassed("install.inner.ts", 6, 1_080_000);
 }, 1_200_000);
