@@ -9,6 +9,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { elasticsearchRunner, kibanaRunner } from "../node/fixtures/standin-runners.ts";
 import { KIBANA } from "../../controller/resources.ts";
+import { ECK_MANAGED_ANNOTATION } from "../../controller/names.ts";
+
+/** What a Kibana needs of the setup it joins: the lifecycle's, or the install e2e's (test/netns/install.inner.ts). */
+export type KibanaHost = Pick<Lifecycle, "node" | "dns" | "pods" | "core" | "custom" | "apps">;
 
 export const KB_DEPLOYMENT = `${ES_NAME}-kb`;
 const KB_LABELS = { "common.k8s.elastic.co/type": "kibana", "kibana.k8s.elastic.co/name": ES_NAME };
@@ -29,7 +33,7 @@ function writeUsers(hostPath: string, line: string): void {
  * `elasticsearch-users` writes it): into the running pods now, and into every pod the node starts
  * later through a runner that wraps the lifecycle's ES runner (later registrations win).
  */
-async function kibanaUser(lc: Lifecycle): Promise<void> {
+async function kibanaUser(lc: KibanaHost): Promise<void> {
   const password = crypto.randomUUID();
   const line = `kibana_system:${await Bun.password.hash(password, { algorithm: "bcrypt", cost: 4 })}\n`;
   const base = elasticsearchRunner({ hostsFile: lc.dns!.file });
@@ -41,13 +45,13 @@ async function kibanaUser(lc: Lifecycle): Promise<void> {
   await lc.core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: KB_USER_SECRET }, stringData: { password } } });
 }
 
-export async function createKibana(lc: Lifecycle): Promise<void> {
+export async function createKibana(lc: KibanaHost): Promise<void> {
   await kibanaUser(lc);
   lc.node!.runners.add(kibanaRunner({ hostsFile: lc.dns!.file }));
   await lc.custom.createNamespacedCustomObject({
     ...KIBANA,
     namespace: NS,
-    body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: ES_NAME }, spec: { version: "9.4.0", count: 1, elasticsearchRef: { name: ES_NAME } } },
+    body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: ES_NAME, annotations: { [ECK_MANAGED_ANNOTATION]: "false" } }, spec: { version: "9.4.0", count: 1, elasticsearchRef: { name: ES_NAME } } },
   });
   const env = (name: string, value: string): k8s.V1EnvVar => ({ name, value });
   await lc.apps.createNamespacedDeployment({
@@ -85,12 +89,12 @@ export async function createKibana(lc: Lifecycle): Promise<void> {
   });
 }
 
-export async function kibanaPods(lc: Lifecycle): Promise<k8s.V1Pod[]> {
+export async function kibanaPods(lc: Pick<Lifecycle, "core">): Promise<k8s.V1Pod[]> {
   return (await lc.core.listNamespacedPod({ namespace: NS, labelSelector: KB_SELECTOR })).items;
 }
 
 /** Kibana's own view of Elasticsearch: `/api/status` overall level of the serving pod ("available" = ES accepted it). */
-export async function kibanaStatus(lc: Lifecycle): Promise<string> {
+export async function kibanaStatus(lc: Pick<Lifecycle, "core">): Promise<string> {
   const pod = (await kibanaPods(lc)).find((p) => !p.metadata?.deletionTimestamp && p.status?.podIP);
   if (!pod) return "no Kibana pod";
   try {

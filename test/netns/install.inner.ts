@@ -4,7 +4,7 @@
 // test node; kube-apiserver (--enable-aggregator-routing=true) reaches the pod webhook through the
 // chart's Service and the EndpointSlices kube-controller-manager makes from those pods; agents, from
 // their image, reach the intent API through its Service name (the cluster-DNS stand-in). Then a
-// 3-node cluster through enable → Enabled; `helm upgrade` to a second image tag while it is Enabled and
+// 3-node cluster with a Kibana through enable → Enabled; `helm upgrade` to a second image tag while it is Enabled and
 // the official client sends requests with a user's certificate (none refused; agents keep theirs until
 // their pod restarts, and the status names each pod's); disable → Disabled; `helm uninstall`.
 //
@@ -28,6 +28,7 @@ import { LoadClient, type ClientCert } from "../e2e/load/client.ts";
 import { PhaseView, PodView } from "../e2e/load/views.ts";
 import { createClientCertSecret } from "../support/client-cert-secret.ts";
 import { selfSignedClient } from "../support/test-ca.ts";
+import { createKibana, KB_SELECTOR } from "../local-cluster/kibana.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH } from "../../controller/resources.ts";
 import { inPrivateNetwork, privatePodNetwork } from "./private-network.ts";
 
@@ -47,6 +48,7 @@ let dns: ClusterDns;
 let node: TestNode;
 let core: k8s.CoreV1Api;
 let custom: k8s.CustomObjectsApi;
+let apps: k8s.AppsV1Api;
 let httpCaPem = "";
 
 const helm = (args: string[]) => runHelm([...args, "--kubeconfig", cp.certKubeconfigPath]);
@@ -58,6 +60,7 @@ beforeAll(async () => {
   const kc = cp.kubeConfig();
   core = kc.makeApiClient(k8s.CoreV1Api);
   custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  apps = kc.makeApiClient(k8s.AppsV1Api);
   dns = await ClusterDns.start(kc, 250, log);
   node = await TestNode.start({
     kubeConfig: kc,
@@ -128,6 +131,8 @@ async function settle(phase: "Enabled" | "Disabled"): Promise<Record<string, any
     if (s?.phase !== phase) throw new Error(`phase ${s?.phase}, proven ${s?.podsProven}: ${s?.conditions?.map((c: any) => `${c.type}=${c.status} ${c.message ?? ""}`).join("; ")}`);
     const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items;
     if (pods.length !== REPLICAS || !pods.every(ready)) throw new Error(`${pods.filter(ready).length}/${REPLICAS} Elasticsearch pods ready`);
+    const kibana = (await core.listNamespacedPod({ namespace: NS, labelSelector: KB_SELECTOR })).items;
+    if (kibana.length !== 1 || !kibana.every(ready)) throw new Error(`${kibana.filter(ready).length}/${kibana.length} Kibana pods ready`);
     return s;
   }, { timeoutMs: 240_000, intervalMs: 1000, what: `phase ${phase} with every pod ready` });
 }
@@ -160,7 +165,7 @@ describe.skipIf(!!missing)("es-mtls installed with helm, the controller as pods 
     }, { timeoutMs: 60_000, what: "the webhook's caBundle" });
   }, 120_000);
 
-  test("enable → Enabled on a 3-node cluster: every pod injected through the Service, agents from their image", async () => {
+  test("enable → Enabled on a 3-node cluster with a Kibana: every pod injected through the Service, agents from their image", async () => {
     await core.createNamespace({ body: { metadata: { name: NS } } });
     await eventually(() => core.readNamespacedServiceAccount({ name: "default", namespace: NS }), { timeoutMs: 30_000, what: "default ServiceAccount" });
     httpCaPem = await createQuickstart(cp.kubeConfig());
@@ -168,15 +173,21 @@ describe.skipIf(!!missing)("es-mtls installed with helm, the controller as pods 
       const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items;
       if (pods.length !== REPLICAS || !pods.every(ready)) throw new Error(`${pods.filter(ready).length}/${REPLICAS} ready`);
     }, { timeoutMs: 90_000, what: "the cluster's pods Ready" });
+    const byName = (a: k8s.V1Pod, b: k8s.V1Pod) => a.metadata!.name!.localeCompare(b.metadata!.name!);
+    await createKibana({ node, dns, core, custom, apps, pods: async () => (await esPods()).sort(byName) });
+    await eventually(async () => {
+      const kibana = (await core.listNamespacedPod({ namespace: NS, labelSelector: KB_SELECTOR })).items;
+      if (kibana.length !== 1 || !kibana.every(ready)) throw new Error(`${kibana.filter(ready).length}/${kibana.length} Kibana pods ready`);
+    }, { timeoutMs: 90_000, what: "the Kibana pod Ready" });
     await switchTo(true);
     const enabled = await settle("Enabled");
-    expect(enabled.podsProven).toBe(`${REPLICAS}/${REPLICAS}`);
-    const injected = (await core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items;
+    expect(enabled.podsProven).toBe(`${REPLICAS + 1}/${REPLICAS + 1}`);
+    const injected = [...(await core.listNamespacedPod({ namespace: NS, labelSelector: ES_SELECTOR })).items, ...(await core.listNamespacedPod({ namespace: NS, labelSelector: KB_SELECTOR })).items];
     for (const p of injected) {
       const agent = [...(p.spec!.initContainers ?? []), ...p.spec!.containers].find((c) => c.image === ref(images!.agent));
       expect(agent, `${p.metadata!.name} carries the agent image`).toBeDefined();
     }
-    expect(enabled.pods.map((e: any) => e.agentImage)).toEqual(Array(REPLICAS).fill(ref(images!.agent)));
+    expect(enabled.pods.map((e: any) => e.agentImage)).toEqual(Array(REPLICAS + 1).fill(ref(images!.agent)));
   }, 420_000);
 
   test("helm upgrade to a second image tag while Enabled, under load: no correct request refused; agents follow the new controller and keep their image until their pod restarts, which the status shows per pod", async () => {
@@ -221,7 +232,7 @@ describe.skipIf(!!missing)("es-mtls installed with helm, the controller as pods 
       if (!entry || entry.uid === first.metadata!.uid) throw new Error(`${first.metadata!.name} not re-created yet`);
       return s;
     }, { timeoutMs: 240_000, intervalMs: 1000, what: `${first.metadata!.name} re-created with the new agent` });
-    const agentImages = Object.fromEntries(after.pods.map((e: any) => [e.name, e.agentImage]));
+    const agentImages = Object.fromEntries(after.pods.filter((e: any) => e.role === "elasticsearch").map((e: any) => [e.name, e.agentImage]));
     expect(Object.values(agentImages).sort()).toEqual([ref(images!.agent), ref(images!.agent), next(ref(images!.agent))].sort());
     expect(agentImages[first.metadata!.name!]).toBe(next(ref(images!.agent)));
     await acceptedEverywhere(second!, "the certificates still accepted by every pod, the new agent's included");
