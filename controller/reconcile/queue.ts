@@ -10,14 +10,17 @@ import { log } from "../log.ts";
 import { backoffDelay } from "../../common/backoff.ts";
 import { apiErrorMessage } from "../kube/api-error.ts";
 import { ConfigError } from "../errors.ts";
+import { metrics } from "../metrics.ts";
+
+type Lane = "change" | "resync";
 
 /** Clusters reconciled at the same time; each reconcile mostly waits on the apiserver. */
 export const DEFAULT_QUEUE_CONCURRENCY = 4;
 
 export class WorkQueue {
-  /** Keys waiting, changes first: `urgent` is always drained before `background`. */
-  private readonly urgent = new Set<string>();
-  private readonly background = new Set<string>();
+  /** Keys waiting, with when they were queued, changes first: `urgent` is always drained before `background`. */
+  private readonly urgent = new Map<string, number>();
+  private readonly background = new Map<string, number>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Keys being processed now; never two workers on one key. */
@@ -36,13 +39,13 @@ export class WorkQueue {
 
   add(key: string) {
     this.background.delete(key);
-    this.urgent.add(key);
+    if (!this.urgent.has(key)) this.urgent.set(key, performance.now());
     this.pump();
   }
 
   /** A periodic re-check: runs after every key queued by a change. */
   addResync(key: string) {
-    if (!this.urgent.has(key)) this.background.add(key);
+    if (!this.urgent.has(key) && !this.background.has(key)) this.background.set(key, performance.now());
     this.pump();
   }
 
@@ -82,18 +85,21 @@ export class WorkQueue {
   /** Starts workers for queued keys that no worker holds, up to the concurrency. */
   private pump() {
     if (!this.running) return;
-    for (const lane of [this.urgent, this.background]) {
-      for (const key of lane) {
+    for (const [lane, name] of [[this.urgent, "change"], [this.background, "resync"]] as const) {
+      for (const [key, queuedAt] of lane) {
         if (this.processing.size >= this.concurrency) return;
         if (this.processing.has(key)) continue;
         lane.delete(key);
         this.processing.add(key);
-        void this.work(key);
+        void this.work(key, name, queuedAt);
       }
     }
   }
 
-  private async work(key: string) {
+  private async work(key: string, lane: Lane, queuedAt: number) {
+    // Where a change waits (issue 21): queued → started, and the reconcile itself, per lane.
+    const started = performance.now();
+    metrics.observe("es_mtls_controller_reconcile_queue_wait_seconds", { lane }, (started - queuedAt) / 1000);
     try {
       const result = await this.handler(key);
       this.failures.delete(key);
@@ -105,6 +111,9 @@ export class WorkQueue {
       log.warn("reconcile failed; retrying", { cluster: key, attempt: n, retryMs: delay, error: apiErrorMessage(e) });
       this.addAfter(key, delay);
     } finally {
+      const ms = performance.now() - started;
+      metrics.observe("es_mtls_controller_reconcile_duration_seconds", { lane }, ms / 1000);
+      log.debug("reconciled", { cluster: key, lane, waitedMs: Math.round(started - queuedAt), tookMs: Math.round(ms), queued: this.queuedCount });
       this.processing.delete(key);
       this.pump();
       if (this.processing.size === 0 && (this.queuedCount === 0 || !this.running)) {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WorkQueue } from "../../../controller/reconcile/queue.ts";
+import { metrics } from "../../../controller/metrics.ts";
 
 /** A handler whose calls stay open until released, recording overlaps per key and overall. */
 function gatedHandler() {
@@ -121,6 +122,32 @@ describe("work queue lanes", () => {
     await queue.idle();
     expect(h.calls.length).toBe(51);
     expect(new Set(h.calls).size).toBe(51);
+    queue.stop();
+  });
+
+  test("the queue-wait histogram counts each lane apart: the change waited for one reconcile, not for the resync", async () => {
+    const count = (lane: string) => Number(new RegExp(`^es_mtls_controller_reconcile_queue_wait_seconds_count\\{lane="${lane}"\\} (\\d+)$`, "m").exec(metrics.text())?.[1] ?? 0);
+    const sum = (lane: string) => Number(new RegExp(`^es_mtls_controller_reconcile_queue_wait_seconds_sum\\{lane="${lane}"\\} (\\S+)$`, "m").exec(metrics.text())?.[1] ?? 0);
+    const before = { change: count("change"), resync: count("resync"), changeSum: sum("change") };
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 1);
+    queue.start();
+    for (let i = 0; i < 20; i++) queue.addResync(`ns/r${i}`);
+    await tick();
+    queue.add("ns/changed");
+    const held = Date.now();
+    while (Date.now() - held < 30) await tick(); // the change waits while r0 runs
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls.slice(0, 2)).toEqual(["ns/r0", "ns/changed"]);
+    await h.releaseAll();
+    await queue.idle();
+    expect(count("change") - before.change).toBe(1);
+    expect(count("resync") - before.resync).toBe(20);
+    // It waited about as long as r0 ran (≥ 30 ms), not behind the 19 other resync keys.
+    const waited = sum("change") - before.changeSum;
+    expect(waited).toBeGreaterThanOrEqual(0.025);
+    expect(waited).toBeLessThan(5);
     queue.stop();
   });
 });
