@@ -38,6 +38,9 @@ export class WorkQueue {
   }
 
   add(key: string) {
+    // Before the queue runs (the caches' initial listing, before leadership) nothing is a change:
+    // the leadership's first pass re-checks every cluster anyway.
+    if (!this.running) return this.addResync(key);
     this.background.delete(key);
     if (!this.urgent.has(key)) this.urgent.set(key, performance.now());
     this.pump();
@@ -53,13 +56,20 @@ export class WorkQueue {
     return this.urgent.size + this.background.size;
   }
 
-  addAfter(key: string, ms: number) {
+  /**
+   * Queues `key` in `ms`: in the change lane (a retry after a failure), or in the resync lane (a
+   * reconcile's own requeue: a rotation or expiry coming due, at the latest the resync period).
+   * Requeues in the change lane had every cluster re-queued there each period while a slow initial
+   * sync of 1,000 clusters ran, ahead of users' changes (issue 21).
+   */
+  addAfter(key: string, ms: number, lane: Lane = "change") {
     const existing = this.timers.get(key);
     if (existing) clearTimeout(existing);
     // setTimeout's limit is ~24.8 days; longer waits are re-armed by the periodic resync.
     const t = setTimeout(() => {
       this.timers.delete(key);
-      this.add(key);
+      if (lane === "change") this.add(key);
+      else this.addResync(key);
     }, Math.min(ms, 2 ** 31 - 1));
     (t as { unref?: () => void }).unref?.();
     this.timers.set(key, t);
@@ -103,7 +113,7 @@ export class WorkQueue {
     try {
       const result = await this.handler(key);
       this.failures.delete(key);
-      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs);
+      if (result?.requeueAfterMs !== undefined) this.addAfter(key, result.requeueAfterMs, "resync");
     } catch (e) {
       const n = (this.failures.get(key) ?? 0) + 1;
       this.failures.set(key, n);

@@ -150,4 +150,40 @@ describe("work queue lanes", () => {
     expect(waited).toBeLessThan(5);
     queue.stop();
   });
+
+  test("a reconcile's own requeue and the keys listed before the queue started wait in the resync lane: a change goes first", async () => {
+    const calls: string[] = [];
+    const gates: Array<() => void> = [];
+    let requeued = false;
+    const handler = async (key: string) => {
+      calls.push(key);
+      if (key === "ns/r" && !requeued) {
+        requeued = true;
+        return { requeueAfterMs: 1 };
+      }
+      if (key.startsWith("ns/slow")) await new Promise<void>((r) => gates.push(r));
+    };
+    const queue = new WorkQueue(handler, 10, 100, 1);
+    // The caches' initial listing, before leadership.
+    queue.add("ns/slow-listed");
+    queue.add("ns/listed");
+    queue.start();
+    await tick();
+    expect(calls).toEqual(["ns/slow-listed"]);
+    queue.add("ns/changed");
+    gates.shift()!();
+    await tick();
+    expect(calls).toEqual(["ns/slow-listed", "ns/changed", "ns/listed"]);
+    // A reconcile asks to be requeued; it comes due while another key runs; a change arrives after it.
+    queue.add("ns/r");
+    await tick();
+    queue.add("ns/slow-2");
+    const due = Date.now();
+    while (Date.now() - due < 20) await tick(); // ns/r's 1 ms requeue timer fired meanwhile
+    queue.add("ns/changed-2");
+    gates.shift()!();
+    await queue.idle();
+    expect(calls.slice(3)).toEqual(["ns/r", "ns/slow-2", "ns/changed-2", "ns/r"]);
+    queue.stop();
+  });
 });
