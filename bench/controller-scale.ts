@@ -8,11 +8,15 @@
 //   - one Secret change → that cluster's bundle Secret updated: p50/p99 over --changes changes,
 //     one at a time, while every other cluster is idle;
 //   - writes per no-op resync (audit log, controller's user, Leases excluded) and the controller's
-//     CPU seconds per resync (--resync period; the window holds two of them).
+//     CPU seconds per resync (--resync period; the window holds two of them);
+//   - for both phases, the controller's queue histograms (/metrics): how long keys waited in each
+//     lane (change, resync) and how long their reconciles took, so a slow change shows where it waited.
 // The growth from the smallest to the largest N is the same-run baseline (per-cluster cost
 // constant = linear total; growing per-cluster cost = worse than linear).
-// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR]
+// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR] [--cpu-prof-dir=DIR]
 // (--heap-prof-dir: the controller writes a heap profile (and its markdown summary) there on exit;
+//  --cpu-prof-dir: the controller writes a CPU profile there on exit (whole run: read it with
+//  bench/support/cpuprofile-summary.ts);
 //  --controller-bun-options="--smol": extra Bun flags for the controller process)
 // Exits 1 only when a result is invalid (a cluster never synced, a change never reached its bundle).
 import { readFileSync } from "node:fs";
@@ -36,6 +40,10 @@ const PODS_PER_CLUSTER = 3;
 const NAMESPACES = 10;
 const CONTROLLER_USER = "es-mtls-controller";
 const HEAP_PROF_DIR = argOf("heap-prof-dir");
+const CPU_PROF_DIR = argOf("cpu-prof-dir");
+// One replica, no failover measured here: a long Lease, so a machine loaded by other runs (a
+// renewal late by more than the tests' 6 s) does not end the run (the controller exits on a lost Lease).
+const LEASE_ARGS = ["--lease-duration=120s", "--lease-retry=10s"];
 const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))] ?? NaN;
@@ -46,6 +54,36 @@ const cpuSeconds = (pid: number) => {
   return (Number(rest[11]) + Number(rest[12])) / 100;
 };
 const invalid: string[] = [];
+
+/** The controller's queue histograms (controller/metrics.ts), as bucket counts by lane: where a change waits. */
+type Histograms = Record<string, Record<string, number>>;
+async function queueHistograms(c: ControllerProcess): Promise<Histograms> {
+  const out: Histograms = {};
+  const text = await (await c.health("/metrics")).text().catch(() => "");
+  for (const m of text.matchAll(/^es_mtls_controller_reconcile_(queue_wait|duration)_seconds_(bucket|count|sum)\{lane="(\w+)"(?:,le="([^"]+)")?\} (\S+)$/gm)) {
+    const [, what, kind, lane, le, v] = m;
+    ((out[`${what}.${lane}`] ??= {})[kind === "bucket" ? `le ${le}` : kind!] = Number(v));
+  }
+  return out;
+}
+/** What the histograms counted between two snapshots, per lane: observations in each bucket (not cumulative), and the mean. */
+function histogramDelta(a: Histograms, b: Histograms) {
+  const out: Record<string, { n: number; meanMs: number; buckets: Record<string, number> }> = {};
+  for (const [name, h] of Object.entries(b)) {
+    const before = a[name] ?? {};
+    const n = (h.count ?? 0) - (before.count ?? 0);
+    if (n <= 0) continue;
+    const buckets: Record<string, number> = {};
+    let below = 0;
+    for (const [k, v] of Object.entries(h).filter(([k]) => k.startsWith("le "))) {
+      const cumulative = v - (before[k] ?? 0);
+      if (cumulative - below > 0) buckets[k.replace("le ", "≤")] = cumulative - below;
+      below = cumulative;
+    }
+    out[name] = { n, meanMs: Math.round((((h.sum ?? 0) - (before.sum ?? 0)) / n) * 10000) / 10, buckets };
+  }
+  return out;
+}
 
 const keys = await generateP256KeyPair();
 async function certPem(cn: string): Promise<string> {
@@ -121,18 +159,21 @@ async function runSize(n: number) {
     // Initial sync.
     const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
     const syncStart = Date.now();
-    const bunOptions = [CONTROLLER_BUN_OPTIONS, HEAP_PROF_DIR ? `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}` : ""].filter(Boolean).join(" ");
+    const bunOptions = [CONTROLLER_BUN_OPTIONS, HEAP_PROF_DIR ? `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}` : "", CPU_PROF_DIR ? `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}/${n}` : ""].filter(Boolean).join(" ");
     if (bunOptions) process.env.BUN_OPTIONS = bunOptions;
-    controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`] });
+    controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`, ...LEASE_ARGS] });
     delete process.env.BUN_OPTIONS;
     const pid = controller.child.pid!;
+    const running = controller;
+    // Why a result is invalid when the controller is gone (e.g. it lost its Lease): its last log lines.
+    const exited = () => (running.child.exitCode !== null || running.child.signalCode !== null ? ` (controller exited ${running.child.exitCode ?? running.child.signalCode}: ${running.logs.slice(-8).join(" | ")})` : "");
     await controller.waitReady(120_000);
     let synced = 0;
     await eventually(async () => {
       const list = (await custom.listClusterCustomObject({ group: "mtls.es-mtls.io", version: "v1alpha1", plural: "clientauthentications" })) as { items: Array<{ status?: { bundleSha256?: string } }> };
       synced = list.items.filter((i) => i.status?.bundleSha256).length;
       if (synced < n) throw new Error(`${synced}/${n} clusters synced`);
-    }, { timeoutMs: 240_000, intervalMs: 250, what: "every cluster synced" }).catch((e) => invalid.push(`n=${n}: ${(e as Error).message}`));
+    }, { timeoutMs: 240_000, intervalMs: 250, what: "every cluster synced" }).catch((e) => invalid.push(`n=${n}: ${(e as Error).message}${exited()}`));
     const initialSyncS = (Date.now() - syncStart) / 1000;
     // Quiet: no controller write for 3 s (stragglers such as Events finish).
     let lastCount = -1;
@@ -147,6 +188,7 @@ async function runSize(n: number) {
 
     // One Secret change → that cluster's bundle Secret, one change at a time.
     const changeMs: number[] = [];
+    const histogramsBeforeChanges = await queueHistograms(controller);
     for (let k = 0; k < CHANGES; k++) {
       const c = clusters[Math.floor((k * 7919) % n)]!;
       const pem = await certPem(`changed-${k}`);
@@ -164,6 +206,7 @@ async function runSize(n: number) {
       }
     }
     await Bun.sleep(2000); // the changed clusters' status writes settle
+    const histogramsAfterChanges = await queueHistograms(controller);
 
     // No-op resyncs: a window of two resync periods with nothing changed.
     const windowStart = Date.now();
@@ -171,6 +214,7 @@ async function runSize(n: number) {
     await Bun.sleep(RESYNC_S * 2 * 1000 + 1000);
     const cpuWindow = cpuSeconds(pid) - cpu0;
     const resyncWrites = controllerWrites(cp.auditEvents(), windowStart);
+    const histogramsAfterWindow = await queueHistograms(controller);
     const resyncs = 2;
 
     return {
@@ -180,8 +224,8 @@ async function runSize(n: number) {
       objectsCreatedS: Math.round((t.objectsCreated! - t.start!) / 100) / 10,
       initialSync: { seconds: Math.round(initialSyncS * 10) / 10, clustersSynced: synced, writes: syncWrites.total, writesPerCluster: Math.round((syncWrites.total / n) * 10) / 10, byResource: syncWrites.byResource },
       controllerRssMiB: { afterSync: Math.round(rssAfterSync), peak: Math.round(procStatus(pid, "VmHWM")), end: Math.round(procStatus(pid, "VmRSS")) },
-      changeToBundleMs: { n: changeMs.length, p50: pct(changeMs, 50), p99: pct(changeMs, 99), max: Math.max(...changeMs), all: changeMs },
-      noOpResync: { windowS: RESYNC_S * 2 + 1, resyncs, writes: resyncWrites.total, writesPerResync: resyncWrites.total / resyncs, byResource: resyncWrites.byResource, cpuSecondsPerResync: Math.round((cpuWindow / resyncs) * 100) / 100, cpuMsPerClusterPerResync: Math.round(((cpuWindow / resyncs) * 1000 / n) * 100) / 100 },
+      changeToBundleMs: { n: changeMs.length, p50: pct(changeMs, 50), p99: pct(changeMs, 99), max: Math.max(...changeMs), all: changeMs, queue: histogramDelta(histogramsBeforeChanges, histogramsAfterChanges) },
+      noOpResync: { windowS: RESYNC_S * 2 + 1, resyncs, writes: resyncWrites.total, writesPerResync: resyncWrites.total / resyncs, byResource: resyncWrites.byResource, cpuSecondsPerResync: Math.round((cpuWindow / resyncs) * 100) / 100, cpuMsPerClusterPerResync: Math.round(((cpuWindow / resyncs) * 1000 / n) * 100) / 100, queue: histogramDelta(histogramsAfterChanges, histogramsAfterWindow) },
       totalS: Math.round((Date.now() - t.start!) / 100) / 10,
     };
   } finally {

@@ -1,12 +1,23 @@
 // Summarises a V8/JSC .cpuprofile (bun --cpu-prof): the functions with the most self time and
 // the most inclusive time, and inclusive time by package. Run:
-//   npx bun bench/support/cpuprofile-summary.ts FILE.cpuprofile [--top=25]
+//   npx bun bench/support/cpuprofile-summary.ts FILE.cpuprofile [--top=25] [--last-s=N]
+// (--last-s: only the samples of the profile's last N seconds, e.g. bench/controller-scale.ts's
+//  no-op resync window, which ends when the controller is stopped)
 import { readFileSync } from "node:fs";
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 const file = process.argv[2]!;
 const top = Number(process.argv.find((a) => a.startsWith("--top="))?.split("=")[1] ?? 25);
-const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[] };
+const lastS = Number(process.argv.find((a) => a.startsWith("--last-s="))?.split("=")[1] ?? Infinity);
+const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: Node[]; samples: number[]; timeDeltas?: number[] };
+if (Number.isFinite(lastS) && profile.timeDeltas) {
+  // Sample times are the running sum of timeDeltas (µs); keep those within lastS of the last one.
+  const at: number[] = [];
+  let t = 0;
+  for (const d of profile.timeDeltas) at.push((t += d));
+  const from = t - lastS * 1e6;
+  profile.samples = profile.samples.filter((_, i) => at[i]! >= from);
+}
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);

@@ -64,6 +64,15 @@ export class Writer {
     return (entry.obj ?? undefined) as T | undefined;
   }
 
+  /**
+   * Whether a watched object is this controller's own write coming back (the version it wrote and
+   * still remembers): its reconcile already saw it, so it is queued behind others' changes (issue 21).
+   */
+  wrote(kind: string, namespace: string | undefined, name: string, resourceVersion: string | undefined): boolean {
+    const entry = this.overlay.get(Writer.id(kind, namespace, name));
+    return !!entry && entry.obj !== null && resourceVersion !== undefined && entry.resourceVersion === resourceVersion;
+  }
+
   /** Counts what changes fresh()'s answers (writes remembered, entries expired): equal twice, its view did not change between. */
   revision(): number {
     return this.changes;

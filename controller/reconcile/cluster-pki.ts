@@ -136,11 +136,27 @@ export async function ensureClientCas(es: Elasticsearch, existingCa: V1Secret | 
   return { current: ca, ...(previous ? { previous } : {}) };
 }
 
+/**
+ * Stored certificates judged sound (parsed, key matched, signature checked: ~2 ms, the largest
+ * per-cluster cost of a no-op resync; issue 21), keyed by the Secret's data object, which the
+ * caches keep per resourceVersion (a changed Secret is a new object; a gone one is collected).
+ */
+const soundLeaves = new WeakMap<object, { signer: x509.X509Certificate; commonName: string; organizationalUnit: string; notAfter: Date; cappedByCa: boolean }>();
+
 /** The controller's own client certificate, issued by `signer` (reissued when due or when the signer changed). */
 export async function ensureInternalCertificate(es: Elasticsearch, existing: V1Secret | undefined, signer: CertificateAuthority, writer: PkiWriter, s: PkiSettings, now = new Date()): Promise<Date> {
   const subject = controllerSubject(es.metadata.name);
+  const sound = existing?.data && soundLeaves.get(existing.data);
+  // Judged sound before, for this signer and subject: only the time can have changed.
+  if (sound && sound.signer === signer.certificate && sound.commonName === subject.commonName && sound.organizationalUnit === subject.organizationalUnit) {
+    if (sound.cappedByCa || !shouldRotate(now, sound.notAfter, s.certRotateBeforeMs)) return sound.notAfter;
+  }
   const decision = await needsReissue(existing?.data, { ca: signer, subject, now, rotateBeforeMs: s.certRotateBeforeMs });
-  if (!decision.reissue) return new x509.X509Certificate(atob(existing!.data!["tls.crt"]!)).notAfter;
+  if (!decision.reissue) {
+    const notAfter = new x509.X509Certificate(atob(existing!.data!["tls.crt"]!)).notAfter;
+    soundLeaves.set(existing!.data!, { signer: signer.certificate, ...subject, notAfter, cappedByCa: notAfter.getTime() >= signer.certificate.notAfter.getTime() });
+    return notAfter;
+  }
   const pair = await issueControllerClientCertificate({ ca: signer, esName: es.metadata.name, validityMs: s.certValidityMs, now });
   await writer.apply<V1Secret>({
     apiVersion: "v1",

@@ -8,7 +8,7 @@ import { KIBANA_NAME_LABEL, USER_CERT_VOLUME } from "../names.ts";
 import { kibanaTarget } from "./event-targets.ts";
 import type { EventSink, SecretReader } from "./deps.ts";
 import type { CacheViews } from "../kube/informers.ts";
-import type { ClusterView } from "./view.ts";
+import { kibanaPodsNamed, type ClusterView } from "./view.ts";
 
 export async function resolveKibanaIdentities(
   kibanas: Kibana[],
@@ -35,7 +35,7 @@ export async function resolveKibanaIdentities(
 /** Pins of user certificates Kibana pods of the cluster still present after their Kibana switched away (restart pending). */
 export async function pinsStillPresented(c: ClusterView, identities: KibanaIdentity[], d: { caches: CacheViews; readUserSecret: SecretReader }): Promise<KibanaIdentity[]> {
   // Terminating pods count: their Kibana still runs, and presents, until its grace period ends.
-  const kibanaPods = c.kibanas.flatMap((kb) => d.caches.pods.list(kb.metadata.namespace).filter((p) => p.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name));
+  const kibanaPods = c.kibanas.flatMap((kb) => kibanaPodsNamed(kb.metadata.namespace, kb.metadata.name, d.caches));
   return stillPresented(kibanaPods, identities, d);
 }
 

@@ -7,14 +7,14 @@ import type { V1Secret } from "@kubernetes/client-node";
 import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch } from "../resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
 import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../trust/bundle.ts";
-import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
+import { indexOwners, verifyClientCertificateSecrets, type OwnerIndex } from "../trust/sources.ts";
 import type { OwnerLookup } from "../trust/sources.ts";
 import { EventBatch } from "../kube/events.ts";
 import type { ReferenceAuthorizer } from "../kube/reference-authorizer.ts";
 import { splitAtNamespace, tenancyOrder, type ForeignSource, type LoadedSecret } from "../trust/tenancy.ts";
 import { TRUST_BUNDLE_LIMITS, formatSize } from "../trust/limits.ts";
 import { desiredTrustBundleSecret, isUpToDate } from "../trust/target.ts";
-import { trustBundleSecretName } from "../names.ts";
+import { OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL, trustBundleSecretName } from "../names.ts";
 import { cond } from "../status/conditions.ts";
 import { metrics } from "../metrics.ts";
 import type { ClientCas } from "./cluster-pki.ts";
@@ -23,6 +23,7 @@ import { esTarget, secretTarget } from "./event-targets.ts";
 import type { ClusterWriter, EventSink, SecretReader } from "./deps.ts";
 import { CertificateDataReader } from "../kube/secret-reader.ts";
 import { ownManagedSecret } from "./view.ts";
+import { changedSince, indexOf, nsKey } from "./cache-index.ts";
 
 /** tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every cluster). */
 const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes);
@@ -73,13 +74,11 @@ async function buildBundle(
   d: { caches: CacheViews; events: EventSink; ownerLookup: OwnerLookup; references: ReferenceAuthorizer; readSecret: SecretReader },
 ): Promise<TrustBundleResult> {
   const cluster = { namespace: es.metadata.namespace, name: es.metadata.name };
-  const owners: OwnerCandidate[] = [
-    ...d.caches.elasticsearch.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(ELASTICSEARCH), kind: "Elasticsearch", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
-    ...d.caches.kibana.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(KIBANA), kind: "Kibana", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
-  ];
-  const labelled = d.caches.clientCertSecrets.list();
-  certificateData.prune(labelled);
-  const selection = await verifyClientCertificateSecrets([...labelled], owners, cluster, d.ownerLookup);
+  // Only the Secrets whose soft-owner labels name this cluster: the others are ignored by the
+  // selection anyway, and judging all of them for every cluster was O(clusters²) per resync.
+  const addressed = indexOf(d.caches.clientCertSecrets, "soft-owner", softOwnerKey).get(nsKey(cluster.namespace, cluster.name)) ?? [];
+  if (changedSince(d.caches.clientCertSecrets, "prune")) certificateData.prune(d.caches.clientCertSecrets.list());
+  const selection = await verifyClientCertificateSecrets([...addressed], cachedOwners(d.caches), cluster, d.ownerLookup);
   const onCluster = new EventBatch(d.events);
   for (const r of selection.rejected) {
     await d.events.record(secretTarget(r.secret), "Warning", "UntrustedClientCertificate", `not trusted by Elasticsearch ${cluster.namespace}/${cluster.name}: ${r.reason}`);
@@ -119,6 +118,30 @@ async function buildBundle(
   }
   await onCluster.flush();
   return bundle;
+}
+
+/** The cluster a labelled Secret's soft-owner labels name; none without both labels (then it is addressed to no cluster). */
+function softOwnerKey(s: V1Secret): string | undefined {
+  const labels = s.metadata?.labels;
+  const name = labels?.[OWNER_NAME_LABEL];
+  const namespace = labels?.[OWNER_NAMESPACE_LABEL];
+  return name === undefined || namespace === undefined ? undefined : nsKey(namespace, name);
+}
+
+/** The cached Elasticsearches and Kibanas as owner candidates, indexed once per revision of both caches. */
+const ownerIndexes = new WeakMap<object, { revisions: string; index: OwnerIndex }>();
+function cachedOwners(caches: CacheViews): OwnerIndex {
+  const es = caches.elasticsearch.revision?.();
+  const kb = caches.kibana.revision?.();
+  const revisions = `${es},${kb}`;
+  const last = ownerIndexes.get(caches);
+  if (es !== undefined && kb !== undefined && last?.revisions === revisions) return last.index;
+  const index = indexOwners([
+    ...caches.elasticsearch.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(ELASTICSEARCH), kind: "Elasticsearch", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
+    ...caches.kibana.list().map((o) => ({ apiVersion: o.apiVersion ?? apiVersionOf(KIBANA), kind: "Kibana", namespace: o.metadata.namespace, name: o.metadata.name, uid: o.metadata.uid })),
+  ]);
+  if (es !== undefined && kb !== undefined) ownerIndexes.set(caches, { revisions, index });
+  return index;
 }
 
 /** How much of the bundle (decoded tls.crt bytes) the Secrets of one other namespace may take. */

@@ -22,6 +22,7 @@ import type { CacheViews } from "../kube/informers.ts";
 import { referencesCluster } from "./kibana.ts";
 import type { ClusterWriter, ReportSource } from "./deps.ts";
 import { isOwnSecret } from "../policy/ownership.ts";
+import { indexOf, nsKey } from "./cache-index.ts";
 
 export interface PodView {
   pod: V1Pod;
@@ -65,8 +66,7 @@ export async function loadCluster(key: string, d: Sources): Promise<ClusterView 
   const prevStatus = clientAuth?.status ?? {};
   const annotated = es.metadata.annotations?.[CLIENT_AUTH_REQUIRED_ANNOTATION] === "true";
   // Sorted: cache order differs between processes, and the content hash must not.
-  const kibanas = caches.kibana
-    .list()
+  const kibanas = [...(indexOf(caches.kibana, "referenced-cluster", referencedCluster).get(nsKey(namespace, name)) ?? [])]
     .filter((kb) => referencesCluster(kb, es))
     .sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`, "en"));
   const pods = podsOf(es, kibanas, caches);
@@ -113,14 +113,30 @@ export async function ownManagedSecret(es: Elasticsearch, name: string, d: Sourc
   return d.caches.managedSecrets.load(meta); // undefined: deleted since the cache saw it
 }
 
+/** The cluster a Kibana's elasticsearchRef names (its own namespace when the ref gives none). */
+const referencedCluster = (kb: Kibana) => {
+  const ref = kb.spec?.elasticsearchRef;
+  return ref?.name ? nsKey(ref.namespace || kb.metadata.namespace, ref.name) : undefined;
+};
+
+/** The pods of `namespace` labelled with the Elasticsearch cluster `name` (from an index rebuilt only when the pod cache changed). */
+function esPodsNamed(namespace: string, name: string, caches: CacheViews): readonly V1Pod[] {
+  return indexOf(caches.pods, "es-cluster", (p) => (p.metadata?.labels?.[ES_CLUSTER_LABEL] === undefined ? undefined : nsKey(p.metadata.namespace, p.metadata.labels[ES_CLUSTER_LABEL]))).get(nsKey(namespace, name)) ?? [];
+}
+
+/** The pods of `namespace` labelled with the Kibana `name`. */
+export function kibanaPodsNamed(namespace: string, name: string, caches: Pick<CacheViews, "pods">): readonly V1Pod[] {
+  return indexOf(caches.pods, "kibana-name", (p) => (p.metadata?.labels?.[KIBANA_NAME_LABEL] === undefined ? undefined : nsKey(p.metadata.namespace, p.metadata.labels[KIBANA_NAME_LABEL]))).get(nsKey(namespace, name)) ?? [];
+}
+
 function podsOf(es: Elasticsearch, kibanas: Kibana[], caches: CacheViews): PodView[] {
   const out: PodView[] = [];
-  for (const pod of caches.pods.list(es.metadata.namespace)) {
-    if (pod.metadata?.labels?.[ES_CLUSTER_LABEL] === es.metadata.name && !pod.metadata?.deletionTimestamp) out.push({ pod, role: "elasticsearch" });
+  for (const pod of esPodsNamed(es.metadata.namespace, es.metadata.name, caches)) {
+    if (!pod.metadata?.deletionTimestamp) out.push({ pod, role: "elasticsearch" });
   }
   for (const kb of kibanas) {
-    for (const pod of caches.pods.list(kb.metadata.namespace)) {
-      if (pod.metadata?.labels?.[KIBANA_NAME_LABEL] === kb.metadata.name && !pod.metadata?.deletionTimestamp) out.push({ pod, role: "kibana", kibana: kb });
+    for (const pod of kibanaPodsNamed(kb.metadata.namespace, kb.metadata.name, caches)) {
+      if (!pod.metadata?.deletionTimestamp) out.push({ pod, role: "kibana", kibana: kb });
     }
   }
   return out.sort((a, b) => `${a.pod.metadata!.namespace}/${a.pod.metadata!.name}`.localeCompare(`${b.pod.metadata!.namespace}/${b.pod.metadata!.name}`, "en"));
@@ -128,7 +144,7 @@ function podsOf(es: Elasticsearch, kibanas: Kibana[], caches: CacheViews): PodVi
 
 /** The ES pods of a cluster that carry one of its names, for clean-up after the Elasticsearch is gone. */
 export function podsLabelledFor(namespace: string, name: string, caches: CacheViews): V1Pod[] {
-  return caches.pods.list(namespace).filter((pod) => pod.metadata?.labels?.[ES_CLUSTER_LABEL] === name);
+  return [...esPodsNamed(namespace, name, caches)];
 }
 
 export const podRef = (p: PodView) => ({ namespace: p.pod.metadata!.namespace!, name: p.pod.metadata!.name!, uid: p.pod.metadata!.uid! });

@@ -67,11 +67,11 @@ type LookedUpOwners = ReadonlyMap<string, OwnerLookupResult>;
  */
 export function selectClientCertificateSecrets(
   secrets: readonly V1Secret[],
-  owners: readonly OwnerCandidate[],
+  owners: readonly OwnerCandidate[] | OwnerIndex,
   cluster: ClusterRef,
   lookedUp: LookedUpOwners = new Map(),
 ): SourceSelection {
-  const ownerIndex = indexOwners(owners);
+  const ownerIndex = indexOwners(owners).byName;
   const selection: SourceSelection = { selected: [], rejected: [], ignored: [] };
   for (const secret of sortSecrets(secrets)) {
     const where = secretKey(secret);
@@ -105,12 +105,13 @@ function labelProblem(labels: Record<string, string>): string | undefined {
  */
 export async function verifyClientCertificateSecrets(
   secrets: readonly V1Secret[],
-  owners: readonly OwnerCandidate[],
+  owners: readonly OwnerCandidate[] | OwnerIndex,
   cluster: ClusterRef,
   lookupOwner: OwnerLookup,
 ): Promise<SourceSelection> {
-  const first = selectClientCertificateSecrets(secrets, owners, cluster);
-  const cachedKinds = new Set(owners.map((owner) => `${apiGroup(owner.apiVersion)}\u0000${owner.kind}`));
+  const index = indexOwners(owners);
+  const first = selectClientCertificateSecrets(secrets, index, cluster);
+  const { cachedKinds } = index;
   const lookedUp = new Map<string, OwnerLookupResult>();
   for (const { secret } of first.rejected) {
     if (labelProblem(secret.metadata?.labels ?? {})) continue;
@@ -122,7 +123,7 @@ export async function verifyClientCertificateSecrets(
       lookedUp.set(key, await lookupOwner({ apiVersion: ref.apiVersion, kind: ref.kind, name: ref.name, namespace }));
     }
   }
-  return lookedUp.size === 0 ? first : selectClientCertificateSecrets(secrets, owners, cluster, lookedUp);
+  return lookedUp.size === 0 ? first : selectClientCertificateSecrets(secrets, index, cluster, lookedUp);
 }
 
 function lookupKey(namespace: string, group: string, kind: string, name: string): string {
@@ -133,7 +134,7 @@ function eckReferences(secret: V1Secret) {
   return (secret.metadata?.ownerReferences ?? []).filter((ref) => apiGroup(ref.apiVersion).endsWith(ECK_API_GROUP_SUFFIX));
 }
 
-function ownerProblem(secret: V1Secret, owners: Map<string, OwnerCandidate[]>, lookedUp: LookedUpOwners): string | undefined {
+function ownerProblem(secret: V1Secret, owners: ReadonlyMap<string, readonly OwnerCandidate[]>, lookedUp: LookedUpOwners): string | undefined {
   const namespace = secret.metadata?.namespace ?? "";
   const references = eckReferences(secret);
   if (references.length === 0) return `no ownerReference to an object of an API group ending in "${ECK_API_GROUP_SUFFIX}"`;
@@ -162,13 +163,30 @@ function ownerProblem(secret: V1Secret, owners: Map<string, OwnerCandidate[]>, l
   return `no verified ECK ownerReference: ${problems.join("; ")}`;
 }
 
-function indexOwners(owners: readonly OwnerCandidate[]): Map<string, OwnerCandidate[]> {
-  const index = new Map<string, OwnerCandidate[]>();
-  for (const owner of owners) {
-    const key = ownerKey(apiGroup(owner.apiVersion), owner.kind, owner.name);
-    index.set(key, [...(index.get(key) ?? []), owner]);
+/**
+ * Owners by API group, kind and name, and the kinds they cover: built once from the caches and
+ * reused for every cluster while they are unchanged (the reconciler does; issue 21), instead of
+ * once per Secret selection.
+ */
+export interface OwnerIndex {
+  readonly byName: ReadonlyMap<string, readonly OwnerCandidate[]>;
+  /** "group\0kind" of every owner: kinds the caller caches whole, never looked up. */
+  readonly cachedKinds: ReadonlySet<string>;
+}
+
+export function indexOwners(owners: readonly OwnerCandidate[] | OwnerIndex): OwnerIndex {
+  if (!Array.isArray(owners)) return owners as OwnerIndex;
+  const byName = new Map<string, OwnerCandidate[]>();
+  const cachedKinds = new Set<string>();
+  for (const owner of owners as readonly OwnerCandidate[]) {
+    const group = apiGroup(owner.apiVersion);
+    const key = ownerKey(group, owner.kind, owner.name);
+    const same = byName.get(key);
+    if (same) same.push(owner);
+    else byName.set(key, [owner]);
+    cachedKinds.add(`${group}\u0000${owner.kind}`);
   }
-  return index;
+  return { byName, cachedKinds };
 }
 
 /** Owners match by API group, not version: a v1beta1 reference still names the same object. */

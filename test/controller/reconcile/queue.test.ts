@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { WorkQueue } from "../../../controller/reconcile/queue.ts";
+import { metrics } from "../../../controller/metrics.ts";
 
 /** A handler whose calls stay open until released, recording overlaps per key and overall. */
 function gatedHandler() {
@@ -121,6 +122,68 @@ describe("work queue lanes", () => {
     await queue.idle();
     expect(h.calls.length).toBe(51);
     expect(new Set(h.calls).size).toBe(51);
+    queue.stop();
+  });
+
+  test("the queue-wait histogram counts each lane apart: the change waited for one reconcile, not for the resync", async () => {
+    const count = (lane: string) => Number(new RegExp(`^es_mtls_controller_reconcile_queue_wait_seconds_count\\{lane="${lane}"\\} (\\d+)$`, "m").exec(metrics.text())?.[1] ?? 0);
+    const sum = (lane: string) => Number(new RegExp(`^es_mtls_controller_reconcile_queue_wait_seconds_sum\\{lane="${lane}"\\} (\\S+)$`, "m").exec(metrics.text())?.[1] ?? 0);
+    const before = { change: count("change"), resync: count("resync"), changeSum: sum("change") };
+    const h = gatedHandler();
+    const queue = new WorkQueue(h.handler, 10, 100, 1);
+    queue.start();
+    for (let i = 0; i < 20; i++) queue.addResync(`ns/r${i}`);
+    await tick();
+    queue.add("ns/changed");
+    const held = Date.now();
+    while (Date.now() - held < 30) await tick(); // the change waits while r0 runs
+    h.gates.shift()!.release();
+    await tick();
+    expect(h.calls.slice(0, 2)).toEqual(["ns/r0", "ns/changed"]);
+    await h.releaseAll();
+    await queue.idle();
+    expect(count("change") - before.change).toBe(1);
+    expect(count("resync") - before.resync).toBe(20);
+    // It waited about as long as r0 ran (≥ 30 ms), not behind the 19 other resync keys.
+    const waited = sum("change") - before.changeSum;
+    expect(waited).toBeGreaterThanOrEqual(0.025);
+    expect(waited).toBeLessThan(5);
+    queue.stop();
+  });
+
+  test("a reconcile's own requeue and the keys listed before the queue started wait in the resync lane: a change goes first", async () => {
+    const calls: string[] = [];
+    const gates: Array<() => void> = [];
+    let requeued = false;
+    const handler = async (key: string) => {
+      calls.push(key);
+      if (key === "ns/r" && !requeued) {
+        requeued = true;
+        return { requeueAfterMs: 1 };
+      }
+      if (key.startsWith("ns/slow")) await new Promise<void>((r) => gates.push(r));
+    };
+    const queue = new WorkQueue(handler, 10, 100, 1);
+    // The caches' initial listing, before leadership.
+    queue.add("ns/slow-listed");
+    queue.add("ns/listed");
+    queue.start();
+    await tick();
+    expect(calls).toEqual(["ns/slow-listed"]);
+    queue.add("ns/changed");
+    gates.shift()!();
+    await tick();
+    expect(calls).toEqual(["ns/slow-listed", "ns/changed", "ns/listed"]);
+    // A reconcile asks to be requeued; it comes due while another key runs; a change arrives after it.
+    queue.add("ns/r");
+    await tick();
+    queue.add("ns/slow-2");
+    const due = Date.now();
+    while (Date.now() - due < 20) await tick(); // ns/r's 1 ms requeue timer fired meanwhile
+    queue.add("ns/changed-2");
+    gates.shift()!();
+    await queue.idle();
+    expect(calls.slice(3)).toEqual(["ns/r", "ns/slow-2", "ns/changed-2", "ns/r"]);
     queue.stop();
   });
 });
