@@ -6,7 +6,7 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import { ELASTICSEARCH, KIBANA, apiVersionOf, type Condition, type Elasticsearch } from "../resources.ts";
 import type { CacheViews } from "../kube/informers.ts";
-import { buildTrustBundle, EmptyTrustBundleError, type TrustBundleResult } from "../trust/bundle.ts";
+import { buildTrustBundle, EmptyTrustBundleError, trustParseCache, type TrustBundleResult } from "../trust/bundle.ts";
 import { verifyClientCertificateSecrets, type OwnerCandidate } from "../trust/sources.ts";
 import type { OwnerLookup } from "../trust/sources.ts";
 import { EventBatch } from "../kube/events.ts";
@@ -24,8 +24,20 @@ import type { ClusterWriter, EventSink, SecretReader } from "./deps.ts";
 import { CertificateDataReader } from "../kube/secret-reader.ts";
 import { ownManagedSecret } from "./view.ts";
 
-/** tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every cluster). */
-const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes);
+/**
+ * tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every
+ * cluster); a Secret's parse leaves the bundle's parse cache with it (issue 21: after a burst of
+ * Secrets created and deleted, their parses were what stayed).
+ */
+const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes, (tlsCrt) => forgetSource(tlsCrt));
+
+function forgetSource(tlsCrt: string): void {
+  try {
+    trustParseCache.forget(atob(tlsCrt));
+  } catch {
+    // not base64: it was never parsed (bundle.ts reports it unreadable)
+  }
+}
 
 export async function publishTrustBundle(
   es: Elasticsearch,
