@@ -13,6 +13,8 @@
 // garbage and reports the JS heap (live objects, top types) next to the RSS after the collection,
 // so what is live is told apart from what the allocator keeps.
 // Run: npx bun bench/controller-memory.ts [--mode=burst|scale] [--secrets=5000] [--after-s=120] [--clusters=1000]
+//   [--sample-ms=N] (RSS, JS heap and native commit every N ms; the sample at the highest RSS is printed)
+//   [--controller-bun-options="--smol"] (extra Bun flags for the controller)
 // Prints one JSON object; exits 1 only when a result is invalid (the bundle never filled or emptied,
 // a cluster never synced).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -34,6 +36,9 @@ const MODE = argOf("mode") ?? "burst";
 const SECRETS = Number(argOf("secrets") ?? 5000);
 const AFTER_S = Number(argOf("after-s") ?? 120);
 const CLUSTERS = Number(argOf("clusters") ?? 1000);
+/** Samples of RSS, JS heap and native commit every this many ms (0: none); the peak sample is printed. */
+const SAMPLE_MS = Number(argOf("sample-ms") ?? 0);
+const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
 const CONTROLLER_USER = "es-mtls-controller";
 const invalid: string[] = [];
 // The test harness's 6 s lease is too short for a burst on a loaded 2-core machine (the process
@@ -66,12 +71,17 @@ async function pool<T>(items: T[], width: number, f: (item: T) => Promise<unknow
 /** The controller with the memory probe preloaded; `probe()` collects garbage in it and returns the figures. */
 async function startController(kubeconfig: string, extraArgs: string[]) {
   const out = join(process.env.TMPDIR ?? "/tmp", `es-mtls-memory-probe-${process.pid}-${Date.now()}.ndjson`);
-  process.env.BUN_OPTIONS = `--preload=${join(import.meta.dir, "support", "memory-probe.ts")}`;
+  process.env.BUN_OPTIONS = [`--preload=${join(import.meta.dir, "support", "memory-probe.ts")}`, CONTROLLER_BUN_OPTIONS].filter(Boolean).join(" ");
   process.env.ES_MTLS_MEMORY_PROBE_OUT = out;
+  if (SAMPLE_MS) process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS = String(SAMPLE_MS);
   const controller = await ControllerProcess.start({ kubeconfig, name: "controller", namespace: "es-mtls-system", extraArgs });
   delete process.env.BUN_OPTIONS;
   delete process.env.ES_MTLS_MEMORY_PROBE_OUT;
-  const lines = () => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n").filter(Boolean) : []);
+  delete process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS;
+  const all = () => (existsSync(out) ? readFileSync(out, "utf8").trim().split("\n").filter(Boolean) : []);
+  const lines = () => all().filter((l) => !l.startsWith('{"sample"'));
+  /** The sample with the highest RSS (and the JS heap and native commit then). */
+  const peakSample = () => all().filter((l) => l.startsWith('{"sample"')).map((l) => JSON.parse(l)).reduce((a, b) => (!a || b.rssMiB > a.rssMiB ? b : a), undefined);
   const probe = async () => {
     const before = lines().length;
     controller.child.kill("SIGUSR2");
@@ -80,7 +90,7 @@ async function startController(kubeconfig: string, extraArgs: string[]) {
     }, { timeoutMs: 30_000, intervalMs: 100, what: "memory probe" });
     return JSON.parse(lines().at(-1)!);
   };
-  return { controller, pid: controller.child.pid!, probe };
+  return { controller, pid: controller.child.pid!, probe, peakSample };
 }
 
 /** Waits until the controller's CPU time grows by less than 0.05 s in 3 s: its work is done. */
@@ -108,7 +118,7 @@ async function burst() {
     const kubeconfig = await cp.kubeconfigFor(CONTROLLER_USER, ["system:masters"]);
     const started = await startController(kubeconfig, CONTROLLER_ARGS);
     controller = started.controller;
-    const { pid, probe } = started;
+    const { pid, probe, peakSample } = started;
     const bundleCerts = async () => {
       const s = await core.readNamespacedSecret({ namespace: NS, name: "es-es-client-trust-bundle" });
       return atob(s.data!["client-trust-bundle.crt"]!).split("BEGIN CERTIFICATE").length - 1;
@@ -166,6 +176,7 @@ async function burst() {
       peakMiB,
       endOverBaseline: Math.round((end / baseline.rssMiB) * 100) / 100,
       probeAtEnd: probed,
+      ...(SAMPLE_MS ? { peakSample: peakSample() } : {}),
       loadEnd: load(),
       goals: { peakUnder256: peakMiB < 256, backWithin1_5x: end <= 1.5 * baseline.rssMiB },
     };
@@ -261,6 +272,7 @@ async function scale() {
       clustersSynced: synced,
       afterSync,
       probeAfterSync: probed,
+      ...(SAMPLE_MS ? { peakSample: started.peakSample() } : {}),
       listRequests: lists(cp.auditEvents().filter((e) => Date.parse(e.requestReceivedTimestamp) >= syncStart)),
       goals: { under256: afterSync.rssMiB < 256 && afterSync.peakMiB < 256 },
     };

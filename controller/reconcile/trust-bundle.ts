@@ -121,7 +121,9 @@ async function buildBundle(
   const secretsByWhere = new Map<string, V1Secret>([...selection.selected, ...pinnedUserSecrets].map((s) => [`Secret ${s.metadata!.namespace}/${s.metadata!.name}`, s]));
   for (const r of bundle.rejected) {
     const what = `${r.source}${r.block ? ` block ${r.block}` : ""}`;
-    const secret = [...secretsByWhere.entries()].find(([where]) => r.source === where || r.source.startsWith(`${where} `))?.[1];
+    // "Secret ns/name tls.crt" → "Secret ns/name" (names hold no space): a lookup, not a scan of
+    // every Secret per rejection (issue 21: 3,000 rejections × 5,000 Secrets copied 15 M entries).
+    const secret = secretsByWhere.get(r.source.split(" ", 2).join(" "));
     // The bundle limit is nobody's fault in particular: said once, on the cluster, not on each Secret.
     if (secret && r.code !== "BundleLimitReached") {
       await d.events.record(secretTarget(secret), "Warning", "ClientCertificateRejected", `left out of the trust bundle of Elasticsearch ${cluster.namespace}/${cluster.name}: ${what}: ${r.reason}`);
