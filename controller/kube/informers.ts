@@ -25,6 +25,7 @@ import {
 import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
 import { listInPages, type ListPageFn } from "./paged-list.ts";
+import { ChurnCollector } from "./churn-collector.ts";
 import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "./cached-fields.ts";
 import { EckLicensing, type LicensingSource } from "./eck-licensing.ts";
 
@@ -215,7 +216,12 @@ export class Caches implements CacheViews {
   /** Namespaces labelled ACTIVE_NAMESPACE_LABEL=true (reconcile/namespace-label.ts keeps the label). */
   readonly activeNamespaces: Cache<k8s.V1Namespace>;
 
-  constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, onChange: ChangeHandler) {
+  constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, handler: ChangeHandler) {
+    const churn = new ChurnCollector();
+    const onChange: ChangeHandler = (kind, obj, type) => {
+      handler(kind, obj, type);
+      churn.note();
+    };
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const cr = <T extends k8s.KubernetesObject>(kind: Kind, r: CustomResource, keep?: (o: T) => T) =>

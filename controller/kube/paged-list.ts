@@ -21,7 +21,8 @@ export async function listInPages<T extends k8s.KubernetesObject>(listPage: List
   let next: string | undefined;
   do {
     const page = await listPage({ limit, ...(next ? { _continue: next } : {}) });
-    for (const o of page.items) items.push(keep(o));
+    // An empty metadata-only list arrives with `items: null` (Go's nil slice).
+    for (const o of page.items ?? []) items.push(keep(o));
     resourceVersion = page.metadata?.resourceVersion;
     // Typed lists (CoreV1Api) name it `_continue`; custom objects arrive as raw JSON (`continue`).
     const meta = page.metadata as (k8s.V1ListMeta & { continue?: string }) | undefined;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { Caches, type Kind } from "../../controller/kube/informers.ts";
+import { Caches, METADATA_LIST, type Kind } from "../../controller/kube/informers.ts";
 import { LIST_PAGE_SIZE, listInPages } from "../../controller/kube/paged-list.ts";
 import { eventually } from "../support/eventually.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
@@ -167,6 +167,11 @@ test("issue 21: every cache lists in pages of LIST_PAGE_SIZE, and a list longer 
   expect(pages.length).toBe(3);
   expect(pages.every((e) => e.requestURI.includes("limit=2"))).toBe(true);
   expect(pages.filter((e) => e.requestURI.includes("continue=")).length).toBe(2);
+
+  // An empty metadata-only list has `items: null`: still a list, of nothing (not a failure the cache retries).
+  const none = await listInPages((page) => core.listSecretForAllNamespaces({ labelSelector: "matches=nothing", ...page }, k8s.setHeaderOptions("Accept", METADATA_LIST)));
+  expect(none.items).toEqual([]);
+  expect(Number(none.metadata?.resourceVersion)).toBeGreaterThan(0);
 });
 
 test("issue 21: no cache keeps managedFields; labelled Secrets keep only annotations of ECK's and es-mtls's prefixes", async () => {
