@@ -153,7 +153,12 @@ async function burst() {
     const whileFull = { rssMiB: procStatus(pid, "VmRSS"), peakMiB: procStatus(pid, "VmHWM"), load: load() };
 
     const t1 = Date.now();
-    await core.deleteCollectionNamespacedSecret({ namespace: NS, labelSelector: "eck.k8s.elastic.co/client-certificate=true" });
+    // One deletecollection; on a loaded machine the apiserver may time it out (504) part way: again until none is left.
+    const labelSelector = "eck.k8s.elastic.co/client-certificate=true";
+    await eventually(async () => {
+      await core.deleteCollectionNamespacedSecret({ namespace: NS, labelSelector }).catch(() => {});
+      if ((await core.listNamespacedSecret({ namespace: NS, labelSelector, limit: 1 })).items.length) throw new Error("labelled Secrets left");
+    }, { timeoutMs: 600_000, intervalMs: 1000, what: "every labelled Secret deleted" });
     await eventually(async () => {
       if ((await bundleCerts()) !== 1) throw new Error("bundle not back to the CA alone");
     }, { timeoutMs: 300_000, intervalMs: 250, what: "bundle back to the CA" }).catch((e) => invalid.push((e as Error).message));
