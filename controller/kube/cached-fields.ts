@@ -18,7 +18,12 @@
 //   reason, podIP(s) and the conditions' type and status (the intent API, the health gate);
 // - an Elasticsearch's spec: version, http, nodeSets' name, count and config (policy/validation.ts,
 //   the HTTP CA path), and of its status (ECK's) observedGeneration and phase (policy/manager.ts:
-//   has ECK reconciled it); a Kibana's spec: count, serviceAccountName, elasticsearchRef.
+//   has ECK reconciled it); a Kibana's spec: count, serviceAccountName, elasticsearchRef;
+// - of the metadata-only Secret caches (labelled client-certificate Secrets, es-mtls's managed-by
+//   label: what a tenant may set), the metadata above and nothing else;
+// - of objects only es-mtls writes (CA Secrets, ClientAuthentications, namespaces), everything but
+//   metadata.managedFields (issue 21: one entry per writer and subresource, read by nobody here; a
+//   PUT without them keeps the stored ones, so cluster-pki.ts's replace of a cached CA loses none).
 import type * as k8s from "@kubernetes/client-node";
 import { AGENT_CONTAINER, AGENT_INIT_CONTAINER } from "../names.ts";
 import type { Elasticsearch, Kibana } from "../resources.ts";
@@ -46,6 +51,18 @@ function metadata(m: k8s.V1ObjectMeta | undefined): k8s.V1ObjectMeta {
     annotations: Object.keys(annotations).length ? annotations : undefined,
     ownerReferences: m.ownerReferences,
   });
+}
+
+/** A metadata-only Secret (PartialObjectMetadata) with only the metadata the controller reads. */
+export function cachedSecretMetadata(s: k8s.V1Secret): k8s.V1Secret {
+  return defined({ apiVersion: s.apiVersion, kind: s.kind, metadata: metadata(s.metadata) });
+}
+
+/** `o` without metadata.managedFields (shallow: the rest is shared with `o`). */
+export function withoutManagedFields<T extends k8s.KubernetesObject>(o: T): T {
+  if (!o.metadata?.managedFields) return o;
+  const { managedFields: _, ...rest } = o.metadata;
+  return { ...o, metadata: rest };
 }
 
 function container(c: k8s.V1Container): k8s.V1Container {

@@ -6,8 +6,9 @@
 // So do es-mtls's own Secrets in workload namespaces (the managed-by label is just as open): the
 // data of those that pass the ownership check is read on demand. CA Secrets live in the
 // controller's namespace, which only the controller and admins write: cached whole, there only.
-// Pods, Elasticsearches and Kibanas, cached cluster-wide, keep only the fields the controller reads
-// (kube/cached-fields.ts, applied to every listed and watched object before it is stored).
+// Pods, Elasticsearches, Kibanas and the metadata-only Secrets keep only the fields the controller
+// reads, the others all but managedFields (kube/cached-fields.ts, applied to every listed and watched
+// object before it is stored); initial lists come in pages (listInPages), trimmed page by page.
 import * as k8s from "@kubernetes/client-node";
 import { log } from "../log.ts";
 import { Backoff } from "../../common/backoff.ts";
@@ -23,7 +24,9 @@ import {
 } from "../resources.ts";
 import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
-import { cachedElasticsearch, cachedKibana, cachedPod } from "./cached-fields.ts";
+import { listInPages, type ListPageFn } from "./paged-list.ts";
+import { ChurnCollector } from "./churn-collector.ts";
+import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "./cached-fields.ts";
 import { EckLicensing, type LicensingSource } from "./eck-licensing.ts";
 
 export type Kind = "elasticsearch" | "kibana" | "clientauth" | "clientCertSecret" | "managedSecret" | "pod" | "license" | "namespace";
@@ -105,7 +108,7 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
     /** What the watch connects with (metadataOnly(kc) for a metadata cache). */
     kc: k8s.KubeConfig,
     path: string,
-    listFn: () => Promise<k8s.KubernetesListObject<T>>,
+    listFn: ListPageFn<T>,
     onChange: ChangeHandler,
     labelSelector?: string,
     fieldSelector?: string,
@@ -113,8 +116,7 @@ class Cache<T extends k8s.KubernetesObject> implements ObjectCache<T> {
     keep?: (obj: T) => T,
   ) {
     const watch = keep ? keepingWatch(kc, keep) : new k8s.Watch(kc);
-    const list = keep ? async () => { const l = await listFn(); return { ...l, items: l.items.map(keep) }; } : listFn;
-    this.informer = new k8s.ListWatch<T>(path, watch, list, false, labelSelector, fieldSelector);
+    this.informer = new k8s.ListWatch<T>(path, watch, () => listInPages(listFn, keep), false, labelSelector, fieldSelector);
     for (const type of ["add", "update", "delete"] as const) {
       this.informer.on(type, (obj) => {
         this.changes++;
@@ -182,7 +184,7 @@ class ManagedSecrets extends Cache<k8s.V1Secret> implements ManagedSecretCache {
   readonly data = new WholeSecretKeeper();
 
   constructor(kind: Kind, source: MetadataSource, onChange: ChangeHandler, private readonly readSecret: SecretReader) {
-    super(kind, source.kc, source.path, source.listFn, onChange, source.selector);
+    super(kind, source.kc, source.path, source.listFn, onChange, source.selector, undefined, cachedSecretMetadata);
     this.informer.on("delete", (obj) => this.data.forget(obj.metadata!.namespace!, obj.metadata!.name!));
   }
 
@@ -192,9 +194,9 @@ class ManagedSecrets extends Cache<k8s.V1Secret> implements ManagedSecretCache {
 }
 
 /** How a metadata-only cache of the Secrets carrying `selector` lists and watches, cluster-wide. */
-type MetadataSource = { kc: k8s.KubeConfig; path: string; listFn: () => Promise<k8s.V1SecretList>; selector: string };
+type MetadataSource = { kc: k8s.KubeConfig; path: string; listFn: ListPageFn<k8s.V1Secret>; selector: string };
 function secretMetadata(kc: k8s.KubeConfig, core: k8s.CoreV1Api, selector: string): MetadataSource {
-  return { kc: metadataOnly(kc), path: "/api/v1/secrets", listFn: () => core.listSecretForAllNamespaces({ labelSelector: selector }, k8s.setHeaderOptions("Accept", METADATA_LIST)), selector };
+  return { kc: metadataOnly(kc), path: "/api/v1/secrets", listFn: (page) => core.listSecretForAllNamespaces({ labelSelector: selector, ...page }, k8s.setHeaderOptions("Accept", METADATA_LIST)), selector };
 }
 
 export class Caches implements CacheViews {
@@ -214,17 +216,22 @@ export class Caches implements CacheViews {
   /** Namespaces labelled ACTIVE_NAMESPACE_LABEL=true (reconcile/namespace-label.ts keeps the label). */
   readonly activeNamespaces: Cache<k8s.V1Namespace>;
 
-  constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, onChange: ChangeHandler) {
+  constructor(kc: k8s.KubeConfig, operatorNamespace: string, controllerNamespace: string, handler: ChangeHandler) {
+    const churn = new ChurnCollector();
+    const onChange: ChangeHandler = (kind, obj, type) => {
+      handler(kind, obj, type);
+      churn.note();
+    };
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const cr = <T extends k8s.KubernetesObject>(kind: Kind, r: CustomResource, keep?: (o: T) => T) =>
-      new Cache<T>(kind, kc, `/apis/${r.group}/${r.version}/${r.plural}`, () => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }), onChange, undefined, undefined, keep);
+      new Cache<T>(kind, kc, `/apis/${r.group}/${r.version}/${r.plural}`, (page) => custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, ...page }), onChange, undefined, undefined, keep);
     this.elasticsearch = cr<Elasticsearch>("elasticsearch", ELASTICSEARCH, cachedElasticsearch);
     this.kibana = cr<Kibana>("kibana", KIBANA, cachedKibana);
-    this.clientAuth = cr<ClientAuthentication>("clientauth", CLIENT_AUTHENTICATION);
+    this.clientAuth = cr<ClientAuthentication>("clientauth", CLIENT_AUTHENTICATION, withoutManagedFields);
     const clientCertSelector = `${CLIENT_CERTIFICATE_LABEL}=true`;
     const clientCert = secretMetadata(kc, core, clientCertSelector);
-    this.clientCertSecrets = new Cache("clientCertSecret", clientCert.kc, clientCert.path, clientCert.listFn, onChange, clientCert.selector);
+    this.clientCertSecrets = new Cache("clientCertSecret", clientCert.kc, clientCert.path, clientCert.listFn, onChange, clientCert.selector, undefined, cachedSecretMetadata);
     const managedSelector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
     this.managedSecrets = new ManagedSecrets("managedSecret", secretMetadata(kc, core, managedSelector), onChange, secretReader(core));
     // The same kind for the change handler: a CA Secret names its cluster by labels either way.
@@ -232,15 +239,17 @@ export class Caches implements CacheViews {
       "managedSecret",
       kc,
       `/api/v1/namespaces/${controllerNamespace}/secrets`,
-      () => core.listNamespacedSecret({ namespace: controllerNamespace, labelSelector: managedSelector }),
+      (page) => core.listNamespacedSecret({ namespace: controllerNamespace, labelSelector: managedSelector, ...page }),
       onChange,
       managedSelector,
+      undefined,
+      withoutManagedFields,
     );
     const podSelector = `${ECK_TYPE_LABEL} in (elasticsearch,kibana)`;
-    this.pods = new Cache("pod", kc, "/api/v1/pods", () => core.listPodForAllNamespaces({ labelSelector: podSelector }), onChange, podSelector, undefined, cachedPod);
+    this.pods = new Cache("pod", kc, "/api/v1/pods", (page) => core.listPodForAllNamespaces({ labelSelector: podSelector, ...page }), onChange, podSelector, undefined, cachedPod);
     const named = (name: string) => `metadata.name=${name}`;
     const licensingChanged = { metadata: { name: LICENSING_CONFIGMAP, namespace: operatorNamespace } };
-    const watched = <T extends k8s.KubernetesObject>(path: string, list: () => Promise<k8s.KubernetesListObject<T>>, field: string) => (changed: () => void) => {
+    const watched = <T extends k8s.KubernetesObject>(path: string, list: ListPageFn<T>, field: string) => (changed: () => void) => {
       const cache = new Cache<T>("license", kc, path, list, () => changed(), undefined, field);
       cache.onState(changed);
       return cache;
@@ -248,13 +257,13 @@ export class Caches implements CacheViews {
     this.licensing = new EckLicensing(
       operatorNamespace,
       {
-        namespace: watched("/api/v1/namespaces", () => core.listNamespace({ fieldSelector: named(operatorNamespace) }), named(operatorNamespace)),
-        configMap: watched(`/api/v1/namespaces/${operatorNamespace}/configmaps`, () => core.listNamespacedConfigMap({ namespace: operatorNamespace, fieldSelector: named(LICENSING_CONFIGMAP) }), named(LICENSING_CONFIGMAP)),
+        namespace: watched("/api/v1/namespaces", (page) => core.listNamespace({ fieldSelector: named(operatorNamespace), ...page }), named(operatorNamespace)),
+        configMap: watched(`/api/v1/namespaces/${operatorNamespace}/configmaps`, (page) => core.listNamespacedConfigMap({ namespace: operatorNamespace, fieldSelector: named(LICENSING_CONFIGMAP), ...page }), named(LICENSING_CONFIGMAP)),
       },
       () => onChange("license", licensingChanged, "update"),
     );
     const activeSelector = `${ACTIVE_NAMESPACE_LABEL}=true`;
-    this.activeNamespaces = new Cache("namespace", kc, "/api/v1/namespaces", () => core.listNamespace({ labelSelector: activeSelector }), onChange, activeSelector);
+    this.activeNamespaces = new Cache("namespace", kc, "/api/v1/namespaces", (page) => core.listNamespace({ labelSelector: activeSelector, ...page }), onChange, activeSelector, undefined, withoutManagedFields);
   }
 
   private all() {

@@ -4,6 +4,7 @@
 // so a unit test replaces it.
 import type * as k8s from "@kubernetes/client-node";
 import { isNotFound } from "./api-error.ts";
+import { withoutManagedFields } from "./cached-fields.ts";
 
 /** Undefined when the Secret does not exist; throws on any other failure. */
 export type SecretReader = (namespace: string, name: string) => Promise<k8s.V1Secret | undefined>;
@@ -36,7 +37,11 @@ interface Kept {
 export class CertificateDataReader {
   private readonly kept = new Map<string, Kept>();
 
-  constructor(private readonly maxSourceBytes: number) {}
+  /** `forgotten` gets the base64 tls.crt of each Secret deleted, unlabelled or replaced: what was derived from it can go too. */
+  constructor(
+    private readonly maxSourceBytes: number,
+    private readonly forgotten: (tlsCrt: string) => void = () => {},
+  ) {}
 
   /** `meta` with data: `{ tls.crt }`, or `tlsCrtBytes` for one over the limit; undefined when it no longer exists. */
   async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<(k8s.V1Secret & { tlsCrtBytes?: number }) | undefined> {
@@ -46,6 +51,7 @@ export class CertificateDataReader {
     let kept = this.kept.get(id);
     if (!kept || kept.resourceVersion !== meta.metadata?.resourceVersion) {
       const full = await readSecret(namespace, name);
+      if (kept?.tlsCrt !== undefined && kept.tlsCrt !== full?.data?.["tls.crt"]) this.forgotten(kept.tlsCrt);
       if (!full) {
         this.kept.delete(id);
         return undefined;
@@ -63,7 +69,11 @@ export class CertificateDataReader {
   prune(live: Iterable<k8s.V1Secret>): void {
     const ids = new Set<string>();
     for (const s of live) ids.add(`${s.metadata?.namespace}/${s.metadata?.name}`);
-    for (const id of this.kept.keys()) if (!ids.has(id)) this.kept.delete(id);
+    for (const [id, kept] of this.kept) {
+      if (ids.has(id)) continue;
+      this.kept.delete(id);
+      if (kept.tlsCrt !== undefined) this.forgotten(kept.tlsCrt);
+    }
   }
 
   get size(): number {
@@ -89,7 +99,9 @@ export class WholeSecretKeeper {
     const kept = this.kept.get(id);
     if (kept && kept.metadata?.resourceVersion === meta.metadata?.resourceVersion) return kept;
     this.reads++;
-    const full = await readSecret(namespace, name);
+    const read = await readSecret(namespace, name);
+    // Kept for as long as the Secret lives: without managedFields, which nothing here reads.
+    const full = read && withoutManagedFields(read);
     if (full) this.kept.set(id, full);
     else this.kept.delete(id);
     return full;

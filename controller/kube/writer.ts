@@ -8,6 +8,7 @@ import type { CustomResource } from "../resources.ts";
 import { metrics } from "../metrics.ts";
 import { isAlreadyExists, isConflict, isNotFound, isTooManyRequests } from "./api-error.ts";
 import { NotLeaderError } from "../errors.ts";
+import { withoutManagedFields } from "./cached-fields.ts";
 
 const OVERLAY_TTL_MS = 10_000;
 
@@ -47,7 +48,21 @@ export class Writer {
 
   private remember(kind: string, namespace: string | undefined, name: string, obj: k8s.KubernetesObject | null) {
     this.changes++;
-    this.overlay.set(Writer.id(kind, namespace, name), { obj, resourceVersion: obj?.metadata?.resourceVersion, at: Date.now() });
+    const now = Date.now();
+    this.overlay.set(Writer.id(kind, namespace, name), { obj: obj && withoutManagedFields(obj), resourceVersion: obj?.metadata?.resourceVersion, at: now });
+    if (this.overlay.size >= this.sweepAt) this.sweep(now);
+  }
+
+  /** Overlay size at which expired entries are swept: an entry nobody asks fresh() for again would stay otherwise (issue 21). */
+  private sweepAt = 256;
+
+  private sweep(now: number) {
+    for (const [id, entry] of this.overlay) {
+      if (now - entry.at <= OVERLAY_TTL_MS) continue;
+      this.overlay.delete(id);
+      this.changes++; // fresh() may now answer the cache's version
+    }
+    this.sweepAt = Math.max(256, 2 * this.overlay.size);
   }
 
   /** The freshest known version: the cached one, unless this controller wrote a newer one the cache has not seen. */

@@ -39,6 +39,8 @@ export interface StartOptions {
   audit?: boolean;
   /** Also audit reads (get) of Secrets: a test that proves which Secrets a controller read. */
   auditSecretReads?: boolean;
+  /** Also audit lists of every resource: a test that proves how a controller lists (paged or whole). */
+  auditLists?: boolean;
   log?: (line: string) => void;
 }
 
@@ -175,13 +177,14 @@ export class ControlPlane {
     };
     // Audit only writes: tests count what a controller wrote, by user (and, when asked, Secret reads).
     const secretReads = opts.auditSecretReads ? `- level: Metadata\n  verbs: [get]\n  resources: [{ group: "", resources: [secrets] }]\n` : "";
+    const lists = opts.auditLists ? `- level: Metadata\n  verbs: [list]\n` : "";
     files["audit-policy.yaml"] = `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: [RequestReceived]
 rules:
 - level: Metadata
   verbs: [create, update, patch, delete, deletecollection]
-${secretReads}- level: None
+${secretReads}${lists}- level: None
 `;
     for (const [name, content] of Object.entries(files)) writeFileSync(join(d, name), content, { mode: 0o600 });
 

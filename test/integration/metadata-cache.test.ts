@@ -3,12 +3,14 @@
 // Secret's data ever reaches the controller's memory through it; a change of data still arrives as
 // an update (a new resourceVersion), which is what triggers a bundle rebuild. The same holds for
 // Secrets with es-mtls's managed-by label (anyone may set it) outside the controller's namespace;
-// CA Secrets are cached whole, from the controller's namespace only.
+// CA Secrets are cached whole, from the controller's namespace only. Issue 21: every initial list
+// is paged (`limit`, audit log as the witness) and nothing cached keeps managedFields.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../controlplane/crds.ts";
-import { Caches, type Kind } from "../../controller/kube/informers.ts";
+import { Caches, METADATA_LIST, type Kind } from "../../controller/kube/informers.ts";
+import { LIST_PAGE_SIZE, listInPages } from "../../controller/kube/paged-list.ts";
 import { eventually } from "../support/eventually.ts";
 import { prepareCluster } from "../support/cluster-setup.ts";
 import { clientCertLabels } from "../support/client-cert-secret.ts";
@@ -23,7 +25,7 @@ let core: k8s.CoreV1Api;
 const seen: Array<{ kind: Kind; type: string; obj: k8s.KubernetesObject }> = [];
 
 beforeAll(async () => {
-  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: false, controllerManager: false });
+  cp = await ControlPlane.start({ crds: PROJECT_CRDS, audit: true, auditLists: true, controllerManager: false });
   core = cp.kubeConfig().makeApiClient(k8s.CoreV1Api);
   await prepareCluster(core, [NS]);
   // Present before the cache starts: it arrives through the list.
@@ -145,4 +147,38 @@ test("issue 18 finding 8: pods, Elasticsearches and Kibanas are cached with only
   expect(kb.metadata.managedFields).toBeUndefined();
   // The change handler sees the same kept objects.
   for (const e of seen.filter((x) => x.kind === "pod" || x.kind === "elasticsearch" || x.kind === "kibana")) expect(JSON.stringify(e.obj)).not.toContain("xxxxxxxxxx");
+});
+
+test("issue 21: every cache lists in pages of LIST_PAGE_SIZE, and a list longer than a page arrives whole, from one snapshot", async () => {
+  // Lists by this test's user (the caches'; the apiserver's own, as system:apiserver, aside).
+  const cacheLists = () => cp.auditEvents().filter((e) => e.verb === "list" && e.stage === "ResponseComplete" && !e.user.username.startsWith("system:"));
+  // The pods', Secrets', Elasticsearches', Kibanas', ClientAuthentications', namespaces' and the licence's lists.
+  await eventually(() => expect(cacheLists().length).toBeGreaterThanOrEqual(9), { timeoutMs: 10_000, what: "the caches' lists in the audit log" });
+  for (const e of cacheLists()) expect(e.requestURI).toContain(`limit=${LIST_PAGE_SIZE}`);
+
+  const PAGED = "paged";
+  await core.createNamespace({ body: { metadata: { name: PAGED } } });
+  for (let i = 0; i < 5; i++) await core.createNamespacedSecret({ namespace: PAGED, body: { metadata: { name: `s-${i}`, labels: { paged: "true" } }, stringData: { v: String(i) } } });
+  const before = cacheLists().length;
+  const list = await listInPages((page) => core.listNamespacedSecret({ namespace: PAGED, labelSelector: "paged=true", ...page }), (s) => ({ metadata: { name: s.metadata!.name } }), 2);
+  expect(list.items.map((s) => s.metadata!.name)).toEqual(["s-0", "s-1", "s-2", "s-3", "s-4"]);
+  expect(Number(list.metadata?.resourceVersion)).toBeGreaterThan(0);
+  const pages = cacheLists().slice(before).filter((e) => e.objectRef?.namespace === PAGED);
+  expect(pages.length).toBe(3);
+  expect(pages.every((e) => e.requestURI.includes("limit=2"))).toBe(true);
+  expect(pages.filter((e) => e.requestURI.includes("continue=")).length).toBe(2);
+
+  // An empty metadata-only list has `items: null`: still a list, of nothing (not a failure the cache retries).
+  const none = await listInPages((page) => core.listSecretForAllNamespaces({ labelSelector: "matches=nothing", ...page }, k8s.setHeaderOptions("Accept", METADATA_LIST)));
+  expect(none.items).toEqual([]);
+  expect(Number(none.metadata?.resourceVersion)).toBeGreaterThan(0);
+});
+
+test("issue 21: no cache keeps managedFields; labelled Secrets keep only annotations of ECK's and es-mtls's prefixes", async () => {
+  await core.patchNamespacedSecret({ namespace: NS, name: "listed", body: { metadata: { annotations: { "tenant.example/big": "x".repeat(4096), "mtls.es-mtls.io/kept": "yes" } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  await eventually(() => expect(caches.clientCertSecrets.get("listed", NS)?.metadata?.annotations).toEqual({ "mtls.es-mtls.io/kept": "yes" }), { timeoutMs: 10_000, what: "annotated Secret cached" });
+  const all = [caches.clientCertSecrets, caches.managedSecrets, caches.caSecrets, caches.pods, caches.elasticsearch, caches.kibana, caches.clientAuth, caches.activeNamespaces].flatMap((c) => c.list() as k8s.KubernetesObject[]);
+  expect(all.length).toBeGreaterThan(3);
+  for (const o of all) expect(o.metadata?.managedFields).toBeUndefined();
+  expect(caches.caSecrets.get("a-ca", CONTROLLER_NS)?.data?.["tls.key"]).toBe(btoa("ca-key"));
 });

@@ -4,8 +4,8 @@
 // rule the reconciler applies to a cached pod gives the same answer on the kept pod as on the whole
 // one. (The reconciler's own tests run on kept objects too: test/support/cluster-fakes.ts.)
 import { expect, test } from "bun:test";
-import type { V1Pod } from "@kubernetes/client-node";
-import { cachedElasticsearch, cachedKibana, cachedPod } from "../../../controller/kube/cached-fields.ts";
+import type { V1Pod, V1Secret } from "@kubernetes/client-node";
+import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "../../../controller/kube/cached-fields.ts";
 import { injectPod } from "../../../controller/admission/injection.ts";
 import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
 import { agentImage, hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
@@ -99,3 +99,21 @@ test("an Elasticsearch keeps version, http, its nodeSets' name, count and config
   const kb = { kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" }, podTemplate: { big: BIG }, config: { big: BIG } } } as unknown as Kibana;
   expect(cachedKibana(kb)).toEqual({ kind: "Kibana", metadata: { name: "kb", namespace: "prod", uid: "k" }, spec: { count: 1, serviceAccountName: "sa", elasticsearchRef: { name: "q", namespace: "prod" } } } as Kibana);
 });
+
+test("issue 21: a metadata-only Secret keeps its name, labels, owners and read annotations; an object only es-mtls writes loses managedFields alone", () => {
+  const managedFields = [{ manager: "kubectl", operation: "Apply", fieldsV1: { blob: BIG } as never }];
+  const labels = { "eck.k8s.elastic.co/client-certificate": "true", "eck.k8s.elastic.co/owner-name": "es" };
+  const ownerReferences = [{ apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", name: "es", uid: "u" }];
+  const meta: V1Secret = { apiVersion: "meta.k8s.io/v1", kind: "PartialObjectMetadata", metadata: { name: "s", namespace: "ns", uid: "s-uid", resourceVersion: "7", labels, ownerReferences, managedFields, annotations: { "tenant.example/x": BIG, "mtls.es-mtls.io/y": "kept" } } };
+  const kept = cachedSecretMetadata(meta);
+  expect(JSON.stringify(kept)).not.toContain("xxxxxxxx");
+  expect(kept).toEqual({ apiVersion: "meta.k8s.io/v1", kind: "PartialObjectMetadata", metadata: { name: "s", namespace: "ns", uid: "s-uid", resourceVersion: "7", labels, ownerReferences, annotations: { "mtls.es-mtls.io/y": "kept" } } });
+
+  const ca: V1Secret = { metadata: { name: "ca", namespace: "es-mtls-system", resourceVersion: "3", managedFields, annotations: { "admin.example/note": "kept too" } }, type: "Opaque", data: { "tls.crt": "Y3J0", "tls.key": "a2V5" } };
+  const whole = withoutManagedFields(ca);
+  expect(whole).toEqual({ metadata: { name: "ca", namespace: "es-mtls-system", resourceVersion: "3", annotations: { "admin.example/note": "kept too" } }, type: "Opaque", data: { "tls.crt": "Y3J0", "tls.key": "a2V5" } });
+  expect(ca.metadata?.managedFields).toBe(managedFields); // the input is left as it was
+  const plain: V1Secret = { metadata: { name: "p" } };
+  expect(withoutManagedFields(plain)).toBe(plain);
+});
+

@@ -46,4 +46,23 @@ describe("labelled Secret data read on demand", () => {
     r.prune([meta("b", "1")]);
     expect(r.size).toBe(1);
   });
+
+  test("issue 21: the tls.crt of a Secret pruned or replaced is handed to `forgotten` (the parse cache drops it); an unchanged one is not", async () => {
+    const forgotten: string[] = [];
+    const r = new CertificateDataReader(1024, (crt) => forgotten.push(atob(crt)));
+    const store = new Map<string, string>([["a", "crt-a"], ["b", "crt-b"]]);
+    const read = async (namespace: string, name: string) => (store.has(name) ? ({ metadata: { name, namespace, resourceVersion: store.get(name) }, data: { "tls.crt": btoa(store.get(name)!) } } as V1Secret) : undefined);
+    await r.read(meta("a", "crt-a"), read);
+    await r.read(meta("b", "crt-b"), read);
+    r.prune([meta("a", "crt-a"), meta("b", "crt-b")]);
+    expect(forgotten).toEqual([]);
+    store.set("a", "crt-a2");
+    await r.read(meta("a", "crt-a2"), read);
+    expect(forgotten).toEqual(["crt-a"]);
+    r.prune([meta("a", "crt-a2")]);
+    expect(forgotten).toEqual(["crt-a", "crt-b"]);
+    store.delete("a");
+    expect(await r.read(meta("a", "gone"), read)).toBeUndefined();
+    expect(forgotten).toEqual(["crt-a", "crt-b", "crt-a2"]);
+  });
 });

@@ -78,4 +78,19 @@ describe("trust bundle parse cache", () => {
     expect(small.stats().bytes).toBeLessThanOrEqual(2_000);
     expect(small.stats().entries).toBeLessThan(20);
   });
+
+  test("issue 21: forget drops a gone source's entry and its bytes; the same text later is parsed afresh, to the same result", () => {
+    let parses = 0;
+    const cache = new ParseCache((label) => ++parses && label);
+    const pem = (n: number) => `-----BEGIN CERTIFICATE-----\nAAAA${n}\n-----END CERTIFICATE-----\n`;
+    const use = (n: number) => { const s = cache.get(pem(n)); return cache.block(s, s.blocks[0]!); };
+    use(1); use(2);
+    const bytes = cache.stats().bytes;
+    cache.forget(pem(1));
+    cache.forget(pem(9)); // never seen: nothing happens
+    expect(cache.stats()).toMatchObject({ entries: 1, evictions: 0 });
+    expect(cache.stats().bytes).toBeLessThan(bytes);
+    expect(use(1)).toBe("CERTIFICATE");
+    expect(parses).toBe(3);
+  });
 });
