@@ -18,6 +18,7 @@ interface KibanaProofProblem {
 
 const CONFIG_FILE = "/usr/share/kibana/config/kibana.yml";
 
+
 /** Kibana pods configured by environment whose /api/status would not give the agent Kibana's uptime. */
 export function kibanaProofUnavailable(pods: V1Pod[]): KibanaProofProblem[] {
   const out: KibanaProofProblem[] = [];

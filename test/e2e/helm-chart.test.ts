@@ -21,7 +21,8 @@ import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";
 import { eventually } from "../support/eventually.ts";
 import { CERTS_SECRET, CREDENTIALS_SECRET, ES_MTLS_ES_LABELS, ES_NAME, REPLICAS, STS } from "./helm-chart/charts.ts";
-import { NEEDS_REFERENCE_CHARTS, skipWhy } from "../support/official-charts.ts";
+import { NEEDS_REFERENCE_CHARTS, README_ES_VALUES, README_KB_VALUES, exampleValues, ofKind, renderOfficial, skipWhy } from "../support/official-charts.ts";
+import type { V1Pod } from "@kubernetes/client-node";
 import { NS, esPods, installCharts, kibanaPods, notWhole, setAuthentication, status, type HelmCluster } from "./helm-chart/cluster.ts";
 
 let lc: Lifecycle;
@@ -34,7 +35,9 @@ if (skipWhy) console.error(`helm-chart e2e: skipped, ${skipWhy}`);
 
 beforeAll(async () => {
   if (skipWhy) return;
-  lc = await Lifecycle.start(verbose, { workload: false });
+  // One controller, no standby, and a shared 2-core machine: a longer lease than the harness's 6 s,
+  // so a starved renewal does not end the only leader mid-test (leader election is tested elsewhere).
+  lc = await Lifecycle.start(verbose, { workload: false, controllerArgs: ["--lease-duration=60s"] });
   helm = await installCharts(lc);
   await whole("the charts' pods Ready before anything is switched on");
 }, 150_000);
@@ -77,17 +80,14 @@ async function chartProbe(podName: string, podIP: string, edit: (script: string)
 }
 
 describe(`the official charts rendered by helm (${NEEDS_REFERENCE_CHARTS})`, () => {
-test("refused: with a pod of the cluster whose readiness probe is an httpGet over HTTPS, enabling stays Blocked (ProbeWouldFail, Event), no pod evicted, nothing created", async () => {
-  // A pod of the cluster (its labels) that the kubelet would probe with httpGet HTTPS on 9200; bound to
-  // another node so it never runs: what counts is its spec.
-  const odd = "elasticsearch-httpget-probe";
-  await lc.core.createNamespacedPod({
-    namespace: NS,
-    body: {
-      metadata: { name: odd, labels: ES_MTLS_ES_LABELS },
-      spec: { nodeName: "elsewhere", containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1", readinessProbe: { httpGet: { path: "/_cluster/health", port: 9200 as never, scheme: "HTTPS" } } }] },
-    },
-  });
+/**
+ * With `pod` planted (bound to another node, so it never runs: what counts is its spec), switching
+ * on must stay Blocked with `reason` (condition naming `message`, one Event), a reconcile later
+ * too, with no eviction, no Secret, no pod injected; then switched off and the pod removed.
+ */
+async function refusedWith(pod: V1Pod, reason: string, message: string): Promise<void> {
+  const name = pod.metadata!.name!;
+  await lc.core.createNamespacedPod({ namespace: NS, body: { ...pod, spec: { ...pod.spec!, nodeName: "elsewhere" } } });
   const since = Date.now();
   await setAuthentication(lc, true);
   const s = await eventually(async () => {
@@ -96,9 +96,9 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
     return st;
   }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Blocked" });
   const ready = s.conditions.find((c: any) => c.type === "Ready");
-  expect(ready).toMatchObject({ status: "False", reason: "ProbeWouldFail" });
-  expect(ready.message).toContain(`pod ${odd} container elasticsearch readinessProbe: httpGet over HTTPS`);
-  const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === "ProbeWouldFail");
+  expect(ready).toMatchObject({ status: "False", reason });
+  expect(ready.message).toContain(message);
+  const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === reason);
   expect(events.map((e) => e.involvedObject.name)).toEqual([ES_NAME]);
   // Still Blocked a reconcile later (the controller's own counter), and nothing happened meanwhile.
   const reconciles = async () => {
@@ -112,7 +112,7 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
   expect((await status(lc))?.phase).toBe("Blocked");
   expect(evictions(lc.cp.auditEvents(), since)).toEqual([]);
   await expect(lc.core.readNamespacedSecret({ name: clientCaSecretName(NS, ES_NAME), namespace: CONTROLLER_NAMESPACE })).rejects.toThrow();
-  for (const p of await esPods(lc)) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
+  for (const p of [...(await esPods(lc)), ...(await kibanaPods(lc))]) expect(p.metadata?.annotations?.["mtls.es-mtls.io/injected"]).toBeUndefined();
   // Switched off again before the pod goes: with it on, the controller would start the rollout at
   // once, before the next test has planted its pod and its annotation (a clean-clone run saw an
   // Elasticsearch pod evicted while that test was still setting up).
@@ -121,8 +121,30 @@ test("refused: with a pod of the cluster whose readiness probe is an httpGet ove
     const st = await status(lc);
     if (st?.phase !== "Disabled") throw new Error(`phase ${st?.phase}`);
   }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Disabled" });
-  await lc.core.deleteNamespacedPod({ name: odd, namespace: NS, gracePeriodSeconds: 0 });
-}, 60_000);
+  await lc.core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 });
+}
+
+test("refused: with a pod of the cluster whose readiness probe is an httpGet over HTTPS, enabling stays Blocked (ProbeWouldFail, Event), no pod evicted, nothing created", async () => {
+  const odd = "elasticsearch-httpget-probe";
+  await refusedWith(
+    { metadata: { name: odd, labels: ES_MTLS_ES_LABELS }, spec: { containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1", readinessProbe: { httpGet: { path: "/_cluster/health", port: 9200 as never, scheme: "HTTPS" } } }] } },
+    "ProbeWouldFail",
+    `pod ${odd} container elasticsearch readinessProbe: httpGet over HTTPS`,
+  );
+}, 90_000);
+
+test("refused: a pod of the elasticsearch chart's own examples/security (truststore.path in its esConfig elasticsearch.yml) keeps enabling Blocked (UserTrustConflict, Event), no pod evicted, nothing created", async () => {
+  // persistence off as for the cluster's own pods (rendered.ts): a bare pod cannot mount a volumeClaimTemplate.
+  const objs = renderOfficial("elasticsearch", "security", NS, README_ES_VALUES, ["-f", exampleValues("elasticsearch", "security"), "--set", "persistence.enabled=false"]);
+  const template = ofKind(objs, "StatefulSet")[0]!.spec.template;
+  await refusedWith({ metadata: { ...template.metadata, name: "security-master-0" }, spec: template.spec }, "UserTrustConflict", "pod security-master-0: mounts its own elasticsearch.yml (volume esconfig)");
+}, 90_000);
+
+test("refused: a pod of the kibana chart without STATUS_ALLOWANONYMOUS keeps enabling Blocked (KibanaProofUnavailable, Event), no pod evicted, nothing created", async () => {
+  const labelsOnly = Object.fromEntries(Object.entries(README_KB_VALUES).filter(([k]) => k.startsWith("labels.")));
+  const template = ofKind(renderOfficial("kibana", "kibana", NS, labelsOnly), "Deployment")[0]!.spec.template;
+  await refusedWith({ metadata: { ...template.metadata, name: "kibana-without-anonymous-status" }, spec: template.spec }, "KibanaProofUnavailable", "Kibana pod(s) kibana-without-anonymous-status do not set STATUS_ALLOWANONYMOUS=true");
+}, 90_000);
 
 /** The ES pods' UIDs before client authentication was first switched on (the health-gate test switches it on). */
 let beforeEnable: string[] | undefined;
