@@ -7,9 +7,10 @@
 //   examples/security does this, in its esConfig);
 // - `certificate_authorities` in an elasticsearch.yml: the injected variable would replace the
 //   user's CAs instead of adding to them.
-// A variable is read here exactly; an elasticsearch.yml mounted into the container (the chart's
-// `esConfig`, a ConfigMap) is not readable by the controller (it has no access to ConfigMaps), so
-// such a pod is refused unless the Elasticsearch says the file holds neither (ES_YML_HTTP_TRUST_ANNOTATION).
+// A variable is read here exactly; an elasticsearch.yml mounted into the container from anything but
+// a Secret (the chart's `esConfig`, a ConfigMap) is not readable by the controller (it has no access
+// to ConfigMaps), so such a pod is refused unless the Elasticsearch says the file holds neither
+// (ES_YML_HTTP_TRUST_ANNOTATION). From a Secret it is ECK's layout, described by the nodeSet's config.
 // Pure: pods in, problems out; refused before any restart (reconcile/phase.ts).
 import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import { ES_CONTAINER, ES_YML_HTTP_TRUST_ANNOTATION } from "../names.ts";
@@ -42,7 +43,11 @@ export function httpTrustConflicts(pods: V1Pod[], esAnnotations: Record<string, 
       continue;
     }
     const yml = (es.volumeMounts ?? []).find((m) => m.mountPath === `${CONFIG_DIR}/elasticsearch.yml` || (m.mountPath === CONFIG_DIR && !m.subPath));
-    if (yml && !ymlReviewed) {
+    // From a Secret it is ECK's layout: ECK renders elasticsearch.yml from the nodeSet's config, which
+    // the controller reads from the Elasticsearch (its certificate_authorities are carried on:
+    // admission/cluster-mode.ts). Any other source (the chart's ConfigMap) it cannot read.
+    const fromSecret = !!yml && (pod.spec?.volumes ?? []).some((v) => v.name === yml.name && v.secret);
+    if (yml && !fromSecret && !ymlReviewed) {
       out.push({ pod: name, why: `mounts its own elasticsearch.yml (volume ${yml.name}), which es-mtls cannot read: a ${TRUSTSTORE}* there would keep the restarted pod from starting, and its certificate_authorities would be replaced` });
     }
   }

@@ -43,6 +43,14 @@ describe("httpTrustConflicts", () => {
     expect(httpTrustConflicts([pod("es-0", { volumeMounts: [{ name: "jvm", mountPath: "/usr/share/elasticsearch/config/jvm.options.d/x", subPath: "x" }] })])).toEqual([]);
   });
 
+  test("an elasticsearch.yml from a Secret (ECK's layout: its content is the nodeSet's config, which the controller reads) is not refused; from a ConfigMap, projected or unknown it is", () => {
+    const withVolume = (volume: Record<string, unknown>): V1Pod => ({ ...pod("es-0", { volumeMounts: [{ name: "config", mountPath: "/usr/share/elasticsearch/config/elasticsearch.yml", subPath: "elasticsearch.yml" }] }), spec: { ...pod("es-0", { volumeMounts: [{ name: "config", mountPath: "/usr/share/elasticsearch/config/elasticsearch.yml", subPath: "elasticsearch.yml" }] }).spec!, volumes: [{ name: "config", ...volume }] } });
+    expect(httpTrustConflicts([withVolume({ secret: { secretName: "quickstart-es-default-es-config" } })])).toEqual([]);
+    expect(httpTrustConflicts([withVolume({ configMap: { name: "elasticsearch-master-config" } })])).toHaveLength(1);
+    expect(httpTrustConflicts([withVolume({ projected: { sources: [] } })])).toHaveLength(1);
+    expect(httpTrustConflicts([withVolume({})])).toHaveLength(1); // the pod cache keeps only Secret names of volumes
+  });
+
   test("the annotation never waives a truststore that can be seen", () => {
     expect(httpTrustConflicts([pod("es-0", { env: [{ name: "xpack.security.http.ssl.truststore.path", value: "x" }] })], { [ES_YML_HTTP_TRUST_ANNOTATION]: "none" })).toHaveLength(1);
   });
