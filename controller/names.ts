@@ -137,3 +137,9 @@ export const WEBHOOK_PATHS = {
   validateElasticsearch: "/validate-elasticsearch",
   validateKibana: "/validate-kibana",
 } as const;
+/**
+ * On an Elasticsearch not run by ECK whose pods mount their own elasticsearch.yml (the chart's
+ * `esConfig`): "none" says that file sets no `xpack.security.http.ssl.truststore.*` and no
+ * `xpack.security.http.ssl.certificate_authorities` (the controller cannot read it: policy/user-http-trust.ts).
+ */
+export const ES_YML_HTTP_TRUST_ANNOTATION = "mtls.es-mtls.io/elasticsearch-yml-http-trust";

@@ -107,6 +107,12 @@ function eligibility(pod: V1Pod, mode: ClusterMode | undefined, config: Injectio
     return skip(`pod belongs to Elasticsearch ${namespace}/${labels[ES_CLUSTER_LABEL]}, not ${mode.cluster.namespace}/${mode.cluster.name}`);
   }
   if (!isActive(mode.phase)) return skip(`cluster phase is ${mode.phase}: nothing to inject`);
+  // A run-to-completion pod (a Job's: the Kibana chart's hook Jobs, should they carry the labels) is
+  // left alone: a classic sidecar never exits and would hold the Job open, no ReplicaSet re-creates
+  // it for a restart, and whatever it runs reads no certificate es-mtls could give it (README:
+  // the Kibana chart's hook Jobs).
+  const restartPolicy = pod.spec?.restartPolicy ?? "Always";
+  if (restartPolicy !== "Always") return skip(`a run-to-completion pod (restartPolicy ${restartPolicy}): never injected`);
 
   const containers = pod.spec?.containers ?? [];
   const workloadName = role === "elasticsearch" ? ES_CONTAINER : KIBANA_CONTAINER;

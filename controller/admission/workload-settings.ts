@@ -4,6 +4,7 @@ import type { V1EnvVar } from "@kubernetes/client-node";
 import type { Role } from "../../protocol/intent.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE, ES_HTTP_CA_FILE, ES_PROBE_DIR, KIBANA_CERT_DIR } from "../names.ts";
 import type { ClusterMode } from "./cluster-mode.ts";
+import { esSettingName } from "../policy/user-http-trust.ts";
 
 const ES_CLIENT_AUTH = "xpack.security.http.ssl.client_authentication";
 const ES_CERTIFICATE_AUTHORITIES = "xpack.security.http.ssl.certificate_authorities";
@@ -54,10 +55,4 @@ export function mergeEnv(current: V1EnvVar[], settings: Record<string, string>, 
   const carried = (e: V1EnvVar) => typeof e.value === "string" && e.value.split(",").map((x) => x.trim()).filter(Boolean).every((x) => (settings[names(e)] ?? "").split(",").includes(x));
   const overridden = [...new Set(current.filter((e) => owned.has(names(e)) && !(names(e) === ES_CERTIFICATE_AUTHORITIES && carried(e))).map((e) => e.name))];
   return { env: [...kept, ...Object.entries(settings).map(([name, value]) => ({ name, value }))], overridden };
-}
-
-/** The setting an environment variable names in the ES image (es-kibana-tls-behaviour.md §6). */
-function esSettingName(env: string): string {
-  if (!env.startsWith("ES_SETTING_")) return env;
-  return env.slice("ES_SETTING_".length).replace(/__/g, "\0").replace(/_/g, ".").replace(/\0/g, "_").toLowerCase();
 }

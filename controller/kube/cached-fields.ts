@@ -12,8 +12,10 @@
 //   ownership), and only the annotations of ECK's and es-mtls's prefixes (injection record,
 //   client-authentication-required, the health gate's two);
 // - a pod's containers and init containers: name (injection-record.ts), restartPolicy, the three
-//   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts), and the
-//   image of the agent's container only (the status shows which agent each pod runs); its
+//   probes and lifecycle hooks (policy/https-probes.ts), volumeMounts (policy/uninjected.ts,
+//   user-http-trust.ts, kibana-proof.ts), of env only the few names (and one short value) that
+//   policy/user-http-trust.ts and kibana-proof.ts read, and the image of the agent's container only
+//   (the status shows which agent each pod runs); its
 //   volumes: name and secret.secretName (reconcile/intents.ts, kibana-identities.ts); status: phase,
 //   reason, podIP(s) and the conditions' type and status (the intent API, the health gate);
 // - an Elasticsearch's spec: version, http, nodeSets' name, count and config (policy/validation.ts,
@@ -75,7 +77,22 @@ function container(c: k8s.V1Container): k8s.V1Container {
     startupProbe: c.startupProbe,
     lifecycle: c.lifecycle,
     volumeMounts: c.volumeMounts,
+    env: keptEnv(c.env),
   });
+}
+
+/**
+ * The environment variables policy/kibana-proof.ts and policy/user-http-trust.ts read, and no more:
+ * ELASTICSEARCH_HOSTS and any truststore setting (either spelling) by name, STATUS_ALLOWANONYMOUS with
+ * its value when short. Every other variable, and every other value, is dropped.
+ */
+function keptEnv(env: k8s.V1EnvVar[] | undefined): k8s.V1EnvVar[] | undefined {
+  const kept = (env ?? []).flatMap((e): k8s.V1EnvVar[] => {
+    if (e.name === "STATUS_ALLOWANONYMOUS") return [typeof e.value === "string" && e.value.length <= 8 ? { name: e.name, value: e.value } : { name: e.name }];
+    if (e.name === "ELASTICSEARCH_HOSTS" || /truststore/i.test(e.name)) return [{ name: e.name }];
+    return [];
+  });
+  return kept.length ? kept : undefined;
 }
 
 export function cachedPod(p: k8s.V1Pod): k8s.V1Pod {

@@ -82,7 +82,11 @@ export type EnablementProblem =
   | { reason: "LicenseUnknown"; message: string }
   | { reason: "ECKTooOld"; message: string }
   /** A probe or hook of an Elasticsearch pod calls it over HTTPS in a way `required` would break (https-probes.ts). */
-  | { reason: "ProbeWouldFail"; message: string };
+  | { reason: "ProbeWouldFail"; message: string }
+  /** The Elasticsearch pods' own HTTP truststore or elasticsearch.yml cannot keep its CAs next to the bundle (user-http-trust.ts). */
+  | { reason: "UserTrustConflict"; message: string }
+  /** A Kibana of the cluster would not let the agent read its start time (kibana-proof.ts). */
+  | { reason: "KibanaProofUnavailable"; message: string };
 
 /**
  * Whether client authentication, when requested, may be switched on: TLS on and the licence rule

@@ -5,6 +5,8 @@ import type { Condition } from "../resources.ts";
 import { licenseVerdict } from "../policy/license.ts";
 import { enablementCheck, type EnablementProblem } from "../policy/validation.ts";
 import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";
+import { describeHttpTrustConflicts, httpTrustConflicts } from "../policy/user-http-trust.ts";
+import { describeKibanaProofProblems, kibanaProofUnavailable } from "../policy/kibana-proof.ts";
 import type { Manager } from "../policy/manager.ts";
 import { decidePhase } from "../gate/transition.ts";
 import { esTarget } from "./event-targets.ts";
@@ -17,7 +19,7 @@ export async function decideClusterPhase(c: ClusterView, conditions: Condition[]
   const enablement = enablementCheck(c.es, license);
   const decision = decidePhase({
     wanted: c.es.spec?.http?.tls?.client?.authentication === true,
-    problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c)],
+    problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c), ...trustProblems(c), ...kibanaProblems(c)],
     license,
     previous: c.prevPhase,
   });
@@ -30,4 +32,16 @@ export async function decideClusterPhase(c: ClusterView, conditions: Condition[]
 function probeProblems(c: ClusterView): EnablementProblem[] {
   const found = httpsCallsThatWouldFail(c.esPods.map((p) => p.pod));
   return found.length ? [{ reason: "ProbeWouldFail", message: describeHttpsProblems(c.key, found) }] : [];
+}
+
+/** HTTP trust of the user's that the injected certificate_authorities would break or drop: refused before any restart. */
+function trustProblems(c: ClusterView): EnablementProblem[] {
+  const found = httpTrustConflicts(c.esPods.map((p) => p.pod), c.es.metadata?.annotations ?? {});
+  return found.length ? [{ reason: "UserTrustConflict", message: describeHttpTrustConflicts(c.key, found) }] : [];
+}
+
+/** Kibana pods whose restart the agent could not prove: refused before any restart. */
+function kibanaProblems(c: ClusterView): EnablementProblem[] {
+  const found = kibanaProofUnavailable(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod));
+  return found.length ? [{ reason: "KibanaProofUnavailable", message: describeKibanaProofProblems(c.key, found) }] : [];
 }

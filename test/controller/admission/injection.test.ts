@@ -29,6 +29,23 @@ describe("injection decisions", () => {
     }
   });
 
+  test("issue 19 item 5: a Job's pod (restartPolicy Never/OnFailure) with Kibana's or Elasticsearch's labels is never injected: no sidecar holds the Job open, in either sidecar mode", () => {
+    for (const sidecarMode of ["native", "classic"] as const) {
+      for (const restartPolicy of ["Never", "OnFailure"]) {
+        const kb = kibanaPod("prod", "kb", "kb-hook-x");
+        kb.spec!.restartPolicy = restartPolicy;
+        expect(injectPod(kb, kibanaMode("prod", "quickstart"), { ...config, sidecarMode })).toEqual({ patch: [], skipped: `a run-to-completion pod (restartPolicy ${restartPolicy}): never injected` });
+        const es = esPod("prod", "quickstart", "es-job-x");
+        es.spec!.restartPolicy = restartPolicy;
+        expect(injectPod(es, esMode("prod", "quickstart"), { ...config, sidecarMode }).patch).toEqual([]);
+      }
+    }
+    // The same pod restartPolicy Always (or unset, which the apiserver defaults to Always) is injected.
+    const kb = kibanaPod("prod", "kb", "kb-kb-x");
+    kb.spec!.restartPolicy = "Always";
+    expect(injectPod(kb, kibanaMode("prod", "quickstart"), config).patch.length).toBeGreaterThan(0);
+  });
+
   test("refuses to mount over an existing mount at ECK's path (ECK's own feature on)", () => {
     const pod = esPod("prod", "quickstart", "p");
     pod.spec!.containers[0]!.volumeMounts!.push({ name: "elastic-internal-client-trust-bundle", mountPath: "/usr/share/elasticsearch/config/client-trust-bundle/" });

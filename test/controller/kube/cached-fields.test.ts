@@ -6,6 +6,8 @@
 import { expect, test } from "bun:test";
 import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "../../../controller/kube/cached-fields.ts";
+import { httpTrustConflicts } from "../../../controller/policy/user-http-trust.ts";
+import { kibanaProofUnavailable } from "../../../controller/policy/kibana-proof.ts";
 import { injectPod } from "../../../controller/admission/injection.ts";
 import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
 import { agentImage, hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
@@ -117,3 +119,19 @@ test("issue 21: a metadata-only Secret keeps its name, labels, owners and read a
   expect(withoutManagedFields(plain)).toBe(plain);
 });
 
+test("issue 19 item 5: of env only what the HTTP-trust and Kibana-proof rules read is kept, and the rules answer the same on the kept pod", () => {
+  const es = bulky(esPod("prod", "quickstart", "es-0"));
+  es.spec!.containers[0]!.env!.push({ name: "xpack.security.http.ssl.truststore.path", value: BIG }, { name: "ES_SETTING_XPACK_SECURITY_HTTP_SSL_TRUSTSTORE_PASSWORD", value: "secret" });
+  const kb = bulky(kibanaPod("prod", "kb", "kb-1"));
+  kb.spec!.containers[0]!.env!.push({ name: "ELASTICSEARCH_HOSTS", value: BIG }, { name: "STATUS_ALLOWANONYMOUS", value: "false" });
+  const [keptEs, keptKb] = [cachedPod(es), cachedPod(kb)];
+  expect(JSON.stringify([keptEs, keptKb])).not.toContain("xxxxxxxx");
+  expect(keptEs.spec!.containers[0]!.env).toEqual([{ name: "xpack.security.http.ssl.truststore.path" }, { name: "ES_SETTING_XPACK_SECURITY_HTTP_SSL_TRUSTSTORE_PASSWORD" }]);
+  expect(keptKb.spec!.containers[0]!.env).toEqual([{ name: "ELASTICSEARCH_HOSTS" }, { name: "STATUS_ALLOWANONYMOUS", value: "false" }]);
+  expect(httpTrustConflicts([keptEs])).toEqual(httpTrustConflicts([es]));
+  expect(httpTrustConflicts([keptEs])).toHaveLength(1);
+  expect(kibanaProofUnavailable([keptKb])).toEqual(kibanaProofUnavailable([kb]));
+  expect(kibanaProofUnavailable([keptKb])).toHaveLength(1);
+  kb.spec!.containers[0]!.env!.push({ name: "STATUS_ALLOWANONYMOUS", value: "true" });
+  expect(kibanaProofUnavailable([cachedPod(kb)])).toEqual([]);
+});

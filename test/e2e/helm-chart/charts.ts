@@ -1,36 +1,24 @@
-// Elasticsearch and Kibana as the official Elastic Helm charts (elastic/helm-charts, elasticsearch/
-// and kibana/ at 2fd64d0) render them with default values (clusterName `elasticsearch`, nodeGroup
-// `master`, release names `elasticsearch` and `kibana`), plus what a user adds through the charts'
-// values for es-mtls (README, "Elasticsearch and Kibana without ECK"): the pod `labels:` that tie the
-// pods to es-mtls's standalone `Elasticsearch` and `Kibana` resources. Written for this test from the
-// charts' templates, not copied: the StatefulSet `elasticsearch-master` (labels `app`, `chart`,
-// `release`; container `elasticsearch`; ELASTIC_PASSWORD from `elasticsearch-master-credentials`;
-// HTTP/transport TLS from the `elasticsearch-master-certs` Secret at config/certs; the chart's bash +
-// curl `exec` readiness probe, verbatim but for the chart's template expressions), its Services and
-// PDB; the Deployment `kibana-kibana` (container `kibana`, ELASTICSEARCH_HOSTS,
-// ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES, the chart's curl readiness probe).
-//
-// Deviations, each a chart value a user may set too: the readiness probe's timing (chart:
-// initialDelaySeconds 10, periodSeconds 10, successThreshold 3; here 0/1/1, to keep the test short);
-// Kibana's `healthCheckPath: /api/status`; Kibana authenticates as a file-realm user `kibana_system`
-// (`extraEnvs`), because the chart's service-account token comes from a pre-install Job that talks to
-// a real Elasticsearch, which the stand-in (a test fixture) does not model.
+// Names of the official Elastic Helm charts' objects (elastic/helm-charts, elasticsearch/ and kibana/
+// 8.5.1, default values: clusterName `elasticsearch`, nodeGroup `master`, releases `elasticsearch` and
+// `kibana`) and, for the unit tests that need a chart-shaped pod without the charts
+// (test/controller/admission/helm-chart-injection.test.ts, test/controller/reconcile/intents.test.ts),
+// the elasticsearch chart's StatefulSet written from its template, not copied: labels `app`, `chart`,
+// `release` plus the README's `labels:`; container `elasticsearch`; ELASTIC_PASSWORD from
+// `elasticsearch-master-credentials`; HTTP/transport TLS from `elasticsearch-master-certs` at
+// config/certs; the chart's bash + curl `exec` readiness probe, verbatim but for the template
+// expressions (probe timing 0/1/1 s). The e2e runs the real charts instead (rendered.ts).
 import type * as k8s from "@kubernetes/client-node";
 
 export const ES_NAME = "elasticsearch"; // the chart's clusterName, and the es-mtls Elasticsearch resource
 export const STS = "elasticsearch-master"; // <clusterName>-<nodeGroup>
 export const KB_NAME = "kibana"; // the es-mtls Kibana resource
-export const KB_DEPLOYMENT = "kibana-kibana"; // <release>-kibana
 export const REPLICAS = 3;
-export const PASSWORD = "elastic-pw";
 export const CERTS_SECRET = `${STS}-certs`;
 export const CREDENTIALS_SECRET = `${STS}-credentials`;
 const CONFIG = "/usr/share/elasticsearch/config";
 
 /** What the README tells chart users to add under `labels:` (elasticsearch chart). */
 export const ES_MTLS_ES_LABELS = { "common.k8s.elastic.co/type": "elasticsearch", "elasticsearch.k8s.elastic.co/cluster-name": ES_NAME };
-/** What the README tells chart users to add under `labels:` (kibana chart). */
-export const ES_MTLS_KB_LABELS = { "common.k8s.elastic.co/type": "kibana", "kibana.k8s.elastic.co/name": KB_NAME };
 
 const ES_CHART_LABELS = { release: "elasticsearch", chart: "elasticsearch", app: STS };
 export const ES_SELECTOR = `app=${STS}`;
@@ -97,33 +85,6 @@ else
 fi
 `;
 
-/** The kibana chart's readiness probe script (deployment.yaml), rendered with protocol http, httpPort 5601, healthCheckPath /api/status. */
-export const KB_READINESS_SCRIPT = `#!/usr/bin/env bash -e
-
-# Disable nss cache to avoid filling dentry cache when calling curl
-# This is required with Kibana Docker using nss < 3.52
-export NSS_SDB_USE_CACHE=no
-
-http () {
-    local path="\${1}"
-    set -- -XGET -s --fail -L
-
-    if [ -n "\${ELASTICSEARCH_USERNAME}" ] && [ -n "\${ELASTICSEARCH_PASSWORD}" ]; then
-      set -- "$@" -u "\${ELASTICSEARCH_USERNAME}:\${ELASTICSEARCH_PASSWORD}"
-    fi
-
-    STATUS=$(curl --output /dev/null --write-out "%{http_code}" -k "$@" "http://localhost:5601\${path}")
-    if [[ "\${STATUS}" -eq 200 ]]; then
-      exit 0
-    fi
-
-    echo "Error: Got HTTP code \${STATUS} but expected a 200"
-    exit 1
-}
-
-http "/api/status"
-`;
-
 const env = (name: string, value: string): k8s.V1EnvVar => ({ name, value });
 
 export function esStatefulSet(): k8s.V1StatefulSet {
@@ -170,59 +131,6 @@ export function esStatefulSet(): k8s.V1StatefulSet {
               env("xpack.security.http.ssl.certificate_authorities", `${CONFIG}/certs/ca.crt`),
             ],
             volumeMounts: [{ name: "elasticsearch-certs", mountPath: `${CONFIG}/certs`, readOnly: true }],
-          }],
-        },
-      },
-    },
-  };
-}
-
-export function esServices(): k8s.V1Service[] {
-  const ports = [{ name: "http", protocol: "TCP", port: 9200 }, { name: "transport", protocol: "TCP", port: 9300 }];
-  return [
-    { metadata: { name: STS, labels: ES_CHART_LABELS }, spec: { type: "ClusterIP", selector: ES_CHART_LABELS, publishNotReadyAddresses: false, ports } },
-    { metadata: { name: `${STS}-headless`, labels: ES_CHART_LABELS }, spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: { app: STS }, ports } },
-  ];
-}
-
-export function esPdb(): k8s.V1PodDisruptionBudget {
-  return { metadata: { name: `${STS}-pdb` }, spec: { maxUnavailable: 1, selector: { matchLabels: { app: STS } } } };
-}
-
-export function kibanaDeployment(userSecret: string): k8s.V1Deployment {
-  const labels = { app: "kibana", release: "kibana", ...ES_MTLS_KB_LABELS };
-  return {
-    metadata: { name: KB_DEPLOYMENT, labels: { heritage: "Helm", ...labels } },
-    spec: {
-      replicas: 1,
-      strategy: { type: "Recreate" },
-      selector: { matchLabels: { app: "kibana", release: "kibana" } },
-      template: {
-        metadata: { labels },
-        spec: {
-          automountServiceAccountToken: true,
-          securityContext: { fsGroup: 1000 },
-          terminationGracePeriodSeconds: 5,
-          volumes: [{ name: "kibana-tokens", emptyDir: {} }, { name: "elasticsearch-certs", secret: { secretName: CERTS_SECRET } }],
-          containers: [{
-            name: "kibana",
-            securityContext: { capabilities: { drop: ["ALL"] }, runAsNonRoot: true, runAsUser: 1000 },
-            image: "docker.elastic.co/kibana/kibana:8.5.1",
-            imagePullPolicy: "IfNotPresent",
-            env: [
-              env("ELASTICSEARCH_HOSTS", `https://${STS}:9200`),
-              env("ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES", "/usr/share/kibana/config/certs/ca.crt"),
-              env("SERVER_HOST", "0.0.0.0"),
-              // extraEnvs (see the header): a file-realm user instead of the chart's service-account token.
-              env("ELASTICSEARCH_USERNAME", "kibana_system"),
-              { name: "ELASTICSEARCH_PASSWORD", valueFrom: { secretKeyRef: { name: userSecret, key: "password" } } },
-              env("ELASTICSEARCH_SSL_VERIFICATIONMODE", "certificate"), // the HTTP certificate names Services, not pod IPs
-              env("STATUS_ALLOWANONYMOUS", "true"), // the agent's proof reads /api/status without credentials
-              env("NODE_OPTIONS", "--max-old-space-size=1800"),
-            ],
-            readinessProbe: { exec: { command: ["bash", "-c", KB_READINESS_SCRIPT] }, failureThreshold: 3, initialDelaySeconds: 0, periodSeconds: 1, successThreshold: 1, timeoutSeconds: 5 },
-            ports: [{ containerPort: 5601 }],
-            volumeMounts: [{ name: "elasticsearch-certs", mountPath: "/usr/share/kibana/config/certs", readOnly: true }, { name: "kibana-tokens", mountPath: "/usr/share/kibana/config/tokens", readOnly: true }],
           }],
         },
       },

@@ -1,41 +1,42 @@
-// The Helm-chart-shaped workload (charts.ts) on the lifecycle cluster (test/e2e/lifecycle: real
-// control plane and kube-controller-manager, the controller and its webhook, the test node running
-// the shipped agent and the stand-ins), with es-mtls's standalone `Elasticsearch` and `Kibana`
-// resources as the README's contract asks: the Elasticsearch named as the chart's clusterName, the
-// Kibana's elasticsearchRef naming it, and the pods labelled through the charts' `labels:`.
+// The official charts, rendered by the real helm with the README's values (rendered.ts), on the
+// lifecycle cluster (test/e2e/lifecycle: real control plane and kube-controller-manager, the
+// controller and its webhook, the test node running the shipped agent and the stand-ins), with
+// es-mtls's standalone `Elasticsearch` and `Kibana` resources as the README's contract asks: the
+// Elasticsearch named as the chart's clusterName, the Kibana's elasticsearchRef naming it, and the
+// pods labelled through the charts' `labels:`.
 import * as k8s from "@kubernetes/client-node";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { NS, type Lifecycle } from "../lifecycle/cluster.ts";
-import { TestCA } from "../../support/test-ca.ts";
 import { elasticsearchRunner, kibanaRunner } from "../../node/fixtures/standin-runners.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH, KIBANA } from "../../../controller/resources.ts";
-import { HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../../controller/names.ts";
-import { CERTS_SECRET, CREDENTIALS_SECRET, ES_NAME, KB_NAME, KB_SELECTOR, ES_SELECTOR, PASSWORD, REPLICAS, STS, esPdb, esServices, esStatefulSet, kibanaDeployment } from "./charts.ts";
+import { ECK_MANAGED_ANNOTATION, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../../controller/names.ts";
+import { CERTS_SECRET, CREDENTIALS_SECRET, ES_NAME, KB_NAME, KB_SELECTOR, ES_SELECTOR, REPLICAS } from "./charts.ts";
+import { KB_TOKEN_SECRET, KB_USER_SECRET, renderCharts } from "./rendered.ts";
 
 export { NS };
-const KB_USER_SECRET = "kibana-kibana-user";
 const USERS_FILE = "/usr/share/elasticsearch/config/users";
 
 export interface HelmCluster {
   httpCaPem: string;
+  /** The `elastic` password helm generated. */
+  password: string;
+  /** The rendered chart's readiness probe script. */
+  esReadinessScript: string;
 }
 
-/** Creates the charts' objects and es-mtls's resources; returns the HTTP CA clients verify. */
+/** Applies the rendered charts (no hooks) and es-mtls's resources; returns what the test checks against. */
 export async function installCharts(lc: Lifecycle): Promise<HelmCluster> {
   const core = lc.core;
-  // As the chart's createCert: one certificate for HTTP and transport, naming the Services.
-  const ca = await TestCA.create("elasticsearch-ca");
-  const names = [STS, `${STS}.${NS}`, `${STS}.${NS}.svc`, `${STS}-headless`, `${STS}-headless.${NS}.svc`];
-  const leaf = await ca.issue({ cn: STS, server: { dns: names, ips: [] } });
+  const charts = renderCharts(NS);
   const secret = (name: string, stringData: Record<string, string>) => core.createNamespacedSecret({ namespace: NS, body: { metadata: { name }, stringData } });
-  await secret(CERTS_SECRET, { "tls.crt": leaf.certPem, "tls.key": leaf.key, "ca.crt": ca.pem });
-  await secret(CREDENTIALS_SECRET, { username: "elastic", password: PASSWORD });
 
-  // Kibana's user in every ES pod's file realm (see charts.ts), through a runner wrapping the ES one.
+  // Kibana's user in every ES pod's file realm (rendered.ts), through a runner wrapping the ES one.
   const kbPassword = crypto.randomUUID();
   const line = `kibana_system:${await Bun.password.hash(kbPassword, { algorithm: "bcrypt", cost: 4 })}\n`;
   await secret(KB_USER_SECRET, { password: kbPassword });
+  // What the chart's pre-install hook would have created (rendered.ts: a placeholder).
+  await secret(KB_TOKEN_SECRET, { token: "placeholder: the stand-in does not model service tokens" });
   const base = elasticsearchRunner({ hostsFile: lc.dns!.file, esReloadMs: 1000 });
   lc.node!.runners.add(kibanaRunner({ hostsFile: lc.dns!.file }), {
     ...base,
@@ -48,22 +49,27 @@ export async function installCharts(lc: Lifecycle): Promise<HelmCluster> {
   });
 
   // es-mtls's standalone resources: what ties the chart's pods to a cluster.
+  const marked = { [ECK_MANAGED_ANNOTATION]: "false" };
   await lc.custom.createNamespacedCustomObject({
     ...ELASTICSEARCH,
     namespace: NS,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { [HEALTH_CREDENTIALS_ANNOTATION]: CREDENTIALS_SECRET, [HEALTH_HTTP_CA_ANNOTATION]: CERTS_SECRET } }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { ...marked, [HEALTH_CREDENTIALS_ANNOTATION]: CREDENTIALS_SECRET, [HEALTH_HTTP_CA_ANNOTATION]: CERTS_SECRET } }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
   });
   await lc.custom.createNamespacedCustomObject({
     ...KIBANA,
     namespace: NS,
-    body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: KB_NAME }, spec: { version: "8.5.1", count: 1, elasticsearchRef: { name: ES_NAME } } },
+    body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: KB_NAME, annotations: marked }, spec: { version: "8.5.1", count: 1, elasticsearchRef: { name: ES_NAME } } },
   });
 
-  for (const s of esServices()) await core.createNamespacedService({ namespace: NS, body: s });
-  await lc.apps.createNamespacedStatefulSet({ namespace: NS, body: esStatefulSet() });
-  await lc.cp.kubeConfig().makeApiClient(k8s.PolicyV1Api).createNamespacedPodDisruptionBudget({ namespace: NS, body: esPdb() });
-  await lc.apps.createNamespacedDeployment({ namespace: NS, body: kibanaDeployment(KB_USER_SECRET) });
-  return { httpCaPem: ca.pem };
+  // As `helm install --no-hooks` applies them: Secrets and Services before the workloads.
+  const api = k8s.KubernetesObjectApi.makeApiClient(lc.cp.kubeConfig());
+  const order = ["Secret", "ConfigMap", "Service", "PodDisruptionBudget", "StatefulSet", "Deployment"];
+  const objects = [...charts.objects].sort((a, b) => order.indexOf(a.kind!) - order.indexOf(b.kind!));
+  for (const o of objects) {
+    if (!order.includes(o.kind!)) throw new Error(`rendered ${o.kind} ${o.metadata?.name}: not expected from the charts' defaults`);
+    await api.create({ ...o, metadata: { ...o.metadata, namespace: NS } });
+  }
+  return { httpCaPem: charts.httpCaPem, password: charts.password, esReadinessScript: charts.esReadinessScript };
 }
 
 export async function setAuthentication(lc: Lifecycle, on: boolean): Promise<void> {

@@ -13,13 +13,13 @@ export interface ClientCert {
 }
 
 /** One `info()` through the official client to one pod; "ok" or the error's name and message. */
-export async function info(podIP: string, caPem: string, cert?: ClientCert): Promise<string> {
+export async function info(podIP: string, caPem: string, cert?: ClientCert, password = PASSWORD): Promise<string> {
   const es = new Client({
     node: `https://${podIP}:9200`,
     Connection: HttpConnection, // undici's default connection fails on Bun
     // The certificate names Services; the pod is reached by address: verify the CA, not the host.
     tls: { ca: caPem, ...(cert ? { cert: cert.cert, key: cert.key } : {}), checkServerIdentity: () => undefined },
-    auth: { username: "elastic", password: PASSWORD },
+    auth: { username: "elastic", password },
     maxRetries: 0,
     requestTimeout: 5000,
   });
