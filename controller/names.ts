@@ -143,3 +143,8 @@ export const WEBHOOK_PATHS = {
  * `xpack.security.http.ssl.certificate_authorities` (the controller cannot read it: policy/user-http-trust.ts).
  */
 export const ES_YML_HTTP_TRUST_ANNOTATION = "mtls.es-mtls.io/elasticsearch-yml-http-trust";
+/**
+ * On an Elasticsearch whose Kibana comes from the official Kibana chart: "no-hooks" says that chart's
+ * Helm hook Jobs, which present no client certificate, are skipped (`--no-hooks`: policy/kibana-chart-hooks.ts).
+ */
+export const KIBANA_CHART_HOOKS_ANNOTATION = "mtls.es-mtls.io/kibana-chart-hooks";

@@ -84,11 +84,16 @@ function container(c: k8s.V1Container): k8s.V1Container {
 /**
  * The environment variables policy/kibana-proof.ts and policy/user-http-trust.ts read, and no more:
  * ELASTICSEARCH_HOSTS and any truststore setting (either spelling) by name, STATUS_ALLOWANONYMOUS with
- * its value when short. Every other variable, and every other value, is dropped.
+ * its value when short, ELASTICSEARCH_SERVICEACCOUNTTOKEN with the name of the Secret it comes from
+ * (policy/kibana-chart-hooks.ts). Every other variable, and every other value, is dropped.
  */
 function keptEnv(env: k8s.V1EnvVar[] | undefined): k8s.V1EnvVar[] | undefined {
   const kept = (env ?? []).flatMap((e): k8s.V1EnvVar[] => {
     if (e.name === "STATUS_ALLOWANONYMOUS") return [typeof e.value === "string" && e.value.length <= 8 ? { name: e.name, value: e.value } : { name: e.name }];
+    if (e.name === "ELASTICSEARCH_SERVICEACCOUNTTOKEN") {
+      const secret = e.valueFrom?.secretKeyRef?.name;
+      return [typeof secret === "string" && secret.length <= 253 ? { name: e.name, valueFrom: { secretKeyRef: { name: secret, key: "" } } } : { name: e.name }];
+    }
     if (e.name === "ELASTICSEARCH_HOSTS" || /truststore/i.test(e.name)) return [{ name: e.name }];
     return [];
   });

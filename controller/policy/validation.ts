@@ -86,7 +86,9 @@ export type EnablementProblem =
   /** The Elasticsearch pods' own HTTP truststore or elasticsearch.yml cannot keep its CAs next to the bundle (user-http-trust.ts). */
   | { reason: "UserTrustConflict"; message: string }
   /** A Kibana of the cluster would not let the agent read its start time (kibana-proof.ts). */
-  | { reason: "KibanaProofUnavailable"; message: string };
+  | { reason: "KibanaProofUnavailable"; message: string }
+  /** A Kibana of the official chart, whose hook Jobs present no certificate, without the annotation saying they are skipped (kibana-chart-hooks.ts). */
+  | { reason: "KibanaChartHooksWouldFail"; message: string };
 
 /**
  * Whether client authentication, when requested, may be switched on: TLS on and the licence rule

@@ -7,6 +7,7 @@ import { enablementCheck, type EnablementProblem } from "../policy/validation.ts
 import { describeHttpsProblems, httpsCallsThatWouldFail } from "../policy/https-probes.ts";
 import { describeHttpTrustConflicts, httpTrustConflicts } from "../policy/user-http-trust.ts";
 import { describeKibanaProofProblems, kibanaProofUnavailable } from "../policy/kibana-proof.ts";
+import { describeKibanaChartHooksProblems, kibanaChartHooksWouldFail } from "../policy/kibana-chart-hooks.ts";
 import type { Manager } from "../policy/manager.ts";
 import { decidePhase } from "../gate/transition.ts";
 import { esTarget } from "./event-targets.ts";
@@ -19,7 +20,7 @@ export async function decideClusterPhase(c: ClusterView, conditions: Condition[]
   const enablement = enablementCheck(c.es, license);
   const decision = decidePhase({
     wanted: c.es.spec?.http?.tls?.client?.authentication === true,
-    problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c), ...trustProblems(c), ...kibanaProblems(c)],
+    problems: [...(manager.by === "eck" && !manager.implementsFeature ? [{ reason: "ECKTooOld" as const, message: `Elasticsearch ${c.key} is ${manager.reason}` }] : []), ...(enablement.ok ? [] : enablement.problems), ...probeProblems(c), ...trustProblems(c), ...kibanaProblems(c), ...chartHookProblems(c)],
     license,
     previous: c.prevPhase,
   });
@@ -44,4 +45,10 @@ function trustProblems(c: ClusterView): EnablementProblem[] {
 function kibanaProblems(c: ClusterView): EnablementProblem[] {
   const found = kibanaProofUnavailable(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod));
   return found.length ? [{ reason: "KibanaProofUnavailable", message: describeKibanaProofProblems(c.key, found) }] : [];
+}
+
+/** Kibanas of the official chart whose hook Jobs `required` would refuse, unless they are skipped: refused before any restart. */
+function chartHookProblems(c: ClusterView): EnablementProblem[] {
+  const found = kibanaChartHooksWouldFail(c.pods.filter((p) => p.role === "kibana").map((p) => p.pod), c.es.metadata?.annotations ?? {});
+  return found.length ? [{ reason: "KibanaChartHooksWouldFail", message: describeKibanaChartHooksProblems(c.key, found) }] : [];
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test
 import * as https from "node:https";
 import { createServer as createTcpServer } from "node:net";
 import { x509 } from "../../common/x509.ts";
-import { clientCaSecretName, CONTROLLER_NAMESPACE, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../controller/names.ts";
+import { clientCaSecretName, CONTROLLER_NAMESPACE, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION, KIBANA_CHART_HOOKS_ANNOTATION } from "../../controller/names.ts";
 import { ELASTICSEARCH } from "../../controller/resources.ts";
 import { TestCA } from "../support/test-ca.ts";
 import { Lifecycle } from "./lifecycle/cluster.ts";
@@ -81,13 +81,13 @@ async function chartProbe(podName: string, podIP: string, edit: (script: string)
 
 describe(`the official charts rendered by helm (${NEEDS_REFERENCE_CHARTS})`, () => {
 /**
- * With `pod` planted (bound to another node, so it never runs: what counts is its spec), switching
- * on must stay Blocked with `reason` (condition naming `message`, one Event), a reconcile later
- * too, with no eviction, no Secret, no pod injected; then switched off and the pod removed.
+ * With `pod` planted (bound to another node, so it never runs: what counts is its spec), or with the
+ * charts' pods alone, switching on must stay Blocked with `reason` (condition naming `message`, one
+ * Event), a reconcile later too, with no eviction, no Secret, no pod injected; then switched off and
+ * the pod removed.
  */
-async function refusedWith(pod: V1Pod, reason: string, message: string): Promise<void> {
-  const name = pod.metadata!.name!;
-  await lc.core.createNamespacedPod({ namespace: NS, body: { ...pod, spec: { ...pod.spec!, nodeName: "elsewhere" } } });
+async function refusedWith(pod: V1Pod | undefined, reason: string, message: string | RegExp): Promise<void> {
+  if (pod) await lc.core.createNamespacedPod({ namespace: NS, body: { ...pod, spec: { ...pod.spec!, nodeName: "elsewhere" } } });
   const since = Date.now();
   await setAuthentication(lc, true);
   const s = await eventually(async () => {
@@ -97,7 +97,8 @@ async function refusedWith(pod: V1Pod, reason: string, message: string): Promise
   }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Blocked" });
   const ready = s.conditions.find((c: any) => c.type === "Ready");
   expect(ready).toMatchObject({ status: "False", reason });
-  expect(ready.message).toContain(message);
+  if (typeof message === "string") expect(ready.message).toContain(message);
+  else expect(ready.message).toMatch(message);
   const events = (await lc.core.listNamespacedEvent({ namespace: NS })).items.filter((e) => e.reason === reason);
   expect(events.map((e) => e.involvedObject.name)).toEqual([ES_NAME]);
   // Still Blocked a reconcile later (the controller's own counter), and nothing happened meanwhile.
@@ -121,7 +122,7 @@ async function refusedWith(pod: V1Pod, reason: string, message: string): Promise
     const st = await status(lc);
     if (st?.phase !== "Disabled") throw new Error(`phase ${st?.phase}`);
   }, { timeoutMs: 30_000, intervalMs: 250, what: "phase Disabled" });
-  await lc.core.deleteNamespacedPod({ name, namespace: NS, gracePeriodSeconds: 0 });
+  if (pod) await lc.core.deleteNamespacedPod({ name: pod.metadata!.name!, namespace: NS, gracePeriodSeconds: 0 });
 }
 
 test("refused: with a pod of the cluster whose readiness probe is an httpGet over HTTPS, enabling stays Blocked (ProbeWouldFail, Event), no pod evicted, nothing created", async () => {
@@ -144,6 +145,18 @@ test("refused: a pod of the kibana chart without STATUS_ALLOWANONYMOUS keeps ena
   const labelsOnly = Object.fromEntries(Object.entries(README_KB_VALUES).filter(([k]) => k.startsWith("labels.")));
   const template = ofKind(renderOfficial("kibana", "kibana", NS, labelsOnly), "Deployment")[0]!.spec.template;
   await refusedWith({ metadata: { ...template.metadata, name: "kibana-without-anonymous-status" }, spec: template.spec }, "KibanaProofUnavailable", "Kibana pod(s) kibana-without-anonymous-status do not set STATUS_ALLOWANONYMOUS=true");
+}, 90_000);
+
+test("refused: the kibana chart's own running Kibana, without the annotation saying its hook Jobs are skipped, keeps enabling Blocked (KibanaChartHooksWouldFail, Event), no pod evicted, nothing created", async () => {
+  const [kb] = await kibanaPods(lc);
+  // The rendered Deployment's pod takes its token from the Secret the chart's hook Jobs write.
+  expect(kb!.spec!.containers.find((c) => c.name === "kibana")!.env).toContainEqual({ name: "ELASTICSEARCH_SERVICEACCOUNTTOKEN", valueFrom: { secretKeyRef: { name: "kibana-kibana-es-token", key: "token", optional: false } } });
+  await lc.custom.patchNamespacedCustomObject({ ...ELASTICSEARCH, namespace: NS, name: ES_NAME, body: [{ op: "remove", path: `/metadata/annotations/${KIBANA_CHART_HOOKS_ANNOTATION.replace("/", "~1")}` }] });
+  try {
+    await refusedWith(undefined, "KibanaChartHooksWouldFail", new RegExp(`Helm hook Jobs \\(pre-install-kibana-kibana, post-delete-kibana-kibana\\): Kibana pod\\(s\\) ${kb!.metadata!.name} take ELASTICSEARCH_SERVICEACCOUNTTOKEN`));
+  } finally {
+    await annotate(KIBANA_CHART_HOOKS_ANNOTATION, "no-hooks");
+  }
 }, 90_000);
 
 /** The ES pods' UIDs before client authentication was first switched on (the health-gate test switches it on). */

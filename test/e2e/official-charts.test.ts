@@ -13,6 +13,8 @@ import { parse } from "yaml";
 import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../controller/policy/https-probes.ts";
 import { httpTrustConflicts } from "../../controller/policy/user-http-trust.ts";
 import { kibanaProofUnavailable } from "../../controller/policy/kibana-proof.ts";
+import { kibanaChartHooksWouldFail } from "../../controller/policy/kibana-chart-hooks.ts";
+import { KIBANA_CHART_HOOKS_ANNOTATION } from "../../controller/names.ts";
 import { clusterOfPod } from "../../controller/kube/pod-cluster.ts";
 import { ElasticsearchStandin, type ClientAuthentication } from "../fixtures/elasticsearch-standin/server.ts";
 import { deployFile } from "../support/helm-chart.ts";
@@ -83,6 +85,12 @@ describe(`the official charts as the README has users render them (${NEEDS_REFER
       expect(webhookSelects(pod.metadata?.labels)).toBe(false);
       expect(clusterOfPod(pod, noKibanas)).toBeUndefined();
     }
+    // So enabling is refused before any restart, naming those Jobs, unless the Elasticsearch says they are skipped.
+    const kibana = podOf(ofKind(objs, "Deployment")[0]!.spec.template, "kibana-kibana-1");
+    expect(kibanaChartHooksWouldFail([kibana])).toEqual([{ pod: "kibana-kibana-1", release: "kibana-kibana" }]);
+    expect(kibanaChartHooksWouldFail([kibana], { [KIBANA_CHART_HOOKS_ANNOTATION]: "no-hooks" })).toEqual([]);
+    const renamed = podOf(ofKind(renderOfficial("kibana", "logs", NS, { ...README_KB_VALUES, fullnameOverride: "logs-ui" }), "Deployment")[0]!.spec.template, "logs-ui-1");
+    expect(kibanaChartHooksWouldFail([renamed])).toEqual([{ pod: "logs-ui-1", release: "logs-ui" }]);
     const script = hookScript(objs);
     // The options of its Elasticsearch requests: basic auth and the CA, no cert/key/pfx.
     const esOptions = [...script.matchAll(/const esToken(Create|Delete)Options = \{([^}]*)\}/g)].map((m) => m[2]!);

@@ -8,6 +8,7 @@ import type { V1Pod, V1Secret } from "@kubernetes/client-node";
 import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "../../../controller/kube/cached-fields.ts";
 import { httpTrustConflicts } from "../../../controller/policy/user-http-trust.ts";
 import { kibanaProofUnavailable } from "../../../controller/policy/kibana-proof.ts";
+import { kibanaChartHooksWouldFail } from "../../../controller/policy/kibana-chart-hooks.ts";
 import { injectPod } from "../../../controller/admission/injection.ts";
 import { httpsCallsThatWouldFail, needsProbeIdentity } from "../../../controller/policy/https-probes.ts";
 import { agentImage, hasInjectionRecord, injectionRecord, isInjected, podEnforcement } from "../../../controller/policy/injection-record.ts";
@@ -134,4 +135,15 @@ test("issue 19 item 5: of env only what the HTTP-trust and Kibana-proof rules re
   expect(kibanaProofUnavailable([keptKb])).toHaveLength(1);
   kb.spec!.containers[0]!.env!.push({ name: "STATUS_ALLOWANONYMOUS", value: "true" });
   expect(kibanaProofUnavailable([cachedPod(kb)])).toEqual([]);
+});
+
+test("issue 19 item 5: of the chart's service-account token variable only the Secret's name is kept, and the hook rule answers the same on the kept pod", () => {
+  const kb = bulky(kibanaPod("prod", "kb", "kb-1"));
+  kb.spec!.containers[0]!.env!.push({ name: "ELASTICSEARCH_SERVICEACCOUNTTOKEN", valueFrom: { secretKeyRef: { name: "kibana-kibana-es-token", key: "token", optional: false } } });
+  const kept = cachedPod(kb);
+  expect(kept.spec!.containers[0]!.env).toEqual([{ name: "ELASTICSEARCH_SERVICEACCOUNTTOKEN", valueFrom: { secretKeyRef: { name: "kibana-kibana-es-token", key: "" } } }]);
+  expect(kibanaChartHooksWouldFail([kept])).toEqual(kibanaChartHooksWouldFail([kb]));
+  expect(kibanaChartHooksWouldFail([kept])).toHaveLength(1);
+  kb.spec!.containers[0]!.env!.splice(-1, 1, { name: "ELASTICSEARCH_SERVICEACCOUNTTOKEN", valueFrom: { secretKeyRef: { name: "x".repeat(300), key: "token" } } });
+  expect(cachedPod(kb).spec!.containers[0]!.env).toEqual([{ name: "ELASTICSEARCH_SERVICEACCOUNTTOKEN" }]);
 });

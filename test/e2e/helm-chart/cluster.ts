@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { NS, type Lifecycle } from "../lifecycle/cluster.ts";
 import { elasticsearchRunner, kibanaRunner } from "../../node/fixtures/standin-runners.ts";
 import { CLIENT_AUTHENTICATION, ELASTICSEARCH, KIBANA } from "../../../controller/resources.ts";
-import { ECK_MANAGED_ANNOTATION, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION } from "../../../controller/names.ts";
+import { ECK_MANAGED_ANNOTATION, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION, KIBANA_CHART_HOOKS_ANNOTATION } from "../../../controller/names.ts";
 import { CERTS_SECRET, CREDENTIALS_SECRET, ES_NAME, KB_NAME, KB_SELECTOR, ES_SELECTOR, REPLICAS } from "./charts.ts";
 import { KB_TOKEN_SECRET, KB_USER_SECRET, renderCharts } from "./rendered.ts";
 
@@ -53,7 +53,7 @@ export async function installCharts(lc: Lifecycle): Promise<HelmCluster> {
   await lc.custom.createNamespacedCustomObject({
     ...ELASTICSEARCH,
     namespace: NS,
-    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { ...marked, [HEALTH_CREDENTIALS_ANNOTATION]: CREDENTIALS_SECRET, [HEALTH_HTTP_CA_ANNOTATION]: CERTS_SECRET } }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
+    body: { apiVersion: "elasticsearch.k8s.elastic.co/v1", kind: "Elasticsearch", metadata: { name: ES_NAME, annotations: { ...marked, [HEALTH_CREDENTIALS_ANNOTATION]: CREDENTIALS_SECRET, [HEALTH_HTTP_CA_ANNOTATION]: CERTS_SECRET, [KIBANA_CHART_HOOKS_ANNOTATION]: "no-hooks" } }, spec: { version: "8.5.1", nodeSets: [{ name: "master", count: REPLICAS }] } },
   });
   await lc.custom.createNamespacedCustomObject({
     ...KIBANA,
