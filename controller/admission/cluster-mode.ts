@@ -2,7 +2,8 @@
 // persisted phase, what the workload must enforce, the Kibana's own Secret), read from the caches.
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ClusterRef, Enforcement, Phase, Role } from "../../protocol/intent.ts";
-import { ES_CLUSTER_LABEL, ES_STATEFULSET_LABEL, KIBANA_NAME_LABEL } from "../names.ts";
+import { ES_CLUSTER_LABEL, KIBANA_NAME_LABEL } from "../names.ts";
+import { flatSettings, nodeSetOfPod } from "../policy/node-set-config.ts";
 import type { ClientAuthentication, Elasticsearch, Kibana } from "../resources.ts";
 import type { ObjectCache } from "../kube/informers.ts";
 import { clusterOfPod } from "../kube/pod-cluster.ts";
@@ -49,8 +50,7 @@ export async function clusterModeOf(pod: V1Pod, sources: ClusterModeSources): Pr
   if (labels[ES_CLUSTER_LABEL]) {
     // New Elasticsearch pods start into `required` while enabling or enabled, and without it while disabling.
     const es = sources.elasticsearch.get(name, namespace);
-    const nodeSet = es?.spec?.nodeSets?.find((n) => labels[ES_STATEFULSET_LABEL] === `${name}-es-${n.name}`);
-    const cas = nodeSet?.config?.["xpack.security.http.ssl.certificate_authorities"];
+    const cas = flatSettings(nodeSetOfPod(es, labels)?.config).get("xpack.security.http.ssl.certificate_authorities");
     return {
       cluster: { namespace, name },
       role: "elasticsearch",

@@ -14,6 +14,8 @@
 // Pure: pods in, problems out; refused before any restart (reconcile/phase.ts).
 import type { V1EnvVar, V1Pod } from "@kubernetes/client-node";
 import { ES_CONTAINER, ES_YML_HTTP_TRUST_ANNOTATION } from "../names.ts";
+import type { Elasticsearch } from "../resources.ts";
+import { flatSettings, nodeSetOfPod } from "./node-set-config.ts";
 
 const CONFIG_DIR = "/usr/share/elasticsearch/config";
 const TRUSTSTORE = "xpack.security.http.ssl.truststore.";
@@ -30,8 +32,8 @@ export function esSettingName(env: string): string {
 }
 
 /** Every Elasticsearch pod whose own HTTP trust the injected certificate_authorities would break or drop. */
-export function httpTrustConflicts(pods: V1Pod[], esAnnotations: Record<string, string> = {}): HttpTrustProblem[] {
-  const ymlReviewed = esAnnotations[ES_YML_HTTP_TRUST_ANNOTATION] === "none";
+export function httpTrustConflicts(pods: V1Pod[], cluster?: Elasticsearch): HttpTrustProblem[] {
+  const ymlReviewed = cluster?.metadata?.annotations?.[ES_YML_HTTP_TRUST_ANNOTATION] === "none";
   const out: HttpTrustProblem[] = [];
   for (const pod of pods) {
     const es = (pod.spec?.containers ?? []).find((c) => c.name === ES_CONTAINER);
@@ -47,7 +49,13 @@ export function httpTrustConflicts(pods: V1Pod[], esAnnotations: Record<string, 
     // the controller reads from the Elasticsearch (its certificate_authorities are carried on:
     // admission/cluster-mode.ts). Any other source (the chart's ConfigMap) it cannot read.
     const fromSecret = !!yml && (pod.spec?.volumes ?? []).some((v) => v.name === yml.name && v.secret);
-    if (yml && !fromSecret && !ymlReviewed) {
+    if (fromSecret) {
+      const nodeSet = nodeSetOfPod(cluster, pod.metadata?.labels ?? {});
+      const inConfig = [...flatSettings(nodeSet?.config).keys()].filter((k) => k.startsWith(TRUSTSTORE));
+      if (inConfig.length) out.push({ pod: name, why: `nodeSet ${nodeSet!.name} config sets ${inConfig.join(", ")}; Elasticsearch refuses a truststore together with the certificate_authorities es-mtls sets, so the restarted pod would not start` });
+      continue;
+    }
+    if (yml && !ymlReviewed) {
       out.push({ pod: name, why: `mounts its own elasticsearch.yml (volume ${yml.name}), which es-mtls cannot read: a ${TRUSTSTORE}* there would keep the restarted pod from starting, and its certificate_authorities would be replaced` });
     }
   }

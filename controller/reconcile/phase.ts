@@ -37,7 +37,7 @@ function probeProblems(c: ClusterView): EnablementProblem[] {
 
 /** HTTP trust of the user's that the injected certificate_authorities would break or drop: refused before any restart. */
 function trustProblems(c: ClusterView): EnablementProblem[] {
-  const found = httpTrustConflicts(c.esPods.map((p) => p.pod), c.es.metadata?.annotations ?? {});
+  const found = httpTrustConflicts(c.esPods.map((p) => p.pod), c.es);
   return found.length ? [{ reason: "UserTrustConflict", message: describeHttpTrustConflicts(c.key, found) }] : [];
 }
 

@@ -4,13 +4,15 @@
 import { describe, expect, test } from "bun:test";
 import type { V1Container, V1Pod } from "@kubernetes/client-node";
 import { describeHttpTrustConflicts, esSettingName, httpTrustConflicts } from "../../../controller/policy/user-http-trust.ts";
-import { ES_YML_HTTP_TRUST_ANNOTATION } from "../../../controller/names.ts";
+import { ES_STATEFULSET_LABEL, ES_YML_HTTP_TRUST_ANNOTATION } from "../../../controller/names.ts";
+import type { Elasticsearch } from "../../../controller/resources.ts";
 
 const pod = (name: string, es: Partial<V1Container>, other: V1Container[] = []): V1Pod => ({
   metadata: { name },
   spec: { containers: [{ name: "elasticsearch", image: "docker.elastic.co/elasticsearch/elasticsearch:8.5.1", ...es }, ...other] },
 });
 const CHART_ENV = [{ name: "xpack.security.http.ssl.certificate_authorities", value: "/usr/share/elasticsearch/config/certs/ca.crt" }];
+const annotated = (annotations: Record<string, string>): Elasticsearch => ({ metadata: { name: "es", namespace: "prod", uid: "u", annotations } });
 const ES_CONFIG_MOUNT = { name: "esconfig", mountPath: "/usr/share/elasticsearch/config/elasticsearch.yml", subPath: "elasticsearch.yml" };
 
 describe("httpTrustConflicts", () => {
@@ -36,8 +38,8 @@ describe("httpTrustConflicts", () => {
   test("an elasticsearch.yml of its own (the chart's esConfig) is refused, unless the Elasticsearch says it holds no HTTP trust", () => {
     const pods = [pod("es-0", { env: CHART_ENV, volumeMounts: [ES_CONFIG_MOUNT] })];
     expect(httpTrustConflicts(pods).map((p) => p.why)).toEqual([expect.stringContaining("mounts its own elasticsearch.yml (volume esconfig)")]);
-    expect(httpTrustConflicts(pods, { [ES_YML_HTTP_TRUST_ANNOTATION]: "none" })).toEqual([]);
-    expect(httpTrustConflicts(pods, { [ES_YML_HTTP_TRUST_ANNOTATION]: "yes" })).toHaveLength(1);
+    expect(httpTrustConflicts(pods, annotated({ [ES_YML_HTTP_TRUST_ANNOTATION]: "none" }))).toEqual([]);
+    expect(httpTrustConflicts(pods, annotated({ [ES_YML_HTTP_TRUST_ANNOTATION]: "yes" }))).toHaveLength(1);
     // A whole config folder mounted is the same; a file beside it is not.
     expect(httpTrustConflicts([pod("es-0", { volumeMounts: [{ name: "cfg", mountPath: "/usr/share/elasticsearch/config" }] })])).toHaveLength(1);
     expect(httpTrustConflicts([pod("es-0", { volumeMounts: [{ name: "jvm", mountPath: "/usr/share/elasticsearch/config/jvm.options.d/x", subPath: "x" }] })])).toEqual([]);
@@ -51,8 +53,22 @@ describe("httpTrustConflicts", () => {
     expect(httpTrustConflicts([withVolume({})])).toHaveLength(1); // the pod cache keeps only Secret names of volumes
   });
 
+  test("ECK's layout: a truststore in the pod's nodeSet config, in either spelling (dotted or nested), is refused; another nodeSet's is not this pod's", () => {
+    const eckPod = (nodeSet: string): V1Pod => ({
+      metadata: { name: `quickstart-es-${nodeSet}-0`, labels: { [ES_STATEFULSET_LABEL]: `quickstart-es-${nodeSet}` } },
+      spec: { containers: [{ name: "elasticsearch", volumeMounts: [{ name: "elastic-internal-elasticsearch-config", mountPath: "/usr/share/elasticsearch/config/elasticsearch.yml", subPath: "elasticsearch.yml" }] }], volumes: [{ name: "elastic-internal-elasticsearch-config", secret: { secretName: `quickstart-es-${nodeSet}-es-config` } }] },
+    });
+    const es = (config: Record<string, unknown>): Elasticsearch => ({ metadata: { name: "quickstart", namespace: "prod", uid: "u" }, spec: { nodeSets: [{ name: "hot", config }, { name: "cold", config: {} }] } });
+    const dotted = httpTrustConflicts([eckPod("hot"), eckPod("cold")], es({ "xpack.security.http.ssl.truststore.path": "certs/t.p12" }));
+    expect(dotted).toEqual([{ pod: "quickstart-es-hot-0", why: expect.stringContaining("nodeSet hot config sets xpack.security.http.ssl.truststore.path") }]);
+    expect(dotted[0]!.why).toContain("would not start");
+    const nested = httpTrustConflicts([eckPod("hot")], es({ xpack: { security: { http: { ssl: { truststore: { path: "certs/t.p12", password: "pw" } } } } } }));
+    expect(nested[0]?.why).toContain("xpack.security.http.ssl.truststore.path, xpack.security.http.ssl.truststore.password");
+    expect(httpTrustConflicts([eckPod("hot")], es({ "xpack.security.http.ssl.certificate_authorities": ["/mine.crt"], xpack: { security: { transport: { ssl: { truststore: { path: "t.p12" } } } } } }))).toEqual([]);
+  });
+
   test("the annotation never waives a truststore that can be seen", () => {
-    expect(httpTrustConflicts([pod("es-0", { env: [{ name: "xpack.security.http.ssl.truststore.path", value: "x" }] })], { [ES_YML_HTTP_TRUST_ANNOTATION]: "none" })).toHaveLength(1);
+    expect(httpTrustConflicts([pod("es-0", { env: [{ name: "xpack.security.http.ssl.truststore.path", value: "x" }] })], annotated({ [ES_YML_HTTP_TRUST_ANNOTATION]: "none" }))).toHaveLength(1);
   });
 
   test("only the elasticsearch container counts", () => {
