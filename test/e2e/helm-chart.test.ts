@@ -11,7 +11,6 @@
 // its name saying so.
 import { afterAll, beforeAll, describe, expect, test as bunTest } from "bun:test";
 import * as https from "node:https";
-import { createServer as createTcpServer } from "node:net";
 import { x509 } from "../../common/x509.ts";
 import { clientCaSecretName, CONTROLLER_NAMESPACE, HEALTH_CREDENTIALS_ANNOTATION, HEALTH_HTTP_CA_ANNOTATION, KIBANA_CHART_HOOKS_ANNOTATION } from "../../controller/names.ts";
 import { ELASTICSEARCH } from "../../controller/resources.ts";
@@ -20,6 +19,7 @@ import { Lifecycle } from "./lifecycle/cluster.ts";
 import { evictions, info } from "./lifecycle/observe.ts";
 import { runProbe } from "../node/probes.ts";
 import { eventually } from "../support/eventually.ts";
+import { freeLoopbackAddress } from "../support/ports.ts";
 import { CERTS_SECRET, CREDENTIALS_SECRET, ES_MTLS_ES_LABELS, ES_NAME, REPLICAS, STS } from "./helm-chart/charts.ts";
 import { NEEDS_REFERENCE_CHARTS, README_ES_VALUES, README_KB_VALUES, exampleValues, ofKind, renderOfficial, skipWhy } from "../support/official-charts.ts";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -162,19 +162,6 @@ test("refused: the kibana chart's own running Kibana, without the annotation say
 /** The ES pods' UIDs before client authentication was first switched on (the health-gate test switches it on). */
 let beforeEnable: string[] | undefined;
 
-/** An address of its own on which port 9200 is free (pods take random 127.X.Y.0/24 blocks too). */
-async function freeAddress9200(): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const ip = `127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createTcpServer();
-      srv.once("error", () => resolve(false));
-      srv.listen({ host: ip, port: 9200, exclusive: true }, () => srv.close(() => resolve(true)));
-    });
-    if (free) return ip;
-  }
-  throw new Error("no loopback address with 9200 free");
-}
 
 /** What a planted pod serves on podIP:9200: answers green to anything, and records who sent what. */
 async function catcher(ip: string, cert: { certPem: string; key: string }, seen: string[]): Promise<https.Server> {
@@ -196,7 +183,7 @@ test("health gate (issue 18 finding 4): a Ready pod planted with the cluster's l
   // Someone who may edit the Elasticsearch, create pods and Secrets, but not read Secrets: a pod
   // with the cluster's labels (first in name order), Ready at an address where the test listens, and
   // their own CA in a Secret named by the annotation.
-  const ip = await freeAddress9200();
+  const ip = await freeLoopbackAddress(9200);
   const seen: string[] = [];
   const plantedCa = await TestCA.create("planted http ca");
   const names = [STS, `${STS}.${NS}.svc`, `${ES_NAME}-es-http.${NS}.svc`];

@@ -5,7 +5,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { V1Pod, V1PodTemplateSpec } from "@kubernetes/client-node";
@@ -18,6 +17,7 @@ import { KIBANA_CHART_HOOKS_ANNOTATION } from "../../controller/names.ts";
 import { clusterOfPod } from "../../controller/kube/pod-cluster.ts";
 import { ElasticsearchStandin, type ClientAuthentication } from "../fixtures/elasticsearch-standin/server.ts";
 import { deployFile } from "../support/helm-chart.ts";
+import { freeLoopbackAddress } from "../support/ports.ts";
 import { NEEDS_REFERENCE_CHARTS, README_ES_VALUES, README_KB_VALUES, exampleValues, ofKind, renderOfficial, skipWhy, type Rendered } from "../support/official-charts.ts";
 
 const NS = "prod";
@@ -104,19 +104,6 @@ describe(`the official charts as the README has users render them (${NEEDS_REFER
 
 const hookScript = (objs: Rendered[]): string => ofKind(objs, "ConfigMap").find((c) => c.metadata?.name === "kibana-kibana-helm-scripts")!.data["manage-es-token.js"];
 
-/** A loopback address with 9200 free: the script calls https://elasticsearch-master:9200. */
-async function freeAddress9200(): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    const ip = `127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-    const free = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen({ host: ip, port: 9200, exclusive: true }, () => srv.close(() => resolve(true)));
-    });
-    if (free) return ip;
-  }
-  throw new Error("no loopback address with 9200 free");
-}
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -162,7 +149,7 @@ th(`the pre-install/pre-upgrade hook script, run by the real node against Elasti
   const dir = mkdtempSync(join(tmpdir(), "chart-certs-"));
   dirs.push(dir);
   for (const k of ["tls.crt", "tls.key", "ca.crt"]) writeFileSync(join(dir, k), Buffer.from(certs[k]!, "base64"));
-  const ip = await freeAddress9200();
+  const ip = await freeLoopbackAddress(9200);
   const run = async (mode: ClientAuthentication) => {
     const standin = await new ElasticsearchStandin({ keyFile: join(dir, "tls.key"), certFile: join(dir, "tls.crt"), caFiles: [join(dir, "ca.crt")], clientAuthentication: mode, host: ip, port: 9200, users: { elastic: "pw" }, reloadMs: 60_000, log: () => {} }).start();
     try {

@@ -5,6 +5,8 @@
 // showed as EADDRINUSE on a busy run. Below it, only another explicit bind can race, and this
 // process never hands the same port out twice.
 
+import { createServer } from "node:net";
+
 const LOW = 20_000;
 const HIGH = 32_767;
 const handedOut = new Set<number>();
@@ -34,4 +36,22 @@ export function freePorts(n: number): number[] {
 /** One port that was free a moment ago. */
 export function freePort(): number {
   return freePorts(1)[0]!;
+}
+
+/**
+ * A loopback address of its own (127.X.Y.Z) on which `port` is free: for a server that must listen on
+ * a fixed port (9200, as a URL names it) beside others doing the same, e.g. pods of the test node,
+ * which take random 127.X.Y.0/24 blocks.
+ */
+export async function freeLoopbackAddress(port: number): Promise<string> {
+  for (let i = 0; i < 50; i++) {
+    const ip = `127.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen({ host: ip, port, exclusive: true }, () => srv.close(() => resolve(true)));
+    });
+    if (free) return ip;
+  }
+  throw new Error(`no loopback address with ${port} free`);
 }
