@@ -20,28 +20,35 @@ const TAG = {
   SET: 0x31,
 } as const;
 
-function concat(parts: readonly Uint8Array[]): Der {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/** Definite length, short form below 128, else the fewest big-endian octets (DER): the header's size. */
+function headerSize(length: number): number {
+  if (length < 0x80) return 2;
+  let octets = 0;
+  for (let v = length; v > 0; v = Math.floor(v / 256)) octets++;
+  return 2 + octets;
+}
+
+/**
+ * One element: tag, length, and the contents concatenated, written into one new array (the
+ * controller encodes a leaf per issuance with these: no intermediate copies, no spread arrays).
+ */
+export function tlv(tag: number, ...contents: readonly Uint8Array[]): Der {
+  let length = 0;
+  for (const c of contents) length += c.length;
+  const header = headerSize(length);
+  const out = new Uint8Array(header + length);
+  out[0] = tag;
+  if (header === 2) out[1] = length;
+  else {
+    out[1] = 0x80 | (header - 2);
+    for (let i = header - 1, v = length; i >= 2; i--, v = Math.floor(v / 256)) out[i] = v % 256;
+  }
+  let at = header;
+  for (const c of contents) {
+    out.set(c, at);
+    at += c.length;
   }
   return out;
-}
-
-/** Definite length, short form below 128, else the fewest big-endian octets (DER). */
-function encodeLength(n: number): Uint8Array {
-  if (n < 0x80) return Uint8Array.of(n);
-  const octets: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) octets.unshift(v % 256);
-  return Uint8Array.of(0x80 | octets.length, ...octets);
-}
-
-/** One element: tag, length, and the contents concatenated. */
-export function tlv(tag: number, ...contents: readonly Uint8Array[]): Der {
-  const body = concat(contents);
-  return concat([Uint8Array.of(tag), encodeLength(body.length), body]);
 }
 
 export const sequence = (...items: readonly Uint8Array[]): Der => tlv(TAG.SEQUENCE, ...items);
@@ -60,6 +67,8 @@ export const octetString = (bytes: Uint8Array): Der => tlv(TAG.OCTET_STRING, byt
 /** A BIT STRING of whole octets, or with `unusedBits` trailing bits of the last octet unused. */
 export const bitString = (bytes: Uint8Array, unusedBits = 0): Der => tlv(TAG.BIT_STRING, Uint8Array.of(unusedBits), bytes);
 
+const ZERO = Uint8Array.of(0);
+
 /**
  * A non-negative INTEGER from its big-endian magnitude: leading zero octets dropped, one 0x00 put
  * back when the top bit is set (two's complement), as DER's minimal encoding requires. ECDSA's r
@@ -69,10 +78,13 @@ export function unsignedInteger(magnitude: Uint8Array): Der {
   let start = 0;
   while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
   const digits = magnitude.subarray(start);
-  return tlv(TAG.INTEGER, ...((digits[0] ?? 0) & 0x80 ? [Uint8Array.of(0), digits] : [digits.length ? digits : Uint8Array.of(0)]));
+  if ((digits[0] ?? 0) & 0x80) return tlv(TAG.INTEGER, ZERO, digits);
+  return tlv(TAG.INTEGER, digits.length ? digits : ZERO);
 }
 
 export const smallInteger = (n: number): Der => unsignedInteger(Uint8Array.of(n));
+
+const utf8 = new TextEncoder();
 
 // X.520's PrintableString alphabet: what @peculiar/x509 (the controller's library) writes as
 // PrintableString; anything else is a UTF8String, so the agent's names encode as they always did.
@@ -80,7 +92,7 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 /** A DirectoryString: PrintableString when the text allows it, else UTF8String. */
 export function directoryString(text: string): Der {
-  const bytes = new TextEncoder().encode(text);
+  const bytes = utf8.encode(text);
   return tlv(PRINTABLE.test(text) ? TAG.PRINTABLE_STRING : TAG.UTF8_STRING, bytes);
 }
 
@@ -90,6 +102,6 @@ const two = (n: number) => String(n).padStart(2, "0");
 export function time(date: Date): Der {
   const y = date.getUTCFullYear();
   const rest = two(date.getUTCMonth() + 1) + two(date.getUTCDate()) + two(date.getUTCHours()) + two(date.getUTCMinutes()) + two(date.getUTCSeconds()) + "Z";
-  const ascii = (s: string) => new TextEncoder().encode(s);
+  const ascii = (s: string) => utf8.encode(s);
   return y < 2050 ? tlv(TAG.UTC_TIME, ascii(two(y % 100) + rest)) : tlv(TAG.GENERALIZED_TIME, ascii(String(y).padStart(4, "0") + rest));
 }

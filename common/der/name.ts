@@ -6,7 +6,11 @@ import { directoryString, oid, sequence, set, type Der } from "./encode.ts";
 
 export const NAME_OID = { CN: "2.5.4.3", OU: "2.5.4.11" } as const;
 
+// Encoded once: the controller encodes a subject per issuance.
+const CN = oid(NAME_OID.CN);
+const OU = oid(NAME_OID.OU);
+
 export function clientSubjectName(subject: { commonName: string; organizationalUnit: string }): Der {
-  const rdn = (type: string, value: string) => set(sequence(oid(type), directoryString(value)));
-  return sequence(rdn(NAME_OID.CN, subject.commonName), rdn(NAME_OID.OU, subject.organizationalUnit));
+  const rdn = (type: Der, value: string) => set(sequence(type, directoryString(value)));
+  return sequence(rdn(CN, subject.commonName), rdn(OU, subject.organizationalUnit));
 }

@@ -1,7 +1,7 @@
 // X.509's signature shapes next to WebCrypto's, both ways: signing a DER structure into
 // { tbs, algorithm, BIT STRING } (the outer shape of a PKCS#10 request and of a certificate alike:
-// the agent's CSR and self-signed certificate, the controller's client leaves), and an ECDSA
-// signature read back into the form WebCrypto verifies (the controller checks agents' CSRs).
+// the agent's CSR and self-signed certificate), the algorithm identifiers (also the controller's
+// client leaves'), and an ECDSA signature read back into r || s (the controller checks agents' CSRs).
 import { bitString, nullValue, oid, sequence, unsignedInteger, type Der } from "./encode.ts";
 import { childrenOf, contentsOf, readTlv } from "./decode.ts";
 

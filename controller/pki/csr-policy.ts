@@ -1,6 +1,6 @@
 // Checks an agent's PKCS#10 request against its pod's intent before anything is signed.
 // Every refusal says what was wrong so the agent (and its operator) can act on it. The request is
-// read with a DER walk (pkcs10.ts) and its signature checked with WebCrypto (issue 21: the ASN.1
+// read with a DER walk (pkcs10.ts) and its signature checked with node:crypto (issue 21: the ASN.1
 // library was most of an issuance's cost); the PEM framing stays @peculiar/x509's, so which inputs
 // count as one block is what it was.
 import type { ManagedIdentity } from "../../protocol/intent.ts";
@@ -38,7 +38,7 @@ export async function checkCsr(csrPem: string, identity: ManagedIdentity): Promi
   if (!parsed.ok) return refuse(`CSR does not parse as PKCS#10: ${parsed.reason}`);
   const { csr } = parsed;
 
-  if (!(await csrSignatureVerifies(csr))) return refuse("CSR signature does not verify with the CSR's own public key");
+  if (!csrSignatureVerifies(csr)) return refuse("CSR signature does not verify with the CSR's own public key");
 
   const subjectProblem = checkSubject(csr, identity.subject);
   if (subjectProblem) return refuse(subjectProblem);

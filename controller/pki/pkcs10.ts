@@ -99,18 +99,22 @@ function readName(der: Uint8Array, name: Tlv): Pkcs10["subject"] | undefined {
   return out;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: false });
+const UTF16BE = new TextDecoder("utf-16be");
+
 /** A directory string's text; any other type as `#` and its DER in hex, which matches no wanted value. */
 function stringOf(der: Uint8Array, t: Tlv): string {
   const contents = contentsOf(der, t);
   switch (t.tag) {
     case 0x0c: // UTF8String
-      return new TextDecoder("utf-8", { fatal: false }).decode(contents);
+      return UTF8.decode(contents);
     case 0x13: // PrintableString
     case 0x16: // IA5String
     case 0x14: // TeletexString, read as Latin-1 as most decoders do
-      return String.fromCharCode(...contents);
+      // apply, not spread: spreading a typed array is several times slower on Bun (issue 21).
+      return String.fromCharCode.apply(null, contents as unknown as number[]);
     case 0x1e: // BMPString: UTF-16BE
-      return new TextDecoder("utf-16be").decode(contents);
+      return UTF16BE.decode(contents);
     default:
       return `#${Array.from(bytesOf(der, t), (b) => b.toString(16).padStart(2, "0")).join("")}`;
   }
