@@ -28,7 +28,7 @@ export class Writer {
   private readonly custom: k8s.CustomObjectsApi;
   private readonly overlay = new Map<string, OverlayEntry>();
   private changes = 0;
-  /** Versions this controller wrote whose watch event has not come back yet ("kind/ns/name#rv" → when written). */
+  /** Versions this controller wrote, until they expire ("kind/ns/name#rv" → when written). */
   private readonly written = new Map<string, number>();
   private sweepWrittenAt = 1024;
   /** Per object, writes awaiting their response, and watch events waiting for those responses to tell whether they are echoes. */
@@ -94,12 +94,13 @@ export class Writer {
    * not. Any version it wrote counts, not only the last (a status applied after its object, two
    * writes before either echo), and an event that arrives before its write's response waits for
    * the writes in flight to that object: once one answered with its version, it is an echo, once
-   * all answered otherwise, it is not. A version counts once (the informer delivers a version once).
+   * all answered otherwise, it is not. A version stays an echo until it expires: two caches watch a
+   * CA Secret (the CA cache and the managed-by one), and each delivers it.
    */
   classify(kind: string, namespace: string | undefined, name: string, resourceVersion: string | undefined, then: (echo: boolean) => void): void {
     if (resourceVersion === undefined) return then(false);
     const id = Writer.id(kind, namespace, name);
-    if (this.written.delete(`${id}#${resourceVersion}`)) return then(true);
+    if (this.written.has(`${id}#${resourceVersion}`)) return then(true);
     const pending = this.inFlight.get(id);
     if (!pending) return then(false);
     pending.waiting.push({ resourceVersion, then });
@@ -121,7 +122,7 @@ export class Writer {
       if (pending.writes === 0) this.inFlight.delete(id);
       // Events that waited: an echo once a response named their version; not one once no write is left.
       const still = pending.waiting.filter((w) => {
-        if (this.written.delete(`${id}#${w.resourceVersion}`)) w.then(true);
+        if (this.written.has(`${id}#${w.resourceVersion}`)) w.then(true);
         else if (pending.writes === 0) w.then(false);
         else return true;
         return false;
@@ -133,7 +134,7 @@ export class Writer {
   private recordWritten(versionId: string) {
     const now = Date.now();
     this.written.set(versionId, now);
-    // A write that changed nothing (same version) has no watch event: such entries expire.
+    // Entries go by age alone (a version may come back once per cache watching it).
     if (this.written.size < this.sweepWrittenAt) return;
     for (const [k, at] of this.written) if (now - at > ECHO_TTL_MS) this.written.delete(k);
     this.sweepWrittenAt = Math.max(1024, 2 * this.written.size);
