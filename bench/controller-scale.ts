@@ -9,7 +9,7 @@
 //     one at a time, while every other cluster is idle;
 //   - writes per no-op resync (audit log, controller's user, Leases excluded) and the controller's
 //     CPU seconds per resync (--resync period; the window holds two of them);
-//   - for both phases, the controller's queue histograms (/metrics): how long keys waited in each
+//   - for every phase (initial sync, changes, resyncs), the controller's queue histograms (/metrics): how long keys waited in each
 //     lane (change, resync) and how long their reconciles took, so a slow change shows where it waited.
 // The growth from the smallest to the largest N is the same-run baseline (per-cluster cost
 // constant = linear total; growing per-cluster cost = worse than linear).
@@ -222,7 +222,7 @@ async function runSize(n: number) {
       labelledSecrets: n * SECRETS_PER_CLUSTER,
       pods: n * PODS_PER_CLUSTER,
       objectsCreatedS: Math.round((t.objectsCreated! - t.start!) / 100) / 10,
-      initialSync: { seconds: Math.round(initialSyncS * 10) / 10, clustersSynced: synced, writes: syncWrites.total, writesPerCluster: Math.round((syncWrites.total / n) * 10) / 10, byResource: syncWrites.byResource },
+      initialSync: { seconds: Math.round(initialSyncS * 10) / 10, clustersSynced: synced, writes: syncWrites.total, writesPerCluster: Math.round((syncWrites.total / n) * 10) / 10, byResource: syncWrites.byResource, queue: histogramDelta({}, histogramsBeforeChanges) },
       controllerRssMiB: { afterSync: Math.round(rssAfterSync), peak: Math.round(procStatus(pid, "VmHWM")), end: Math.round(procStatus(pid, "VmRSS")) },
       changeToBundleMs: { n: changeMs.length, p50: pct(changeMs, 50), p99: pct(changeMs, 99), max: Math.max(...changeMs), all: changeMs, queue: histogramDelta(histogramsBeforeChanges, histogramsAfterChanges) },
       noOpResync: { windowS: RESYNC_S * 2 + 1, resyncs, writes: resyncWrites.total, writesPerResync: resyncWrites.total / resyncs, byResource: resyncWrites.byResource, cpuSecondsPerResync: Math.round((cpuWindow / resyncs) * 100) / 100, cpuMsPerClusterPerResync: Math.round(((cpuWindow / resyncs) * 1000 / n) * 100) / 100, queue: histogramDelta(histogramsAfterChanges, histogramsAfterWindow) },

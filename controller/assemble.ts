@@ -63,9 +63,14 @@ export async function startController(config: ControllerConfig, hooks: ProcessHo
     }
     // The echo of the controller's own write still re-checks its clusters, but in the resync lane:
     // at 1,000 clusters an initial sync's ~7,000 echoes queued in the change lane held a user's
-    // change for seconds (issue 21; bench/controller-scale.ts).
-    const echo = type !== "delete" && writer.wrote(WRITTEN_KIND[kind] ?? "", obj.metadata?.namespace, obj.metadata?.name ?? "", obj.metadata?.resourceVersion);
-    for (const key of clustersOf(caches, kind, obj)) echo ? queue.addResync(key) : queue.add(key);
+    // change for seconds (issue 21; bench/controller-scale.ts). An event that beats its write's
+    // response is routed once the writes in flight to that object answered.
+    const keys = clustersOf(caches, kind, obj);
+    const route = (echo: boolean) => {
+      for (const key of keys) echo ? queue.addResync(key) : queue.add(key);
+    };
+    if (type === "delete") route(false);
+    else writer.classify(WRITTEN_KIND[kind] ?? "", obj.metadata?.namespace, obj.metadata?.name ?? "", obj.metadata?.resourceVersion, route);
     // And the cluster a pod's intent names, which it may have just left (issue 18).
     for (const key of intentClustersOf(caches, (ns, name) => intents.clusterOf(ns, name), kind, obj)) queue.add(key);
   });

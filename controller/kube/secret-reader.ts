@@ -65,6 +65,15 @@ export class CertificateDataReader {
     return { ...meta, data: kept.tlsCrt === undefined ? {} : { "tls.crt": kept.tlsCrt } };
   }
 
+  /** Forgets one Secret (deleted or unlabelled). */
+  forget(namespace: string, name: string): void {
+    const id = `${namespace}/${name}`;
+    const kept = this.kept.get(id);
+    if (!kept) return;
+    this.kept.delete(id);
+    if (kept.tlsCrt !== undefined) this.forgotten(kept.tlsCrt);
+  }
+
   /** Forgets Secrets no longer in `live` (namespace/name), so deleted ones do not linger. */
   prune(live: Iterable<k8s.V1Secret>): void {
     const ids = new Set<string>();

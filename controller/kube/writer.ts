@@ -11,6 +11,8 @@ import { NotLeaderError } from "../errors.ts";
 import { withoutManagedFields } from "./cached-fields.ts";
 
 const OVERLAY_TTL_MS = 10_000;
+/** How long a written version waits for its watch event: an initial sync of 1,000 clusters delays watch events by seconds. */
+const ECHO_TTL_MS = 60_000;
 
 interface OverlayEntry {
   obj: k8s.KubernetesObject | null; // null: deleted
@@ -18,12 +20,19 @@ interface OverlayEntry {
   at: number;
 }
 
+const rvOf = (o: k8s.KubernetesObject | undefined): string | undefined => o?.metadata?.resourceVersion;
+
 export class Writer {
   private readonly objects: k8s.KubernetesObjectApi;
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly overlay = new Map<string, OverlayEntry>();
   private changes = 0;
+  /** Versions this controller wrote, until they expire ("kind/ns/name#rv" → when written). */
+  private readonly written = new Map<string, number>();
+  private sweepWrittenAt = 1024;
+  /** Per object, writes awaiting their response, and watch events waiting for those responses to tell whether they are echoes. */
+  private readonly inFlight = new Map<string, { writes: number; waiting: Array<{ resourceVersion: string; then: (echo: boolean) => void }> }>();
 
   /**
    * Asked before every write: false once this replica stopped leading. A leader frozen past its renew
@@ -80,12 +89,55 @@ export class Writer {
   }
 
   /**
-   * Whether a watched object is this controller's own write coming back (the version it wrote and
-   * still remembers): its reconcile already saw it, so it is queued behind others' changes (issue 21).
+   * Calls `then(true)` when a watched version is this controller's own write coming back (its
+   * reconcile already saw it, so it is queued behind others' changes; issue 21), `then(false)` when
+   * not. Any version it wrote counts, not only the last (a status applied after its object, two
+   * writes before either echo), and an event that arrives before its write's response waits for
+   * the writes in flight to that object: once one answered with its version, it is an echo, once
+   * all answered otherwise, it is not. A version stays an echo until it expires: two caches watch a
+   * CA Secret (the CA cache and the managed-by one), and each delivers it.
    */
-  wrote(kind: string, namespace: string | undefined, name: string, resourceVersion: string | undefined): boolean {
-    const entry = this.overlay.get(Writer.id(kind, namespace, name));
-    return !!entry && entry.obj !== null && resourceVersion !== undefined && entry.resourceVersion === resourceVersion;
+  classify(kind: string, namespace: string | undefined, name: string, resourceVersion: string | undefined, then: (echo: boolean) => void): void {
+    if (resourceVersion === undefined) return then(false);
+    const id = Writer.id(kind, namespace, name);
+    if (this.written.has(`${id}#${resourceVersion}`)) return then(true);
+    const pending = this.inFlight.get(id);
+    if (!pending) return then(false);
+    pending.waiting.push({ resourceVersion, then });
+  }
+
+  /** Runs `write` on one object, recording the version it answers as this controller's own. */
+  private async tracked<T>(kind: string, namespace: string | undefined, name: string, write: () => Promise<T>, versionOf: (out: T) => string | undefined): Promise<T> {
+    const id = Writer.id(kind, namespace, name);
+    const pending = this.inFlight.get(id) ?? { writes: 0, waiting: [] };
+    pending.writes++;
+    this.inFlight.set(id, pending);
+    try {
+      const out = await write();
+      const rv = versionOf(out);
+      if (rv !== undefined) this.recordWritten(`${id}#${rv}`);
+      return out;
+    } finally {
+      pending.writes--;
+      if (pending.writes === 0) this.inFlight.delete(id);
+      // Events that waited: an echo once a response named their version; not one once no write is left.
+      const still = pending.waiting.filter((w) => {
+        if (this.written.has(`${id}#${w.resourceVersion}`)) w.then(true);
+        else if (pending.writes === 0) w.then(false);
+        else return true;
+        return false;
+      });
+      pending.waiting = still;
+    }
+  }
+
+  private recordWritten(versionId: string) {
+    const now = Date.now();
+    this.written.set(versionId, now);
+    // Entries go by age alone (a version may come back once per cache watching it).
+    if (this.written.size < this.sweepWrittenAt) return;
+    for (const [k, at] of this.written) if (now - at > ECHO_TTL_MS) this.written.delete(k);
+    this.sweepWrittenAt = Math.max(1024, 2 * this.written.size);
   }
 
   /** Counts what changes fresh()'s answers (writes remembered, entries expired): equal twice, its view did not change between. */
@@ -97,7 +149,7 @@ export class Writer {
   async apply<T extends k8s.KubernetesObject>(obj: T): Promise<T> {
     this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "apply", resource: obj.kind ?? "" });
-    const out = await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
+    const out = await this.tracked(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply), rvOf);
     this.remember(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, out);
     return out as T;
   }
@@ -106,7 +158,7 @@ export class Writer {
   async mergePatch<T extends k8s.KubernetesObject>(obj: T): Promise<T> {
     this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "patch", resource: obj.kind ?? "" });
-    const out = await this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch);
+    const out = await this.tracked(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, () => this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch), rvOf);
     this.remember(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!, out);
     return out as T;
   }
@@ -115,7 +167,7 @@ export class Writer {
   async applyStatus(r: CustomResource, namespace: string, name: string, status: unknown): Promise<void> {
     this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "apply-status", resource: r.kind });
-    const out = await this.custom.patchNamespacedCustomObjectStatus(
+    const out = await this.tracked(r.kind, namespace, name, () => this.custom.patchNamespacedCustomObjectStatus(
       {
         group: r.group,
         version: r.version,
@@ -127,7 +179,7 @@ export class Writer {
         force: true,
       },
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
-    );
+    ), (o) => rvOf(o as k8s.KubernetesObject));
     this.remember(r.kind, namespace, name, out as k8s.KubernetesObject);
   }
 
@@ -137,7 +189,7 @@ export class Writer {
     const namespace = secret.metadata!.namespace!;
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "create", resource: "Secret" });
     try {
-      const out = await this.core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER });
+      const out = await this.tracked("Secret", namespace, secret.metadata!.name!, () => this.core.createNamespacedSecret({ namespace, body: secret, fieldManager: FIELD_MANAGER }), rvOf);
       this.remember("Secret", namespace, secret.metadata!.name!, out);
       return out;
     } catch (e) {
@@ -150,12 +202,12 @@ export class Writer {
   async replaceSecret(secret: k8s.V1Secret): Promise<k8s.V1Secret> {
     this.checkFence();
     metrics.inc("es_mtls_controller_api_writes_total", { verb: "update", resource: "Secret" });
-    const out = await this.core.replaceNamespacedSecret({
+    const out = await this.tracked("Secret", secret.metadata!.namespace, secret.metadata!.name!, () => this.core.replaceNamespacedSecret({
       namespace: secret.metadata!.namespace!,
       name: secret.metadata!.name!,
       body: secret,
       fieldManager: FIELD_MANAGER,
-    });
+    }), rvOf);
     this.remember("Secret", secret.metadata!.namespace, secret.metadata!.name!, out);
     return out;
   }

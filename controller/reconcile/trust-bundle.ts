@@ -23,7 +23,7 @@ import { esTarget, secretTarget } from "./event-targets.ts";
 import type { ClusterWriter, EventSink, SecretReader } from "./deps.ts";
 import { CertificateDataReader } from "../kube/secret-reader.ts";
 import { ownManagedSecret } from "./view.ts";
-import { changedSince, indexOf, nsKey } from "./cache-index.ts";
+import { changesSince, indexOf, nsKey } from "./cache-index.ts";
 
 /**
  * tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every
@@ -88,8 +88,13 @@ async function buildBundle(
   const cluster = { namespace: es.metadata.namespace, name: es.metadata.name };
   // Only the Secrets whose soft-owner labels name this cluster: the others are ignored by the
   // selection anyway, and judging all of them for every cluster was O(clusters²) per resync.
-  const addressed = indexOf(d.caches.clientCertSecrets, "soft-owner", softOwnerKey).get(nsKey(cluster.namespace, cluster.name)) ?? [];
-  if (changedSince(d.caches.clientCertSecrets, "prune")) certificateData.prune(d.caches.clientCertSecrets.list());
+  // Selection sorts what it is given (trust/sources.ts): any order within the group will do.
+  const addressed = indexOf(d.caches.clientCertSecrets, "soft-owner", softOwnerKey, { anyOrder: true }).get(nsKey(cluster.namespace, cluster.name)) ?? [];
+  // Deleted (or unlabelled) Secrets' data goes: from the cache's deletions since, not a scan of all
+  // 10,000 (60 % of a change's reconcile at 1,000 clusters; issue 21).
+  const changed = changesSince(d.caches.clientCertSecrets, "prune");
+  if (changed === "all") certificateData.prune(d.caches.clientCertSecrets.list());
+  else for (const c of changed) if (c.type === "delete") certificateData.forget(c.obj.metadata!.namespace!, c.obj.metadata!.name!);
   const selection = await verifyClientCertificateSecrets([...addressed], cachedOwners(d.caches), cluster, d.ownerLookup);
   const onCluster = new EventBatch(d.events);
   for (const r of selection.rejected) {

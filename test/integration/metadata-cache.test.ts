@@ -182,3 +182,19 @@ test("issue 21: no cache keeps managedFields; labelled Secrets keep only annotat
   for (const o of all) expect(o.metadata?.managedFields).toBeUndefined();
   expect(caches.caSecrets.get("a-ca", CONTROLLER_NS)?.data?.["tls.key"]).toBe(btoa("ca-key"));
 });
+
+test("issue 21: a cache hands out its changes since a revision, in order: a label removed is a delete (an index updates with them, not a rebuild)", async () => {
+  const cache = caches.clientCertSecrets;
+  const from = cache.revision!();
+  await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: "journaled", labels: clientCertLabels("es", NS) }, stringData: { "tls.crt": "j" } } });
+  await core.patchNamespacedSecret({ namespace: NS, name: "journaled", body: { data: { "tls.crt": btoa("j2") } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  await core.patchNamespacedSecret({ namespace: NS, name: "journaled", body: { metadata: { labels: { "eck.k8s.elastic.co/client-certificate": null } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+  const changes = await eventually(() => {
+    const c = (cache.changesSince!(from) ?? []).filter((x) => x.obj.metadata?.name === "journaled").map((x) => x.type);
+    expect(c).toEqual(["add", "update", "delete"]);
+    return cache.changesSince!(from)!;
+  }, { timeoutMs: 10_000, what: "the three changes in the cache's journal" });
+  expect(cache.revision!() - from).toBe(changes.length);
+  expect(cache.changesSince!(cache.revision!())).toEqual([]);
+  expect(cache.changesSince!(cache.revision!() + 1)).toBeUndefined();
+});

@@ -65,4 +65,17 @@ describe("labelled Secret data read on demand", () => {
     expect(await r.read(meta("a", "gone"), read)).toBeUndefined();
     expect(forgotten).toEqual(["crt-a", "crt-b", "crt-a2"]);
   });
+
+  test("issue 21: forget drops one deleted Secret (from the cache's deletions, no scan of all) and hands its tls.crt to `forgotten`", async () => {
+    const forgotten: string[] = [];
+    const r = new CertificateDataReader(1024, (crt) => forgotten.push(atob(crt)));
+    const read = async (namespace: string, name: string) => ({ metadata: { name, namespace, resourceVersion: "1" }, data: { "tls.crt": btoa(name) } }) as V1Secret;
+    await r.read(meta("a", "1"), read);
+    await r.read(meta("b", "1"), read);
+    r.forget("ns", "a");
+    r.forget("ns", "never-read");
+    r.forget("other", "b"); // another namespace's b is another Secret
+    expect(r.size).toBe(1);
+    expect(forgotten).toEqual(["a"]);
+  });
 });
