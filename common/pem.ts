@@ -76,6 +76,14 @@ const END = /^-----END ([^-]*)-----$/;
 /** An END line directly followed by the next BEGIN: files concatenated without their last newline (`cat a.pem b.pem`). */
 const JOINED = /(?<=-----END [^-]*-----)(?=-----BEGIN )/;
 
+// A regex capture is a slice of its input on JSC, so a block's label would keep the whole scanned
+// text alive for as long as the block is (the controller caches scans per source: issue 21, 530 B
+// per certificate). Labels are returned as strings of their own.
+const COMMON_LABELS = new Map(["CERTIFICATE", "PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY", "CERTIFICATE REQUEST"].map((l) => [l, l]));
+function ownLabel(label: string): string {
+  return COMMON_LABELS.get(label) ?? Array.from(label).join("");
+}
+
 /**
  * Frames `input` into blocks, line by line (lines trimmed, \r\n or \n); an END and the next BEGIN
  * on one line count as two lines. Never throws.
@@ -111,7 +119,7 @@ export function scanPem(input: string, policy: PemPolicy): PemScan {
         open = undefined;
       } else if (begin) {
         problems.push({ code: "Truncated", index: open.index, line: open.line, reason: `block "${open.label}" is truncated: no END line before the next BEGIN at line ${lineNo}` });
-        open = { index: ++count, line: lineNo, label: begin[1]!, body: [] };
+        open = { index: ++count, line: lineNo, label: ownLabel(begin[1]!), body: [] };
       } else {
         open.body.push(line);
       }
@@ -119,7 +127,7 @@ export function scanPem(input: string, policy: PemPolicy): PemScan {
     }
     if (begin) {
       flushStray(lineNo);
-      open = { index: ++count, line: lineNo, label: begin[1]!, body: [] };
+      open = { index: ++count, line: lineNo, label: ownLabel(begin[1]!), body: [] };
     } else if (line !== "") {
       stray ??= { from: lineNo, lines: [] };
       stray.lines.push(line);
