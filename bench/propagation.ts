@@ -17,7 +17,7 @@ import * as k8s from "@kubernetes/client-node";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
 import { PROJECT_CRDS } from "../test/controlplane/crds.ts";
 import { TestCA } from "../test/controlplane/certs.ts";
-import { ELASTICSEARCH as ES, KIBANA as KB } from "../controller/resources.ts";
+import { CLIENT_AUTHENTICATION as CA, ELASTICSEARCH as ES, KIBANA as KB } from "../controller/resources.ts";
 import { desiredMutatingWebhookConfiguration } from "../controller/admission/configurations.ts";
 import { ES_BUNDLE_DIR, ES_BUNDLE_FILE } from "../controller/names.ts";
 import { INTENT_API_AUDIENCE } from "../protocol/intent.ts";
@@ -76,6 +76,11 @@ try {
   });
   const kb = (await custom.createNamespacedCustomObject({ ...KB, namespace: ns, body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "kb" }, spec: { elasticsearchRef: { name: "search" } } } })) as { metadata: { uid: string } };
   await eventually(() => core.readNamespacedSecret({ name: "search-es-client-trust-bundle", namespace: ns }), { timeoutMs: 30_000, what: "trust bundle Secret" });
+  // The bundle Secret is written before the status; the webhook injects only once the persisted phase is active.
+  await eventually(async () => {
+    const ca = (await custom.getNamespacedCustomObject({ ...CA, namespace: ns, name: "search" })) as { status?: { phase?: string } };
+    if (ca.status?.phase !== "Enabled") throw new Error(`phase ${ca.status?.phase}`);
+  }, { timeoutMs: 30_000, what: "cluster Enabled" });
   const controllerCa = await servingCa(core, "es-mtls-system");
   await binary;
   mark("controlPlaneAndControllerReadyS");
