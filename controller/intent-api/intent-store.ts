@@ -134,26 +134,5 @@ function clusterKeyOf(cluster: ClusterRef): string {
  */
 function contentKey(intent: Intent): string {
   const { generation: _g, trustBundle, ...rest } = intent;
-  const fields: Record<string, unknown> = { ...rest, ...(trustBundle ? { trustBundle: trustBundle.sha256 } : {}) };
-  // canonicalJson's text, field by field, so a frozen part that the intents of a cluster's pods
-  // share (reconcile/intents.ts clusterIntents) is serialised once, not once per pod.
-  const parts: string[] = [];
-  for (const k of Object.keys(fields).sort()) if (fields[k] !== undefined) parts.push(`${JSON.stringify(k)}:${fieldText(fields[k])}`);
-  return `{${parts.join(",")}}`;
-}
-
-/** Canonical text of objects frozen to their leaves (which cannot change after it is taken), by identity. */
-const frozenText = new WeakMap<object, string>();
-
-function fieldText(v: unknown): string {
-  if (!v || typeof v !== "object") return canonicalJson(v);
-  let text = frozenText.get(v);
-  if (text !== undefined) return text;
-  text = canonicalJson(v);
-  if (deeplyFrozen(v)) frozenText.set(v, text);
-  return text;
-}
-
-function deeplyFrozen(v: object): boolean {
-  return Object.isFrozen(v) && Object.values(v).every((x) => !x || typeof x !== "object" || deeplyFrozen(x));
+  return canonicalJson({ ...rest, ...(trustBundle ? { trustBundle: trustBundle.sha256 } : {}) });
 }

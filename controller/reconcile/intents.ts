@@ -77,19 +77,18 @@ function podIntent(pod: V1Pod, c: ClusterIntentInput, role: Intent["role"], rest
 }
 
 /**
- * The intents of one cluster's pods at one reconcile. What they all share (identities, file layouts,
- * the cluster) is built once, frozen, and shared by every pod's intent, so the intent store reads its
- * content once per reconcile rather than once per pod (bench/propagation.ts: 1,100 pods).
+ * The intents of one cluster's pods at one reconcile. What they all share (identities, file layouts)
+ * is built once and shared by every pod's intent, which is never changed once built
+ * (bench/propagation.ts: 1,100 pods per reconcile).
  */
 export function clusterIntents(c: ClusterIntentInput): { elasticsearch(pod: V1Pod): Intent; kibana(pod: V1Pod, identity: Identity): Intent } {
-  const shared = { ...c, cluster: deepFreeze({ ...c.cluster }) };
-  const esIdentity = deepFreeze(managedIdentity(PROOF_COMMON_NAME, c.cluster.name, Math.min(ES_PROOF_VALIDITY_SECONDS, c.certValiditySeconds)));
-  const esFiles = deepFreeze({ ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER });
-  const probe = deepFreeze({ identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, Math.min(PROBE_VALIDITY_SECONDS, c.certValiditySeconds), PROBE_RENEW_AT_FRACTION), dir: ES_PROBE_DIR, file: ES_PROBE_FILE });
-  const kibanaFiles = deepFreeze({ ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER });
+  const esIdentity = managedIdentity(PROOF_COMMON_NAME, c.cluster.name, Math.min(ES_PROOF_VALIDITY_SECONDS, c.certValiditySeconds));
+  const esFiles = { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER };
+  const probe = { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, Math.min(PROBE_VALIDITY_SECONDS, c.certValiditySeconds), PROBE_RENEW_AT_FRACTION), dir: ES_PROBE_DIR, file: ES_PROBE_FILE };
+  const kibanaFiles = { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER };
   return {
     elasticsearch: (pod) =>
-      podIntent(pod, shared, "elasticsearch", {
+      podIntent(pod, c, "elasticsearch", {
         enforcement: podEnforcement(pod, c.phase),
         trustBundle: c.bundle,
         identity: esIdentity,
@@ -99,17 +98,12 @@ export function clusterIntents(c: ClusterIntentInput): { elasticsearch(pod: V1Po
         ...(hasProbeVolume(pod) && needsProbeIdentity(pod) ? { probe } : {}),
       }),
     // Kibana enforces nothing; it presents its identity while any ES pod may require one.
-    kibana: (pod, identity) => podIntent(pod, shared, "kibana", { enforcement: "none", identity, files: kibanaFiles }),
+    kibana: (pod, identity) => podIntent(pod, c, "kibana", { enforcement: "none", identity, files: kibanaFiles }),
   };
 }
 
 export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
   return clusterIntents(c).elasticsearch(pod);
-}
-
-function deepFreeze<T extends object>(o: T): Readonly<T> {
-  for (const v of Object.values(o)) if (v && typeof v === "object") deepFreeze(v);
-  return Object.freeze(o);
 }
 
 function hasProbeVolume(pod: V1Pod): boolean {
