@@ -76,27 +76,38 @@ function podIntent(pod: V1Pod, c: ClusterIntentInput, role: Intent["role"], rest
   };
 }
 
+/**
+ * The intents of one cluster's pods at one reconcile. What they all share (identities, file layouts)
+ * is built once and shared by every pod's intent, which is never changed once built
+ * (bench/propagation.ts: 1,100 pods per reconcile).
+ */
+export function clusterIntents(c: ClusterIntentInput): { elasticsearch(pod: V1Pod): Intent; kibana(pod: V1Pod, identity: Identity): Intent } {
+  const esIdentity = managedIdentity(PROOF_COMMON_NAME, c.cluster.name, Math.min(ES_PROOF_VALIDITY_SECONDS, c.certValiditySeconds));
+  const esFiles = { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER };
+  const probe = { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, Math.min(PROBE_VALIDITY_SECONDS, c.certValiditySeconds), PROBE_RENEW_AT_FRACTION), dir: ES_PROBE_DIR, file: ES_PROBE_FILE };
+  const kibanaFiles = { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER };
+  return {
+    elasticsearch: (pod) =>
+      podIntent(pod, c, "elasticsearch", {
+        enforcement: podEnforcement(pod, c.phase),
+        trustBundle: c.bundle,
+        identity: esIdentity,
+        files: esFiles,
+        // Only where injection gave the pod the probe folder (pods injected before it have none), and
+        // only where a probe or hook of its elasticsearch container calls it over HTTPS with curl.
+        ...(hasProbeVolume(pod) && needsProbeIdentity(pod) ? { probe } : {}),
+      }),
+    // Kibana enforces nothing; it presents its identity while any ES pod may require one.
+    kibana: (pod, identity) => podIntent(pod, c, "kibana", { enforcement: "none", identity, files: kibanaFiles }),
+  };
+}
+
 export function elasticsearchIntent(pod: V1Pod, c: ClusterIntentInput): Intent {
-  return podIntent(pod, c, "elasticsearch", {
-    enforcement: podEnforcement(pod, c.phase),
-    trustBundle: c.bundle,
-    identity: managedIdentity(PROOF_COMMON_NAME, c.cluster.name, Math.min(ES_PROOF_VALIDITY_SECONDS, c.certValiditySeconds)),
-    files: { ...ES_FILES, mode: MATERIAL_FILE_MODE, ...OWNER },
-    // Only where injection gave the pod the probe folder (pods injected before it have none), and
-    // only where a probe or hook of its elasticsearch container calls it over HTTPS with curl.
-    ...(hasProbeVolume(pod) && needsProbeIdentity(pod)
-      ? { probe: { identity: managedIdentity(PROBE_COMMON_NAME, c.cluster.name, Math.min(PROBE_VALIDITY_SECONDS, c.certValiditySeconds), PROBE_RENEW_AT_FRACTION), dir: ES_PROBE_DIR, file: ES_PROBE_FILE } }
-      : {}),
-  });
+  return clusterIntents(c).elasticsearch(pod);
 }
 
 function hasProbeVolume(pod: V1Pod): boolean {
   return (pod.spec?.volumes ?? []).some((v) => v.name === PROBE_VOLUME);
-}
-
-export function kibanaIntent(pod: V1Pod, c: ClusterIntentInput, identity: Identity): Intent {
-  // Kibana enforces nothing; it presents its identity while any ES pod may require one.
-  return podIntent(pod, c, "kibana", { enforcement: "none", identity, files: { ...KIBANA_FILES, mode: MATERIAL_FILE_MODE, ...OWNER } });
 }
 
 /** How a pod whose cluster no longer uses client authentication is told to start and stay out of the way. */

@@ -3,7 +3,7 @@
 // loses the intent this cluster published for it, so its agent sees none (issue 18).
 import type { Identity } from "../../protocol/intent.ts";
 import { log } from "../log.ts";
-import { elasticsearchIntent, kibanaIntent, retiredIntent, type ClusterIntentInput, type RetiredInput } from "./intents.ts";
+import { clusterIntents, retiredIntent, type ClusterIntentInput, type RetiredInput } from "./intents.ts";
 import { isInjected } from "../policy/injection-record.ts";
 import type { KibanaIdentity } from "./kibana.ts";
 import { podRef, type PodView } from "./view.ts";
@@ -11,14 +11,15 @@ import type { IntentSink } from "./deps.ts";
 
 export function publishIntents(intents: IntentSink, pods: PodView[], cluster: ClusterIntentInput, identities: KibanaIdentity[]): void {
   const identityOf = new Map(identities.map((k) => [k.kibana.metadata.uid, k]));
+  const intentOf = clusterIntents(cluster);
   for (const p of pods) {
     if (p.role === "elasticsearch") {
-      intents.set(elasticsearchIntent(p.pod, cluster));
+      intents.set(intentOf.elasticsearch(p.pod));
       continue;
     }
     const id = identityOf.get(p.kibana!.metadata.uid);
     // No partial configuration: a Kibana whose identity is unusable keeps what it has.
-    if (id?.ok) intents.set(kibanaIntent(p.pod, cluster, id.identity satisfies Identity));
+    if (id?.ok) intents.set(intentOf.kibana(p.pod, id.identity satisfies Identity));
     else if (!intents.get(p.pod.metadata!.namespace!, p.pod.metadata!.name!)) log.debug("no intent for kibana pod", { namespace: p.pod.metadata!.namespace, name: p.pod.metadata!.name });
   }
   withdrawLeavers(intents, pods, cluster.cluster);
