@@ -240,6 +240,11 @@ describe("enabling client authentication", () => {
 describe("license: ECK's rule once ECK's namespace and licence ConfigMap exist", () => {
   test("without an enterprise license, enabling is refused with ECK's message", async () => {
     await setLicense("basic");
+    // Created only once the controller has seen ECK's namespace: before, it is the no-ECK path, and
+    // a clean-clone run saw the cluster enabled there (the watch event came after the create).
+    await eventually(async () => {
+      expect(controller.logs.some((l) => l.includes('"msg":"ECK licensing"') && l.includes('"eck":"installed"'))).toBe(true);
+    }, { timeoutMs: 15_000, what: "the controller seeing ECK's namespace and licence" });
     await createEs("nolicense");
     const status = await eventually(async () => {
       const s = await statusOf("nolicense");
