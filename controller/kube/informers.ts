@@ -23,7 +23,7 @@ import {
   type Kibana,
 } from "../resources.ts";
 import { ECK_TYPE_LABEL, LICENSING_CONFIGMAP, CLIENT_CERTIFICATE_LABEL, ACTIVE_NAMESPACE_LABEL, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
-import { secretReader, WholeSecretKeeper, type SecretReader } from "./secret-reader.ts";
+import { secretReader, WholeSecretKeeper, type KeptSecret, type SecretReader } from "./secret-reader.ts";
 import { listInPages, type ListPageFn } from "./paged-list.ts";
 import { ChurnCollector } from "./churn-collector.ts";
 import { cachedElasticsearch, cachedKibana, cachedPod, cachedSecretMetadata, withoutManagedFields } from "./cached-fields.ts";
@@ -52,8 +52,8 @@ export interface ManagedSecretCache extends ObjectCache<k8s.V1Secret> {
   /**
    * The whole Secret behind `meta` (from this cache), read on demand and kept by resourceVersion
    * until it is deleted; undefined once gone. Only for Secrets that passed policy/ownership.ts.
-   */
-  load(meta: k8s.V1Secret): Promise<k8s.V1Secret | undefined>;
+   * The trust bundle's value is only a digest, in `dataSha256` (WholeSecretKeeper). */
+  load(meta: k8s.V1Secret): Promise<KeptSecret | undefined>;
 }
 
 /** Every cache the reconciler reads, as views. */
@@ -203,7 +203,7 @@ class ManagedSecrets extends Cache<k8s.V1Secret> implements ManagedSecretCache {
     this.informer.on("delete", (obj) => this.data.forget(obj.metadata!.namespace!, obj.metadata!.name!));
   }
 
-  load(meta: k8s.V1Secret): Promise<k8s.V1Secret | undefined> {
+  load(meta: k8s.V1Secret): Promise<KeptSecret | undefined> {
     return this.data.read(meta, this.readSecret);
   }
 }

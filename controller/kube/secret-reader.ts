@@ -4,6 +4,8 @@
 // so a unit test replaces it.
 import type * as k8s from "@kubernetes/client-node";
 import { isNotFound } from "./api-error.ts";
+import { sha256Hex } from "../../common/digest.ts";
+import { TRUST_BUNDLE_KEY } from "../names.ts";
 import { withoutManagedFields } from "./cached-fields.ts";
 
 /** Undefined when the Secret does not exist; throws on any other failure. */
@@ -91,17 +93,27 @@ export class CertificateDataReader {
 }
 
 /**
+ * A Secret as WholeSecretKeeper keeps it: the values of `digestKeys` are not in `data` but in
+ * `dataSha256` (SHA-256 hex of the base64 value as stored), for readers that only compare them.
+ */
+export type KeptSecret = k8s.V1Secret & { dataSha256?: Record<string, string> };
+
+/**
  * Whole Secrets es-mtls wrote for a real cluster, whose cache holds metadata only (anyone may set
  * the managed-by label). The caller reads only Secrets that passed the ownership check; each is
  * kept by resourceVersion, so a resync of unchanged Secrets reads nothing, and dropped on delete.
+ * The trust bundle's data is kept as a digest (issue 21, third pass: 7.5 KB of base64 per cluster
+ * kept for a drift check alone, trust/target.ts): nothing reads it but to compare it with the bundle.
  */
 export class WholeSecretKeeper {
-  private readonly kept = new Map<string, k8s.V1Secret>();
+  private readonly kept = new Map<string, KeptSecret>();
   /** API reads made so far (tests and the bench count them). */
   reads = 0;
 
-  /** The whole Secret behind `meta`; undefined when it no longer exists. */
-  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<k8s.V1Secret | undefined> {
+  constructor(private readonly digestKeys: readonly string[] = [TRUST_BUNDLE_KEY]) {}
+
+  /** The whole Secret behind `meta`, the values of `digestKeys` as digests; undefined when it no longer exists. */
+  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<KeptSecret | undefined> {
     const namespace = meta.metadata!.namespace!;
     const name = meta.metadata!.name!;
     const id = `${namespace}/${name}`;
@@ -110,10 +122,21 @@ export class WholeSecretKeeper {
     this.reads++;
     const read = await readSecret(namespace, name);
     // Kept for as long as the Secret lives: without managedFields, which nothing here reads.
-    const full = read && withoutManagedFields(read);
+    const full = read && this.digested(withoutManagedFields(read));
     if (full) this.kept.set(id, full);
     else this.kept.delete(id);
     return full;
+  }
+
+  private digested(secret: k8s.V1Secret): KeptSecret {
+    if (!secret.data || !this.digestKeys.some((k) => secret.data![k] !== undefined)) return secret;
+    const data: Record<string, string> = {};
+    const dataSha256: Record<string, string> = {};
+    for (const [k, v] of Object.entries(secret.data)) {
+      if (this.digestKeys.includes(k)) dataSha256[k] = sha256Hex(v);
+      else data[k] = v;
+    }
+    return { ...secret, data, dataSha256 };
   }
 
   forget(namespace: string, name: string): void {

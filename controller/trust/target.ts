@@ -4,6 +4,10 @@ import type { V1OwnerReference, V1Secret } from "@kubernetes/client-node";
 import type { ClusterRef, TrustBundle } from "../../protocol/intent.ts";
 import { ES_CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TRUST_BUNDLE_HASH_ANNOTATION, TRUST_BUNDLE_KEY, trustBundleSecretName } from "../names.ts";
 import { apiVersionOf, ELASTICSEARCH } from "../resources.ts";
+import { sha256Hex } from "../../common/digest.ts";
+
+/** A stored Secret, whose values may be kept as digests (kube/secret-reader.ts's KeptSecret). */
+type StoredSecret = V1Secret & { dataSha256?: Record<string, string> };
 
 interface ElasticsearchOwner extends ClusterRef {
   uid: string;
@@ -40,10 +44,10 @@ export function desiredTrustBundleSecret(es: ElasticsearchOwner, bundle: TrustBu
  * What differs between the stored Secret and the desired one, limited to what this
  * controller manages (other labels, annotations and data keys are left to their owners).
  */
-export function trustBundleDrift(existing: V1Secret | undefined, desired: V1Secret): string[] {
+export function trustBundleDrift(existing: StoredSecret | undefined, desired: V1Secret): string[] {
   if (!existing) return ["Secret does not exist"];
   const drift: string[] = [];
-  if (existing.data?.[TRUST_BUNDLE_KEY] !== desired.data?.[TRUST_BUNDLE_KEY]) drift.push(`data ${TRUST_BUNDLE_KEY} differs`);
+  if (!sameData(existing, desired.data?.[TRUST_BUNDLE_KEY])) drift.push(`data ${TRUST_BUNDLE_KEY} differs`);
   if ((existing.type ?? "Opaque") !== desired.type) drift.push(`type is ${existing.type}, want ${desired.type}`);
   for (const [key, value] of Object.entries(desired.metadata?.labels ?? {})) {
     if (existing.metadata?.labels?.[key] !== value) drift.push(`label ${key} differs`);
@@ -59,8 +63,19 @@ export function trustBundleDrift(existing: V1Secret | undefined, desired: V1Secr
   return drift;
 }
 
-export function isUpToDate(existing: V1Secret | undefined, desired: V1Secret): boolean {
+export function isUpToDate(existing: StoredSecret | undefined, desired: V1Secret): boolean {
   return trustBundleDrift(existing, desired).length === 0;
+}
+
+/**
+ * The stored bundle as it is kept (kube/secret-reader.ts's WholeSecretKeeper): its value, or only
+ * the SHA-256 of its base64 (as the keeper keeps it: the drift check is the only reader).
+ */
+function sameData(existing: StoredSecret, want: string | undefined): boolean {
+  const value = existing.data?.[TRUST_BUNDLE_KEY];
+  if (value !== undefined || want === undefined) return value === want;
+  const digest = existing.dataSha256?.[TRUST_BUNDLE_KEY];
+  return digest !== undefined && digest === sha256Hex(want);
 }
 
 function sameOwner(have: V1OwnerReference, want: V1OwnerReference): boolean {
