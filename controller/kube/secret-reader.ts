@@ -22,49 +22,87 @@ export function secretReader(core: k8s.CoreV1Api): SecretReader {
   };
 }
 
+/**
+ * Where CertificateDataReader keeps the text of a tls.crt: the bundle's parse cache, which holds its
+ * blocks' text anyway (issue 21, third pass: keeping the base64 as well was 6.8 KB per cluster).
+ */
+export interface TextKeeper<H> {
+  /** Keeps `text` (decoded tls.crt); the handle stands for it. */
+  keep(text: string): H;
+  /** Whether `held` is still kept (a bounded cache may have let it go): if not, the Secret is read again. */
+  holds(held: H): boolean;
+  /** The Secret of `held` was deleted, unlabelled or replaced: what was kept of it can go. */
+  drop(held: H): void;
+}
+
 /** What was kept of one labelled Secret's data, by resourceVersion. */
-interface Kept {
+interface Kept<H> {
   resourceVersion: string;
-  /** base64 tls.crt when within the limit; absent when the Secret has none. */
-  tlsCrt?: string;
+  /** tls.crt within the limit, as kept by the TextKeeper; absent when the Secret has none. */
+  held?: H;
+  /** base64 tls.crt that does not decode (the bundle reports it); within the limit. */
+  undecodable?: string;
   /** decoded size of a tls.crt over the limit (its data is not kept). */
   tooLargeBytes?: number;
 }
 
 /**
  * The data of labelled client-certificate Secrets, read on demand (their cache holds metadata only).
- * Only `tls.crt` is kept, by resourceVersion, and only within `maxSourceBytes`; a larger one is
- * remembered by its size, so memory is bounded by the limit, not by what a tenant labels.
+ * Only `tls.crt` is kept, by resourceVersion, and only within `maxSourceBytes`, in `texts` (the
+ * parse cache: no second copy here); a larger one is remembered by its size, so memory is bounded
+ * by the limit, not by what a tenant labels. A text the keeper let go is read again.
  */
-export class CertificateDataReader {
-  private readonly kept = new Map<string, Kept>();
+export class CertificateDataReader<H> {
+  private readonly kept = new Map<string, Kept<H>>();
+  /** API reads made so far (tests count them). */
+  reads = 0;
 
-  /** `forgotten` gets the base64 tls.crt of each Secret deleted, unlabelled or replaced: what was derived from it can go too. */
   constructor(
     private readonly maxSourceBytes: number,
-    private readonly forgotten: (tlsCrt: string) => void = () => {},
+    private readonly texts: TextKeeper<H>,
   ) {}
 
-  /** `meta` with data: `{ tls.crt }`, or `tlsCrtBytes` for one over the limit; undefined when it no longer exists. */
-  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<(k8s.V1Secret & { tlsCrtBytes?: number }) | undefined> {
+  /**
+   * `meta` with `tlsCrtHeld` (the kept text), `data: { tls.crt }` for a tls.crt that is not base64,
+   * `data: {}` without one, or `tlsCrtBytes` for one over the limit; undefined when it no longer exists.
+   */
+  async read(meta: k8s.V1Secret, readSecret: SecretReader): Promise<(k8s.V1Secret & { tlsCrtBytes?: number; tlsCrtHeld?: H }) | undefined> {
     const namespace = meta.metadata!.namespace!;
     const name = meta.metadata!.name!;
     const id = `${namespace}/${name}`;
     let kept = this.kept.get(id);
-    if (!kept || kept.resourceVersion !== meta.metadata?.resourceVersion) {
+    if (!kept || kept.resourceVersion !== meta.metadata?.resourceVersion || (kept.held !== undefined && !this.texts.holds(kept.held))) {
+      this.reads++;
       const full = await readSecret(namespace, name);
-      if (kept?.tlsCrt !== undefined && kept.tlsCrt !== full?.data?.["tls.crt"]) this.forgotten(kept.tlsCrt);
+      const before = kept?.held;
       if (!full) {
         this.kept.delete(id);
+        if (before !== undefined) this.texts.drop(before);
         return undefined;
       }
-      const crt = full.data?.["tls.crt"];
-      const bytes = crt === undefined ? 0 : (crt.length * 3) / 4 - (crt.endsWith("==") ? 2 : crt.endsWith("=") ? 1 : 0);
-      kept = { resourceVersion: full.metadata?.resourceVersion ?? "", ...(crt === undefined ? {} : bytes > this.maxSourceBytes ? { tooLargeBytes: bytes } : { tlsCrt: crt }) };
+      kept = this.keep(full);
       this.kept.set(id, kept);
+      // The same text kept again is the same handle: only a changed one is dropped.
+      if (before !== undefined && before !== kept.held) this.texts.drop(before);
     }
     if (kept.tooLargeBytes !== undefined) return { ...meta, tlsCrtBytes: kept.tooLargeBytes };
-    return { ...meta, data: kept.tlsCrt === undefined ? {} : { "tls.crt": kept.tlsCrt } };
+    if (kept.held !== undefined) return { ...meta, tlsCrtHeld: kept.held };
+    return { ...meta, data: kept.undecodable === undefined ? {} : { "tls.crt": kept.undecodable } };
+  }
+
+  private keep(full: k8s.V1Secret): Kept<H> {
+    const resourceVersion = full.metadata?.resourceVersion ?? "";
+    const crt = full.data?.["tls.crt"];
+    if (crt === undefined) return { resourceVersion };
+    const bytes = (crt.length * 3) / 4 - (crt.endsWith("==") ? 2 : crt.endsWith("=") ? 1 : 0);
+    if (bytes > this.maxSourceBytes) return { resourceVersion, tooLargeBytes: bytes };
+    let text: string;
+    try {
+      text = atob(crt);
+    } catch {
+      return { resourceVersion, undecodable: crt };
+    }
+    return { resourceVersion, held: this.texts.keep(text) };
   }
 
   /** Forgets one Secret (deleted or unlabelled). */
@@ -73,7 +111,7 @@ export class CertificateDataReader {
     const kept = this.kept.get(id);
     if (!kept) return;
     this.kept.delete(id);
-    if (kept.tlsCrt !== undefined) this.forgotten(kept.tlsCrt);
+    if (kept.held !== undefined) this.texts.drop(kept.held);
   }
 
   /** Forgets Secrets no longer in `live` (namespace/name), so deleted ones do not linger. */
@@ -83,7 +121,7 @@ export class CertificateDataReader {
     for (const [id, kept] of this.kept) {
       if (ids.has(id)) continue;
       this.kept.delete(id);
-      if (kept.tlsCrt !== undefined) this.forgotten(kept.tlsCrt);
+      if (kept.held !== undefined) this.texts.drop(kept.held);
     }
   }
 

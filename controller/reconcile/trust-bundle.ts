@@ -27,18 +27,15 @@ import { changesSince, indexOf, nsKey } from "./cache-index.ts";
 
 /**
  * tls.crt of labelled Secrets, read on demand and kept within the per-source limit (shared by every
- * cluster); a Secret's parse leaves the bundle's parse cache with it (issue 21: after a burst of
- * Secrets created and deleted, their parses were what stayed).
+ * cluster) as the bundle's parse cache's scan of it, not as text next to it (issue 21, third pass);
+ * a Secret's parse leaves the parse cache with it (issue 21: after a burst of Secrets created and
+ * deleted, their parses were what stayed).
  */
-const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes, (tlsCrt) => forgetSource(tlsCrt));
-
-function forgetSource(tlsCrt: string): void {
-  try {
-    trustParseCache.forget(atob(tlsCrt));
-  } catch {
-    // not base64: it was never parsed (bundle.ts reports it unreadable)
-  }
-}
+const certificateData = new CertificateDataReader(TRUST_BUNDLE_LIMITS.maxSourceBytes, {
+  keep: (text) => trustParseCache.get(text),
+  holds: (scan) => trustParseCache.holds(scan),
+  drop: (scan) => trustParseCache.drop(scan),
+});
 
 export async function publishTrustBundle(
   es: Elasticsearch,

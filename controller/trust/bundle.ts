@@ -6,7 +6,7 @@ import type { TrustBundle } from "../../protocol/intent.ts";
 import { x509 } from "../../common/x509.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import { checkDerLength, decodePemBlock, encodePem, isExpired } from "../../common/pem.ts";
-import { ParseCache } from "./pem-blocks.ts";
+import { ParseCache, type ScannedSource } from "./pem-blocks.ts";
 import { ControllerFailure } from "../errors.ts";
 import { formatSize, TRUST_BUNDLE_LIMITS, type BundleLimits } from "./limits.ts";
 import { secretKey, sortSecrets } from "./secret-order.ts";
@@ -105,9 +105,16 @@ interface OversizeSecret extends V1Secret {
   tlsCrtBytes: number;
 }
 
+/** A labelled Secret whose tls.crt the reader keeps as this cache's scan of it (not its text). */
+interface HeldSecret extends V1Secret {
+  tlsCrtHeld: ScannedSource<ParsedBlock>;
+}
+
 interface Source {
   name: string;
   text?: string;
+  /** A scan kept by the reader, in place of `text`. */
+  held?: ScannedSource<ParsedBlock>;
   /** The decoded size of a source whose text was not kept (OversizeSecret). */
   tooLargeBytes?: number;
   problem?: string;
@@ -130,17 +137,18 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
       rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(source.tooLargeBytes)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
       continue;
     }
-    if (source.problem !== undefined || source.text === undefined) {
+    const length = source.held?.length ?? source.text?.length;
+    if (source.problem !== undefined || length === undefined) {
       rejected.push({ source: source.name, block: null, code: "SourceUnreadable", reason: source.problem ?? "no data" });
       continue;
     }
-    if (source.text.length > limits.maxSourceBytes) {
-      rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(source.text.length)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
+    if (length > limits.maxSourceBytes) {
+      rejected.push({ source: source.name, block: null, code: "SourceTooLarge", reason: `source is ${formatSize(length)}, over the ${formatSize(limits.maxSourceBytes)} limit per source` });
       continue;
     }
     // Parsing depends only on the text, so it is cached by content; validity in time does not,
     // so it is checked below on every build.
-    const scanned = trustParseCache.get(source.text);
+    const scanned = source.held ? trustParseCache.use(source.held) : trustParseCache.get(source.text!);
     const { blocks, problems, strayText } = scanned;
     for (const problem of problems) {
       rejected.push({ source: source.name, block: problem.index, code: "MalformedBlock", reason: `${problem.reason} (line ${problem.line})` });
@@ -280,6 +288,7 @@ function caSource(ca: CaCertificateSource): Source {
 function secretSource(secret: V1Secret): Source {
   const name = `Secret ${secretKey(secret)} ${CLIENT_CERT_KEY}`;
   if ("tlsCrtBytes" in secret) return { name, tooLargeBytes: (secret as OversizeSecret).tlsCrtBytes, pinsLeafOnly: true };
+  if ("tlsCrtHeld" in secret) return { name, held: (secret as HeldSecret).tlsCrtHeld, pinsLeafOnly: true };
   const encoded = secret.data?.[CLIENT_CERT_KEY];
   if (encoded === undefined) return { name, problem: `no ${CLIENT_CERT_KEY} key in the Secret`, pinsLeafOnly: true };
   try {

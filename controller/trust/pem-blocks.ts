@@ -37,7 +37,11 @@ export function scanPemBlocks(input: string): { blocks: PemBlockText[]; problems
 // certificate is parsed once per content. Only what depends on the text alone may be kept
 // here; validity in time is checked by the caller on every build.
 
-interface ScannedSource<P> {
+export interface ScannedSource<P> {
+  /** The cache's key: SHA-256 of the text. */
+  readonly key: string;
+  /** The text's length (the text itself is not kept: its blocks are). */
+  readonly length: number;
   blocks: readonly PemBlockText[];
   problems: readonly PemScanProblem[];
   strayText: readonly PemStrayText[];
@@ -93,11 +97,41 @@ export class ParseCache<P> {
     }
     this.counters.misses++;
     const { blocks, problems, strayText } = scanPemBlocks(text);
-    const entry: ScannedSource<P> = { blocks, problems, strayText, parsed: new Map(), bytes: 2 * text.length + 256 };
+    const entry: ScannedSource<P> = { key, length: text.length, blocks, problems, strayText, parsed: new Map(), bytes: 2 * text.length + 256 };
     this.entries.set(key, entry);
     this.counters.bytes += entry.bytes;
     this.evict();
     return entry;
+  }
+
+  /** Whether `source` is still this cache's entry for its text (not evicted, forgotten or cleared). */
+  holds(source: ScannedSource<P>): boolean {
+    return this.entries.get(source.key) === source;
+  }
+
+  /**
+   * `source` (a scan kept by whoever holds it, kube/secret-reader.ts: the text is not kept twice)
+   * as a use of the cache: most recently used, and back in the cache if it was let go meanwhile.
+   */
+  use(source: ScannedSource<P>): ScannedSource<P> {
+    const hit = this.entries.get(source.key);
+    if (hit) {
+      this.counters.hits++;
+      this.entries.delete(source.key);
+      this.entries.set(source.key, hit);
+      return hit;
+    }
+    this.entries.set(source.key, source);
+    this.counters.bytes += source.bytes;
+    this.evict();
+    return source;
+  }
+
+  /** Drops `source` if it is still the entry of its text (as forget(text)). */
+  drop(source: ScannedSource<P>): void {
+    if (!this.holds(source)) return;
+    this.counters.bytes -= source.bytes;
+    this.entries.delete(source.key);
   }
 
   /** The parse of one block of a scanned source, done once per content. */

@@ -9,8 +9,8 @@ import type { ClusterRef } from "../../protocol/intent.ts";
 import { formatSize } from "./limits.ts";
 import { sortSecrets } from "./secret-order.ts";
 
-/** A Secret as read on demand, with the decoded size of its tls.crt when the reader kept it. */
-export type LoadedSecret = V1Secret & { tlsCrtBytes?: number };
+/** A Secret as read on demand: the decoded size of a tls.crt over the limit, or the kept scan of one within it (its text's length). */
+export type LoadedSecret = V1Secret & { tlsCrtBytes?: number; tlsCrtHeld?: { readonly length: number } };
 
 interface NamespaceSplit {
   /** Selected Secrets of the cluster's own namespace: their data is read first. */
@@ -55,7 +55,8 @@ export function tenancyOrder(
     const loaded = source.loaded;
     if (!loaded) continue; // deleted since the cache saw it
     const namespace = secret.metadata!.namespace!;
-    const size = loaded.tlsCrtBytes ?? Math.floor(((loaded.data?.["tls.crt"] ?? "").length * 3) / 4);
+    // A kept text's length as its base64's (padded) length counts it: 3 bytes per 4 characters.
+    const size = loaded.tlsCrtBytes ?? (loaded.tlsCrtHeld ? 3 * Math.ceil(loaded.tlsCrtHeld.length / 3) : Math.floor(((loaded.data?.["tls.crt"] ?? "").length * 3) / 4));
     const total = (used.get(namespace) ?? 0) + size;
     if (total > budgetBytes) {
       refused.push({ secret, reason: `namespace ${namespace} is over its ${formatSize(budgetBytes)} share of the trust bundle of ${cluster.namespace}/${cluster.name}` });
