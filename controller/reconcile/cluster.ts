@@ -17,6 +17,7 @@ import { sweepOrphanCas } from "./ca-secret.ts";
 import { agentCertValiditySeconds, pkiRequeueMs } from "./cluster-pki.ts";
 import { pinsStillPresented, resolveKibanaIdentities } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
+import { joinedOnRead } from "../trust/joined-bundle.ts";
 import { intentsHash, nextGeneration } from "./generation.ts";
 import { publishIntents } from "./publish.ts";
 import { esTarget } from "./event-targets.ts";
@@ -108,7 +109,7 @@ export class ClusterReconciler {
     const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
     await writeActiveStatus(c, { phase: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions, activeSince, pending: restart.pending }, d);
     const cluster = { namespace: c.namespace, name: c.name };
-    publishIntents(d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: { pem: trust.bundle.pem, sha256: trust.bundle.sha256 }, certValiditySeconds }, kibanas.identities);
+    publishIntents(d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: joinedOnRead(trust.bundle), certValiditySeconds }, kibanas.identities);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await memory.restarts.carryOut(key, c.es, restart.step, c.pods, d);
     return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, d.pki), bundleRequeueMs(trust.bundle), d.resyncMs, restart.requeueMs ?? Infinity, signing.reloadedInMs ?? Infinity) };

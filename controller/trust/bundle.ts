@@ -73,6 +73,8 @@ interface IgnoredText {
 }
 
 export interface TrustBundleResult extends TrustBundle {
+  /** pem's parts in order (each certificate's text as the parse cache holds it, then "\n"). */
+  pemParts: readonly string[];
   included: IncludedCertificate[];
   /** Input left out of the bundle (a certificate, a block, a whole source), each with its reason. */
   rejected: RejectedInput[];
@@ -106,15 +108,12 @@ interface OversizeSecret extends V1Secret {
 }
 
 /** A labelled Secret whose tls.crt the reader keeps as this cache's scan of it (not its text). */
-interface HeldSecret extends V1Secret {
-  tlsCrtHeld: ScannedSource<ParsedBlock>;
-}
+type HeldSecret = V1Secret & { tlsCrtHeld: ScannedSource<ParsedBlock> };
 
 interface Source {
   name: string;
   text?: string;
-  /** A scan kept by the reader, in place of `text`. */
-  held?: ScannedSource<ParsedBlock>;
+  held?: ScannedSource<ParsedBlock>; // the reader's kept scan, in place of `text` (HeldSecret)
   /** The decoded size of a source whose text was not kept (OversizeSecret). */
   tooLargeBytes?: number;
   problem?: string;
@@ -224,8 +223,9 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
 
   if (included.length === 0) throw new EmptyTrustBundleError(rejected);
   const pem = pemParts.join("");
-  return { pem, sha256: sha256Hex(pem), included, rejected, ignoredText };
+  return { pem, sha256: sha256Hex(pem), pemParts, included, rejected, ignoredText };
 }
+
 
 /** What the bundle needs of a certificate, kept instead of the parsed object (a few hundred bytes). */
 interface ParsedCertificate {
