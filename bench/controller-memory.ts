@@ -15,6 +15,7 @@
 // Run: npx bun bench/controller-memory.ts [--mode=burst|scale] [--secrets=5000] [--after-s=120] [--clusters=1000] [--sync-timeout-s=600]
 //   [--sample-ms=N] (RSS, JS heap and native commit every N ms; the sample at the highest RSS is printed)
 //   [--controller-bun-options="--smol"] (extra Bun flags for the controller)
+//   [--heap-env=chart|none] (the controller's BUN_JSC_* heap options: the chart's, as shipped, or JSC's defaults)
 // Prints one JSON object; exits 1 only when a result is invalid (the bundle never filled or emptied,
 // a cluster never synced).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -30,6 +31,7 @@ import { ControllerProcess } from "../test/support/controller-process.ts";
 import { prepareCluster } from "../test/support/cluster-setup.ts";
 import { clientCertLabels } from "../test/support/client-cert-secret.ts";
 import { eventually } from "../test/support/eventually.ts";
+import { chartHeapEnv } from "./support/chart-heap-env.ts";
 
 const argOf = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const MODE = argOf("mode") ?? "burst";
@@ -39,6 +41,8 @@ const CLUSTERS = Number(argOf("clusters") ?? 1000);
 /** Samples of RSS, JS heap and native commit every this many ms (0: none); the peak sample is printed. */
 const SAMPLE_MS = Number(argOf("sample-ms") ?? 0);
 const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
+// The controller's JSC heap options: the chart's (what is shipped, default) or none (JSC's defaults).
+const HEAP_ENV = (argOf("heap-env") ?? "chart") === "chart" ? chartHeapEnv() : {};
 const CONTROLLER_USER = "es-mtls-controller";
 const invalid: string[] = [];
 // The test harness's 6 s lease is too short for a burst on a loaded 2-core machine (the process
@@ -76,7 +80,9 @@ async function startController(kubeconfig: string, extraArgs: string[]) {
   process.env.BUN_OPTIONS = [`--preload=${join(import.meta.dir, "support", "memory-probe.ts")}`, CONTROLLER_BUN_OPTIONS].filter(Boolean).join(" ");
   process.env.ES_MTLS_MEMORY_PROBE_OUT = out;
   if (SAMPLE_MS) process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS = String(SAMPLE_MS);
+  Object.assign(process.env, HEAP_ENV);
   const controller = await ControllerProcess.start({ kubeconfig, name: "controller", namespace: "es-mtls-system", extraArgs });
+  for (const k of Object.keys(HEAP_ENV)) delete process.env[k];
   delete process.env.BUN_OPTIONS;
   delete process.env.ES_MTLS_MEMORY_PROBE_OUT;
   delete process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS;
@@ -302,5 +308,5 @@ try {
 } catch (e) {
   invalid.push(`bench failed: ${(e as Error).stack ?? e}`);
 }
-console.log(JSON.stringify({ ...(result as object), invalid }, null, 2));
+console.log(JSON.stringify({ ...(result as object), controllerHeapEnv: HEAP_ENV, invalid }, null, 2));
 process.exit(invalid.length ? 1 : 0);

@@ -6,7 +6,7 @@
 // Baseline in the same run: the same change with one agent connected and nothing else.
 // Agents: time = the agent's own "material written" log line for the new bundle (its clock is
 // this machine's); streams: time the line carrying the new bundle was read.
-// Run: npx bun bench/propagation.ts [--agents=100] [--streams=1000] [--rounds=3] [--profile-dir=DIR]
+// Run: npx bun bench/propagation.ts [--agents=100] [--streams=1000] [--rounds=3] [--profile-dir=DIR] [--disk-volumes]
 // (--profile-dir: the controller writes a CPU profile there on exit; summarise it with
 //  npx bun bench/support/cpuprofile-summary.ts DIR/*.cpuprofile)
 // Exits 1 only when a result is invalid: some agent or stream never got the new bundle.
@@ -36,6 +36,7 @@ const AGENTS = arg("agents", 100);
 const STREAMS = arg("streams", 1000);
 const ROUNDS = arg("rounds", 3);
 const ROUND_TIMEOUT_MS = 60_000;
+const DISK_VOLUMES = process.argv.includes("--disk-volumes");
 const PROFILE_DIR = process.argv.find((a) => a.startsWith("--profile-dir="))?.split("=")[1];
 const ns = "bench";
 const started = Date.now();
@@ -115,7 +116,9 @@ try {
 
   const agents: Array<{ agent: AgentProcess; bundlePath: string }> = [];
   const startAgent = async (pod: k8s.V1Pod) => {
-    const root = tmpDir("bench-pod");
+    // The pod's volumes on tmpfs, as the kubelet mounts the injected emptyDirs (medium: Memory) and
+    // projected volumes; on /tmp, 100 agents' fsyncs queued on the disk's journal (--disk-volumes).
+    const root = tmpDir("bench-pod", { memory: !DISK_VOLUMES });
     // No workload behind the agent: its proofs fail (connection refused, cheap) and retry.
     const agent = await runAgentOf({ core, pod, runtime: "bun-binary", root, controllerUrl: controller!.url, probeUrl: `https://127.0.0.1:${freePort()}` });
     agents.push({ agent, bundlePath: join(root, ES_BUNDLE_DIR, ES_BUNDLE_FILE) });

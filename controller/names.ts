@@ -48,6 +48,12 @@ export const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 export const TRUST_BUNDLE_KEY = "client-trust-bundle.crt";
 /** SHA-256 (hex) of the bundle PEM, so a reader can compare without decoding data. */
 export const TRUST_BUNDLE_HASH_ANNOTATION = "mtls.es-mtls.io/client-trust-bundle-sha256";
+/**
+ * On the trust-bundle Secret: the highest intent generation es-mtls may have handed to agents. Written
+ * before agents see a new generation (a small write), so the status, one entry per pod, can follow;
+ * a new leader never hands out a generation at or below it with other content.
+ */
+export const INTENT_GENERATION_RESERVED_ANNOTATION = "mtls.es-mtls.io/intent-generation-reserved";
 export function trustBundleSecretName(esName: string): string {
   return `${esName}-es-client-trust-bundle`;
 }

@@ -1,6 +1,6 @@
 // Reconciles one Elasticsearch cluster, as a pipeline of named steps, each in its own file here:
 // read the cluster, decide its phase (gate/), PKI, Kibana identities, trust bundle, generation,
-// injection check, CA-rotation signer, proof gate, restarts, status (status/), intents. Every write
+// injection check, CA-rotation signer, proof gate, restarts, intents, status (status/). Every write
 // is skipped when the stored object already says the same.
 //
 // Failure idiom of the controller: pure decisions (policy/, gate/, status/build.ts, pki/ checks)
@@ -18,7 +18,7 @@ import { agentCertValiditySeconds, pkiRequeueMs } from "./cluster-pki.ts";
 import { pinsStillPresented, resolveKibanaIdentities } from "./kibana-identities.ts";
 import { bundleRequeueMs, publishTrustBundle } from "./trust-bundle.ts";
 import { joinedOnRead } from "../trust/joined-bundle.ts";
-import { intentsHash, nextGeneration } from "./generation.ts";
+import { intentsHash, nextGeneration, reserveGeneration, reservedGeneration } from "./generation.ts";
 import { publishIntents } from "./publish.ts";
 import { esTarget } from "./event-targets.ts";
 import { authorizeKibanas } from "./references.ts";
@@ -98,18 +98,21 @@ export class ClusterReconciler {
     const outstanding = memory.restarts.outstanding(key, c.pods, c.prevStatus.pendingRestart);
     const gate = await proofGate(c, phase, trust.bundle.sha256, conditions, outstanding, d);
     const hash = intentsHash(gate.next, trust.bundle.sha256, kibanas.identities);
-    const generation = nextGeneration(c.prevStatus, hash);
+    const generation = nextGeneration(c.prevStatus, hash, { published: memory.published.get(key), reserved: reservedGeneration(c) });
     if (gate.next === "Disabled") return finishDisabling(c, conditions, generation, hash, memory, d);
     if (gate.next !== phase) await d.events.record(esTarget(c.es), "Normal", `ClientAuthentication${gate.next}`, `every Elasticsearch pod proved it requires client certificates`);
     const planned = memory.restarts.plan(key, gate.next, phase, c.pods, { reports: withStranded(c, kibanas.identities, d.reports), proven: gate.proven, bundleEverywhere: signing.waiting.length === 0 });
     const restart = await memory.restarts.holdUnlessGreen(key, c.es, planned, c.pods, d);
     conditions.push(...restart.conditions);
 
-    // Persist the generation before any agent sees it, so it is never reused after a restart.
-    const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
-    await writeActiveStatus(c, { phase: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions, activeSince, pending: restart.pending }, d);
+    // Persist the generation before any agent sees it, so it is never reused after a restart: reserved
+    // on the bundle Secret, so the agents need not wait for the status (one entry per pod) to be written.
+    await reserveGeneration(c, generation, d);
     const cluster = { namespace: c.namespace, name: c.name };
     publishIntents(d.intents, c.pods, { generation, cluster, phase: gate.next, bundle: joinedOnRead(trust.bundle), certValiditySeconds }, kibanas.identities);
+    memory.published.set(key, { generation, hash });
+    const expiries = [cas.current.certificate.notAfter, signing.internalNotAfter, ...trust.bundle.included.map((x) => new Date(x.notAfter))];
+    await writeActiveStatus(c, { phase: gate.next, generation, hash, bundleSha256: trust.bundle.sha256, provenCount: gate.provenCount, expiries, conditions, activeSince, pending: restart.pending }, d);
     // Evict only now: the persisted phase is what the webhook injects the replacement pod with.
     await memory.restarts.carryOut(key, c.es, restart.step, c.pods, d);
     return { requeueAfterMs: Math.min(pkiRequeueMs(cas, signing.internalNotAfter, d.pki), bundleRequeueMs(trust.bundle), d.resyncMs, restart.requeueMs ?? Infinity, signing.reloadedInMs ?? Infinity) };

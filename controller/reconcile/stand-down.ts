@@ -3,7 +3,7 @@ import type { Phase } from "../../protocol/intent.ts";
 import type { Condition } from "../resources.ts";
 import { inactiveStatus } from "../status/build.ts";
 import { writeStatus } from "../status/write.ts";
-import { nextGeneration, retiredHash } from "./generation.ts";
+import { nextGeneration, reservedGeneration, retiredHash } from "./generation.ts";
 import type { ClusterMemory } from "./memory.ts";
 import { removeAnnotation } from "./required-annotation.ts";
 import { retire } from "./retire.ts";
@@ -11,6 +11,7 @@ import type { ClusterView } from "./view.ts";
 import type { ReconcilerDeps } from "./deps.ts";
 
 export async function standDown(c: ClusterView, phase: Phase, conditions: Condition[], memory: ClusterMemory, d: Pick<ReconcilerDeps, "writer" | "intents" | "resyncMs">): Promise<{ requeueAfterMs: number }> {
+  const published = memory.published.get(c.key);
   memory.forget(c.key);
   // A cluster that never used client authentication gets no status object: nothing to say.
   if (!c.clientAuth && phase === "Disabled" && !c.annotated) {
@@ -21,7 +22,7 @@ export async function standDown(c: ClusterView, phase: Phase, conditions: Condit
   // Retired intents are content too: their own generation, persisted before any agent sees it, so
   // a later Enabling (a new hash) never reuses the number a retired intent went out with.
   const hash = retiredHash(phase);
-  const generation = nextGeneration(c.prevStatus, hash);
+  const generation = nextGeneration(c.prevStatus, hash, { published, reserved: reservedGeneration(c) });
   await writeStatus(d.writer, c.es, c.clientAuth, inactiveStatus(c.prevStatus, { phase, podCount: c.pods.length, conditions, intent: { generation, hash } }));
   await retire(c, phase, generation, d);
   return { requeueAfterMs: d.resyncMs };

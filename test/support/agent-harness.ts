@@ -56,8 +56,14 @@ export function killAll(): void {
 }
 process.on("exit", killAll);
 
-export function tmpDir(prefix: string): string {
-  const d = fs.mkdtempSync(join(os.tmpdir(), `es-mtls-${prefix}-`));
+/**
+ * A scratch dir, removed by killAll. `memory`: on tmpfs (/dev/shm) where there is one, as a kubelet
+ * backs a pod's projected volumes and `emptyDir: {medium: Memory}` (every volume es-mtls injects):
+ * an agent's fsyncs there cost what they cost in a pod, not a disk's journal commit.
+ */
+export function tmpDir(prefix: string, opts: { memory?: boolean } = {}): string {
+  const base = opts.memory && fs.existsSync("/dev/shm") ? "/dev/shm" : os.tmpdir();
+  const d = fs.mkdtempSync(join(base, `es-mtls-${prefix}-`));
   scratch.push(d);
   return d;
 }

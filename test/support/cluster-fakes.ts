@@ -130,13 +130,23 @@ export class FakeWriter implements ClusterWriter {
   }
   async mergePatch<T extends KubernetesObject>(obj: T): Promise<T> {
     this.writes.push(`patch ${obj.kind} ${obj.metadata!.name}`);
+    if (obj.kind === "Secret") {
+      const store = this.caches.managedSecrets;
+      const stored = store.stored.get(`${obj.metadata!.namespace}/${obj.metadata!.name}`);
+      if (!stored) throw new Error(`secrets "${obj.metadata!.name}" not found`);
+      store.put(this.stamp({ ...stored, metadata: { ...stored.metadata, annotations: { ...stored.metadata?.annotations, ...obj.metadata!.annotations } } }));
+      return obj;
+    }
     const es = this.caches.elasticsearch.get(obj.metadata!.name!, obj.metadata!.namespace)!;
     const annotations = { ...es.metadata.annotations };
     for (const [k, v] of Object.entries(obj.metadata!.annotations ?? {})) if (v === null) delete annotations[k];
     es.metadata.annotations = annotations;
     return obj;
   }
+  /** Set: status writes fail with it (the apiserver refusing or timing out a large status). */
+  failStatus: Error | undefined;
   async applyStatus(r: CustomResource, namespace: string, name: string, status: unknown): Promise<void> {
+    if (this.failStatus) throw this.failStatus;
     this.writes.push(`status ${r.kind} ${name}`);
     const ca = this.caches.clientAuth.get(name, namespace)!;
     this.caches.clientAuth.put({ ...ca, status: structuredClone(status) as ClientAuthenticationStatus });
@@ -235,7 +245,7 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
   const planted = new Map<string, V1Secret>();
   /** The installed Elasticsearch CRD as the controller last read it: es-mtls's standalone one (no ECK), keeping spec.http.tls.client. */
   const crd: { current: CrdSupport | undefined } = { current: { supported: true, standalone: true, detail: "spec.http.tls.client is in the schema" } };
-  const reconciler = new ClusterReconciler({
+  const deps: ConstructorParameters<typeof ClusterReconciler>[0] = {
     caches,
     writer,
     events,
@@ -252,7 +262,14 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     references: referenceAuthorizer({ enforce: true, check: async (user, to) => allowedRefs.has(`${user}->${to.namespace}/${to.name}`) }),
     pki: { caValidityMs: 365 * 24 * HOUR, caRotateBeforeMs: 24 * HOUR, certValidityMs: 365 * 24 * HOUR, certRotateBeforeMs: 24 * HOUR, agentCertValidityMs: 7 * 24 * HOUR, caNamespace: CA_NS },
     resyncMs: 300_000,
-  });
+  };
+  const reconciler = new ClusterReconciler(deps);
+  /** Another controller taking over: same cluster, nothing in memory (and its own intent store). */
+  const newLeader = () => {
+    const store = new IntentStore();
+    const next = new ClusterReconciler({ ...deps, intents: store });
+    return { intents: store, reconcile: () => next.reconcile(KEY) };
+  };
   const status = () => caches.clientAuth.get(ES_NAME, NS)?.status;
   /** What the pod's agent reports once it proved `without` for a client presenting no certificate. */
   const prove = (pod: V1Pod, without: "accepted" | "refused") => {
@@ -265,6 +282,6 @@ export function setup(o: { authentication?: boolean; license?: V1ConfigMap; pods
     };
     reports.put({ namespace: NS, name: pod.metadata!.name!, uid: pod.metadata!.uid! }, report);
   };
-  return { caches, writer, events, intents, reports, reconciler, status, prove, userSecretReads, replicas, allowedRefs, planted, crd, reconcile: () => reconciler.reconcile(KEY) };
+  return { caches, writer, events, intents, reports, reconciler, newLeader, status, prove, userSecretReads, replicas, allowedRefs, planted, crd, reconcile: () => reconciler.reconcile(KEY) };
 }
 
