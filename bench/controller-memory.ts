@@ -80,9 +80,7 @@ async function startController(kubeconfig: string, extraArgs: string[]) {
   process.env.BUN_OPTIONS = [`--preload=${join(import.meta.dir, "support", "memory-probe.ts")}`, CONTROLLER_BUN_OPTIONS].filter(Boolean).join(" ");
   process.env.ES_MTLS_MEMORY_PROBE_OUT = out;
   if (SAMPLE_MS) process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS = String(SAMPLE_MS);
-  Object.assign(process.env, HEAP_ENV);
-  const controller = await ControllerProcess.start({ kubeconfig, name: "controller", namespace: "es-mtls-system", extraArgs });
-  for (const k of Object.keys(HEAP_ENV)) delete process.env[k];
+  const controller = await ControllerProcess.start({ kubeconfig, name: "controller", namespace: "es-mtls-system", extraArgs, env: HEAP_ENV });
   delete process.env.BUN_OPTIONS;
   delete process.env.ES_MTLS_MEMORY_PROBE_OUT;
   delete process.env.ES_MTLS_MEMORY_PROBE_SAMPLE_MS;

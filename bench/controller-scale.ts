@@ -13,7 +13,7 @@
 //     lane (change, resync) and how long their reconciles took, so a slow change shows where it waited.
 // The growth from the smallest to the largest N is the same-run baseline (per-cluster cost
 // constant = linear total; growing per-cluster cost = worse than linear).
-// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR] [--cpu-prof-dir=DIR]
+// Run: npx bun bench/controller-scale.ts [--clusters=100,1000] [--changes=20] [--resync-s=20] [--heap-prof-dir=DIR] [--cpu-prof-dir=DIR] [--heap-env=chart|none]
 // (--heap-prof-dir: the controller writes a heap profile (and its markdown summary) there on exit;
 //  --cpu-prof-dir: the controller writes a CPU profile there on exit (whole run: read it with
 //  bench/support/cpuprofile-summary.ts);
@@ -27,6 +27,7 @@ import { PROJECT_CRDS } from "../test/controlplane/crds.ts";
 import { ELASTICSEARCH as ES } from "../controller/resources.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "../controller/pki/keys.ts";
 import { ControllerProcess } from "../test/support/controller-process.ts";
+import { chartHeapEnv } from "./support/chart-heap-env.ts";
 import { prepareCluster } from "../test/support/cluster-setup.ts";
 import { clientCertLabels } from "../test/support/client-cert-secret.ts";
 import { eventually } from "../test/support/eventually.ts";
@@ -44,6 +45,8 @@ const CPU_PROF_DIR = argOf("cpu-prof-dir");
 // One replica, no failover measured here: a long Lease, so a machine loaded by other runs (a
 // renewal late by more than the tests' 6 s) does not end the run (the controller exits on a lost Lease).
 const LEASE_ARGS = ["--lease-duration=120s", "--lease-retry=10s"];
+// The controller's JSC heap options: the chart's (what is shipped, default) or none (JSC's defaults).
+const HEAP_ENV = (argOf("heap-env") ?? "chart") === "chart" ? chartHeapEnv() : {};
 const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))] ?? NaN;
@@ -161,7 +164,7 @@ async function runSize(n: number) {
     const syncStart = Date.now();
     const bunOptions = [CONTROLLER_BUN_OPTIONS, HEAP_PROF_DIR ? `--heap-prof --heap-prof-md --heap-prof-dir=${HEAP_PROF_DIR}/${n}` : "", CPU_PROF_DIR ? `--cpu-prof --cpu-prof-dir=${CPU_PROF_DIR}/${n}` : ""].filter(Boolean).join(" ");
     if (bunOptions) process.env.BUN_OPTIONS = bunOptions;
-    controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`, ...LEASE_ARGS] });
+    controller = await ControllerProcess.start({ kubeconfig, name: "controller-a", namespace: "es-mtls-system", extraArgs: [`--resync=${RESYNC_S}s`, ...LEASE_ARGS], env: HEAP_ENV });
     delete process.env.BUN_OPTIONS;
     const pid = controller.child.pid!;
     const running = controller;
@@ -257,7 +260,7 @@ const targets = last && {
   changeToBundleP99Under100ms: last.changeToBundleMs.p99 < 100,
   zeroWritesPerNoOpResync: last.noOpResync.writes === 0,
 };
-console.log(JSON.stringify({ bench: "controller-scale", date: new Date().toISOString(), machine: "2 cores, 24 GiB (shared)", controllerBunOptions: CONTROLLER_BUN_OPTIONS, rows, growth, targets, invalid }, null, 2));
+console.log(JSON.stringify({ bench: "controller-scale", date: new Date().toISOString(), machine: "2 cores, 24 GiB (shared)", controllerBunOptions: CONTROLLER_BUN_OPTIONS, controllerHeapEnv: HEAP_ENV, rows, growth, targets, invalid }, null, 2));
 console.log(
   rows.map((r) => `${r.clusters} clusters: sync ${r.initialSync.seconds} s, RSS ${r.controllerRssMiB.afterSync} MiB (peak ${r.controllerRssMiB.peak}), change → bundle p50 ${r.changeToBundleMs.p50} / p99 ${r.changeToBundleMs.p99} ms, ${r.noOpResync.writesPerResync} writes and ${r.noOpResync.cpuSecondsPerResync} CPU-s per no-op resync`).join("; ") +
     (growth ? `; ×${growth.clustersRatio} clusters → sync ×${growth.initialSync}, RSS ×${growth.rssAfterSync}, change p99 ×${growth.changeToBundleP99}, resync CPU ×${growth.cpuPerResync}` : "") +

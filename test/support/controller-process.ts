@@ -23,7 +23,8 @@ export class ControllerProcess {
   ) {}
 
   /** `samePortsAs`: restart in place of a stopped replica (agents keep its URL, as a Service would). */
-  static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[]; samePortsAs?: ControllerProcess }): Promise<ControllerProcess> {
+  /** `env`: added to this process's environment for the controller (e.g. the chart's BUN_JSC_* heap options). */
+  static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[]; samePortsAs?: ControllerProcess; env?: Record<string, string> }): Promise<ControllerProcess> {
     const [intentPort, healthPort, webhookPort] = o.samePortsAs
       ? [o.samePortsAs.intentPort, o.samePortsAs.healthPort, o.samePortsAs.webhookPort]
       : ((await freePorts(3)) as [number, number, number]);
@@ -43,7 +44,7 @@ export class ControllerProcess {
         "--lease-retry=1s",
         ...(o.extraArgs ?? []),
       ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } },
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...o.env } },
     );
     running.add(child);
     const cp = new ControllerProcess(child, o.name, intentPort, healthPort, webhookPort);
