@@ -1,6 +1,6 @@
 // What the reconciler keeps in memory per cluster between reconciles: the CA that signs its agents'
-// CSRs, whether a rotated CA already signed, the restarts under way and the generation last published. Dropped (forget) when the
-// cluster is gone or no longer active.
+// CSRs, whether a rotated CA already signed, the restarts under way and the generation last
+// published. Dropped (forget) when the cluster is gone or no longer active.
 import type { CertificateAuthority } from "../pki/ca.ts";
 import { Restarts } from "./restart.ts";
 import type { Published } from "./generation.ts";

@@ -22,8 +22,10 @@ export class ControllerProcess {
     readonly webhookPort: number,
   ) {}
 
-  /** `samePortsAs`: restart in place of a stopped replica (agents keep its URL, as a Service would). */
-  /** `env`: added to this process's environment for the controller (e.g. the chart's BUN_JSC_* heap options). */
+  /**
+   * `samePortsAs`: restart in place of a stopped replica (agents keep its URL, as a Service would).
+   * `env`: added to this process's environment for the controller (e.g. the chart's BUN_JSC_* heap options).
+   */
   static async start(o: { kubeconfig: string; name: string; namespace: string; extraArgs?: string[]; samePortsAs?: ControllerProcess; env?: Record<string, string> }): Promise<ControllerProcess> {
     const [intentPort, healthPort, webhookPort] = o.samePortsAs
       ? [o.samePortsAs.intentPort, o.samePortsAs.healthPort, o.samePortsAs.webhookPort]
