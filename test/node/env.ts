@@ -48,7 +48,9 @@ export function resourceValue(ref: k8s.V1ResourceFieldSelector, container: k8s.V
   const [kind, resource] = ref.resource.split(".") as [string, string];
   const spec = kind === "requests" ? container?.resources?.requests : container?.resources?.limits;
   const raw = (spec?.[resource] as string | undefined) ?? capacity[resource] ?? "0";
-  return String(Math.ceil(quantity(String(raw)) / quantity(String(ref.divisor ?? "1"))));
+  // The apiserver stores an unset divisor as "0"; the kubelet reads a zero divisor as 1.
+  const divisor = quantity(String(ref.divisor ?? "1")) || 1;
+  return String(Math.ceil(quantity(String(raw)) / divisor));
 }
 
 export function expand(s: string, env: Record<string, string>): string {
