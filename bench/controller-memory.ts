@@ -31,7 +31,7 @@ import { ControllerProcess } from "../test/support/controller-process.ts";
 import { prepareCluster } from "../test/support/cluster-setup.ts";
 import { clientCertLabels } from "../test/support/client-cert-secret.ts";
 import { eventually } from "../test/support/eventually.ts";
-import { chartHeapEnv } from "./support/chart-heap-env.ts";
+import { heapEnvFlag } from "./support/chart-heap-env.ts";
 
 const argOf = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const MODE = argOf("mode") ?? "burst";
@@ -41,8 +41,7 @@ const CLUSTERS = Number(argOf("clusters") ?? 1000);
 /** Samples of RSS, JS heap and native commit every this many ms (0: none); the peak sample is printed. */
 const SAMPLE_MS = Number(argOf("sample-ms") ?? 0);
 const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
-// The controller's JSC heap options: the chart's (what is shipped, default) or none (JSC's defaults).
-const HEAP_ENV = (argOf("heap-env") ?? "chart") === "chart" ? chartHeapEnv() : {};
+const HEAP_ENV = heapEnvFlag(argOf("heap-env"));
 const CONTROLLER_USER = "es-mtls-controller";
 const invalid: string[] = [];
 // The test harness's 6 s lease is too short for a burst on a loaded 2-core machine (the process

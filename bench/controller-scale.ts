@@ -27,7 +27,7 @@ import { PROJECT_CRDS } from "../test/controlplane/crds.ts";
 import { ELASTICSEARCH as ES } from "../controller/resources.ts";
 import { ECDSA_SHA256, generateP256KeyPair } from "../controller/pki/keys.ts";
 import { ControllerProcess } from "../test/support/controller-process.ts";
-import { chartHeapEnv } from "./support/chart-heap-env.ts";
+import { heapEnvFlag } from "./support/chart-heap-env.ts";
 import { prepareCluster } from "../test/support/cluster-setup.ts";
 import { clientCertLabels } from "../test/support/client-cert-secret.ts";
 import { eventually } from "../test/support/eventually.ts";
@@ -45,8 +45,7 @@ const CPU_PROF_DIR = argOf("cpu-prof-dir");
 // One replica, no failover measured here: a long Lease, so a machine loaded by other runs (a
 // renewal late by more than the tests' 6 s) does not end the run (the controller exits on a lost Lease).
 const LEASE_ARGS = ["--lease-duration=120s", "--lease-retry=10s"];
-// The controller's JSC heap options: the chart's (what is shipped, default) or none (JSC's defaults).
-const HEAP_ENV = (argOf("heap-env") ?? "chart") === "chart" ? chartHeapEnv() : {};
+const HEAP_ENV = heapEnvFlag(argOf("heap-env"));
 const CONTROLLER_BUN_OPTIONS = process.argv.find((a) => a.startsWith("--controller-bun-options="))?.slice("--controller-bun-options=".length) ?? "";
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.max(0, Math.ceil((p / 100) * xs.length) - 1))] ?? NaN;

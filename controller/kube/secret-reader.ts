@@ -7,6 +7,10 @@ import { isNotFound } from "./api-error.ts";
 import { sha256Hex } from "../../common/digest.ts";
 import { TRUST_BUNDLE_KEY } from "../names.ts";
 import { withoutManagedFields } from "./cached-fields.ts";
+import type { KeptSecret } from "../trust/target.ts";
+
+// What WholeSecretKeeper hands out, as the drift check (trust/target.ts) reads it: one type, there.
+export type { KeptSecret };
 
 /** Undefined when the Secret does not exist; throws on any other failure. */
 export type SecretReader = (namespace: string, name: string) => Promise<k8s.V1Secret | undefined>;
@@ -130,11 +134,6 @@ export class CertificateDataReader<H> {
   }
 }
 
-/**
- * A Secret as WholeSecretKeeper keeps it: the values of `digestKeys` are not in `data` but in
- * `dataSha256` (SHA-256 hex of the base64 value as stored), for readers that only compare them.
- */
-export type KeptSecret = k8s.V1Secret & { dataSha256?: Record<string, string> };
 
 /**
  * Whole Secrets es-mtls wrote for a real cluster, whose cache holds metadata only (anyone may set

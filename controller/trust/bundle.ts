@@ -226,7 +226,6 @@ export async function buildTrustBundle(input: BuildTrustBundleInput): Promise<Tr
   return { pem, sha256: sha256Hex(pem), pemParts, included, rejected, ignoredText };
 }
 
-
 /** What the bundle needs of a certificate, kept instead of the parsed object (a few hundred bytes). */
 interface ParsedCertificate {
   /**

@@ -6,8 +6,12 @@ import { ES_CLUSTER_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TRUST_BUNDLE_HASH_ANNOT
 import { apiVersionOf, ELASTICSEARCH } from "../resources.ts";
 import { sha256Hex } from "../../common/digest.ts";
 
-/** A stored Secret, whose values may be kept as digests (kube/secret-reader.ts's KeptSecret). */
-type StoredSecret = V1Secret & { dataSha256?: Record<string, string> };
+/**
+ * A Secret as kube/secret-reader.ts's WholeSecretKeeper keeps it: the values of its digest keys are
+ * not in `data` but in `dataSha256` (SHA-256 hex of the base64 value as stored), for readers that
+ * only compare them (the drift check below).
+ */
+export type KeptSecret = V1Secret & { dataSha256?: Record<string, string> };
 
 interface ElasticsearchOwner extends ClusterRef {
   uid: string;
@@ -44,7 +48,7 @@ export function desiredTrustBundleSecret(es: ElasticsearchOwner, bundle: TrustBu
  * What differs between the stored Secret and the desired one, limited to what this
  * controller manages (other labels, annotations and data keys are left to their owners).
  */
-export function trustBundleDrift(existing: StoredSecret | undefined, desired: V1Secret): string[] {
+export function trustBundleDrift(existing: KeptSecret | undefined, desired: V1Secret): string[] {
   if (!existing) return ["Secret does not exist"];
   const drift: string[] = [];
   if (!sameData(existing, desired.data?.[TRUST_BUNDLE_KEY])) drift.push(`data ${TRUST_BUNDLE_KEY} differs`);
@@ -63,15 +67,12 @@ export function trustBundleDrift(existing: StoredSecret | undefined, desired: V1
   return drift;
 }
 
-export function isUpToDate(existing: StoredSecret | undefined, desired: V1Secret): boolean {
+export function isUpToDate(existing: KeptSecret | undefined, desired: V1Secret): boolean {
   return trustBundleDrift(existing, desired).length === 0;
 }
 
-/**
- * The stored bundle as it is kept (kube/secret-reader.ts's WholeSecretKeeper): its value, or only
- * the SHA-256 of its base64 (as the keeper keeps it: the drift check is the only reader).
- */
-function sameData(existing: StoredSecret, want: string | undefined): boolean {
+/** The stored bundle as it is kept: its value, or only the SHA-256 of its base64 (KeptSecret). */
+function sameData(existing: KeptSecret, want: string | undefined): boolean {
   const value = existing.data?.[TRUST_BUNDLE_KEY];
   if (value !== undefined || want === undefined) return value === want;
   const digest = existing.dataSha256?.[TRUST_BUNDLE_KEY];
