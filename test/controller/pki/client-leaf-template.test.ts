@@ -30,14 +30,19 @@ function extensionsOf(certificate: x509.X509Certificate): string[] {
   return certificate.extensions.map((e) => hex(new Uint8Array(e.rawData)));
 }
 
-/** 16 random octets as a positive INTEGER: at most 17 octets, a 0x00 octet only before a set top bit. */
+/**
+ * At most 16 random octets as a positive, minimal INTEGER: a 0x00 octet only before a set top bit.
+ * Random octets may begin with zeros, which minimal DER drops, so a shorter serial is fine: 00 9a …
+ * (1 time in 512) is 16 octets with its sign octet, not 17.
+ */
 function serialFormatOk(certificate: x509.X509Certificate): boolean {
   const der = new Uint8Array(certificate.rawData);
   const tbs = childrenOf(der, readTlv(der, 0)!)![0]!;
   const serial = contentsOf(der, childrenOf(der, tbs)![1]!);
   if (serial[0]! & 0x80) return false;
-  if (serial[0] === 0 && serial.length > 1) return serial.length === 17 && (serial[1]! & 0x80) !== 0;
-  return serial.length <= 16;
+  const signOctet = serial[0] === 0 && serial.length > 1;
+  if (signOctet && (serial[1]! & 0x80) === 0) return false;
+  return serial.length - (signOctet ? 1 : 0) <= 16;
 }
 
 const SUBJECTS = [
