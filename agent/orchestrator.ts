@@ -14,6 +14,7 @@ import { bundleOf, checkIntent, droppedDetail } from "./intent/check.ts";
 import type { IntentFeed } from "./intent/stream.ts";
 import { errorMessage, logger } from "./log.ts";
 import type { BundleMaterial, Material, PodIdentity } from "./material/material.ts";
+import { BundleMemo } from "./material/pem.ts";
 import { ProofLoop, type ProofRecord } from "./prove/proof-loop.ts";
 import type { Prover } from "./prove/prover.ts";
 import type { Metrics } from "./report/metrics.ts";
@@ -43,6 +44,7 @@ export class Orchestrator {
   private unwritten: { intent: Intent; detail: string; identity?: PodIdentity } | undefined;
   private resolved: PodIdentity | undefined; // the identity of the reconcile under way
   private material: Material = {};
+  private readonly bundleMemo = new BundleMemo(); // the last bundle's certificates, not parsed again
   /** Bumped whenever what the workload should serve changes; proofs are about one version. */
   private materialVersion = 0;
   private readonly errors = new ErrorLog();
@@ -192,7 +194,7 @@ export class Orchestrator {
       checkIntent(next, { role: this.cfg.role, ...(this.cfg.dir ? { dir: this.cfg.dir } : {}) });
       await this.adopt(localPath(this.cfg, this.cfg.dir ?? next.files.dir));
       if (!this.material.bundle && !this.material.identity) await this.loadFromDisk(next);
-      const bundle = bundleOf(next);
+      const bundle = bundleOf(next, new Date(), this.bundleMemo);
       const { identity, failure } = await this.identityFor(next);
       this.resolved = identity;
       await this.publish(next, bundle, identity);

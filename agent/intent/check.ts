@@ -6,7 +6,7 @@ import { sha256Hex } from "../../common/digest.ts";
 import { IntentRefused } from "../errors.ts";
 import { errorMessage } from "../log.ts";
 import { earliestNotAfter, type BundleMaterial } from "../material/material.ts";
-import { validBundlePart } from "../material/pem.ts";
+import { validBundlePart, type BundleMemo } from "../material/pem.ts";
 import { checkName } from "../write/atomic-writer.ts";
 
 interface IntentLimits {
@@ -35,14 +35,15 @@ export function checkIntent(i: Intent, own: IntentLimits): void {
 /**
  * The intent's trust bundle, validated and hashed, minus its expired entries (issue 8: the
  * controller drops them too, but only on its next reconcile); undefined when it carries none (Kibana).
+ * `memo`: the certificates of the last bundle checked with it are not parsed again.
  */
-export function bundleOf(i: Intent, now = new Date()): BundleMaterial | undefined {
+export function bundleOf(i: Intent, now = new Date(), memo?: BundleMemo): BundleMaterial | undefined {
   const tb = i.trustBundle;
   if (!tb) return undefined;
   if (typeof tb.pem !== "string") throw new IntentRefused("trustBundle.pem is missing");
   const sha = sha256Hex(tb.pem);
   if (tb.sha256 && tb.sha256.toLowerCase() !== sha) throw new IntentRefused(`trust bundle of generation ${i.generation}: sha256 ${tb.sha256} does not match its content (${sha})`);
-  const part = validBundlePart(tb.pem, `trust bundle of generation ${i.generation}`, now);
+  const part = validBundlePart(tb.pem, `trust bundle of generation ${i.generation}`, now, memo);
   const base = { earliestNotAfter: earliestNotAfter(part.certs) };
   if (!part.dropped.length) return { ...base, pem: tb.pem, sha256: sha };
   return { ...base, pem: part.pem, sha256: sha256Hex(part.pem), intentSha256: sha, dropped: part.dropped };

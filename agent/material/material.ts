@@ -30,6 +30,6 @@ export interface Material {
   identity?: PodIdentity;
 }
 
-export function earliestNotAfter(certs: Certificate[]): Date {
+export function earliestNotAfter(certs: Array<{ notAfter: Date }>): Date {
   return new Date(Math.min(...certs.map((c) => c.notAfter.getTime())));
 }

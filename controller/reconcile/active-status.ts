@@ -1,6 +1,6 @@
 // Step: the status of an active cluster (status/build.ts), from its pods' reports, written when it
-// differs. The reconcile writes it before any agent sees the intents, so a generation is never
-// reused after a restart.
+// differs. The reconcile writes it after the intents went out: the generation they carry was
+// reserved on the bundle Secret first (generation.ts), so it is never reused after a restart.
 import type { Phase } from "../../protocol/intent.ts";
 import type { Condition } from "../resources.ts";
 import type { PendingReplacement } from "../gate/rollout.ts";

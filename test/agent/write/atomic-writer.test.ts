@@ -8,6 +8,27 @@ import { killAll, tmpDir } from "../../support/agent-harness.ts";
 afterAll(killAll); // removes the scratch dirs
 const mkdir = () => tmpDir("unit");
 
+// Resolves ..data once, as a reader holding the directory would, then reads both files; reports any
+// pair from two versions. Writes STOP.seen once it has read 5 distinct versions.
+const READER = `
+const fs = require("node:fs"), { join } = require("node:path");
+const d = process.env.D, stop = process.env.STOP;
+let reads = 0; const mixed = [], versions = new Set();
+while (!fs.existsSync(stop)) {
+  try {
+    const v = fs.readlinkSync(join(d, "..data"));
+    const c = fs.readFileSync(join(d, v, "tls.crt"), "utf8").split(" ")[1] ?? "(empty)";
+    const k = fs.readFileSync(join(d, v, "tls.key"), "utf8").split(" ")[1] ?? "(empty)";
+    if (c !== k) mixed.push(c.trim() + "/" + k.trim());
+    reads++;
+    if (!versions.has(c) && versions.add(c).size === 5) fs.writeFileSync(stop + ".seen", "");
+  } catch (e) {
+    if (e.code !== "ENOENT") throw e; // the old version removed under us: read again
+  }
+}
+console.log(JSON.stringify({ reads, versions: versions.size, mixed }));
+`;
+
 describe("atomic writer", () => {
   const set = (v: string) => [
     { name: "ca.crt", data: `bundle ${v}\n` },
@@ -30,6 +51,30 @@ describe("atomic writer", () => {
     expect(fs.readFileSync(join(d, "tls.key"), "utf8")).toBe("key 2\n");
     expect(fs.readdirSync(d).filter((e) => e.startsWith("..2")).length).toBe(1);
     expect(fs.existsSync(join(d, v1))).toBe(false);
+  });
+  test("a write is one pass on the event loop: no turn of it runs between its file system calls (issue 21)", async () => {
+    // As promises, each of a write's ~30 calls was a thread-pool round trip, and under CPU contention
+    // every round trip waited for the scheduler; a turn of the loop in between shows one.
+    const w = new AtomicWriter(mkdir());
+    await w.recover();
+    const seen: Array<{ result: string; turns: number }> = [];
+    for (const v of ["1", "1", "2"]) {
+      let turns = 0;
+      let writing = true;
+      const tick = () => {
+        turns++;
+        if (writing) setImmediate(tick);
+      };
+      setImmediate(tick);
+      const result = await w.write(set(v), { mode: 0o440 });
+      writing = false;
+      seen.push({ result, turns });
+    }
+    expect(seen).toEqual([
+      { result: "written", turns: 0 },
+      { result: "unchanged", turns: 0 },
+      { result: "written", turns: 0 },
+    ]);
   });
   test("dropping a file removes its link without leaving it dangling", async () => {
     const d = mkdir();
@@ -61,30 +106,21 @@ describe("atomic writer", () => {
     expect(fs.readFileSync(join(d, "tls.key"), "utf8")).toBe("key 1\n");
   });
   test("a reader never sees a mixed set while writes race", async () => {
+    // The reader is another process: the writer's calls are synchronous, so a reader on the same
+    // event loop would only ever run between two writes.
     const d = mkdir();
+    const stopFile = join(mkdir(), "stop");
     const w = new AtomicWriter(d);
     await w.write(set("0"), { mode: 0o440 });
-    let stop = false;
-    let reads = 0;
-    const reader = (async () => {
-      while (!stop) {
-        // Resolve ..data once, as a reader holding the directory would, then read both files.
-        try {
-          const v = fs.readlinkSync(join(d, "..data"));
-          const c = fs.readFileSync(join(d, v, "tls.crt"), "utf8").split(" ")[1];
-          const k = fs.readFileSync(join(d, v, "tls.key"), "utf8").split(" ")[1];
-          expect(c).toBe(k!);
-          reads++;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e; // old version removed under us: retry
-        }
-        await new Promise((r) => setImmediate(r)); // yield to the event loop so the writer progresses
-      }
-    })();
-    for (let i = 1; i <= 50; i++) await w.write(set(String(i)), { mode: 0o440 });
-    stop = true;
-    await reader;
-    expect(reads).toBeGreaterThan(0);
-    expect(fs.readFileSync(join(d, "tls.crt"), "utf8")).toBe("cert 50\n");
+    const reader = Bun.spawn([process.execPath, "-e", READER], { env: { ...process.env, D: d, STOP: stopFile }, stdout: "pipe", stderr: "inherit" });
+    const out = new Response(reader.stdout).text();
+    const started = Date.now();
+    // Keep writing until the reader has seen several versions (or 20 s on a starved machine).
+    for (let i = 1; i <= 50 || (i < 5000 && Date.now() - started < 20_000 && !fs.existsSync(`${stopFile}.seen`)); i++) await w.write(set(String(i)), { mode: 0o440 });
+    fs.writeFileSync(stopFile, "");
+    const result = JSON.parse(await out) as { reads: number; versions: number; mixed: string[] };
+    expect(result.mixed).toEqual([]);
+    expect(result.versions).toBeGreaterThan(1);
   });
+
 });
