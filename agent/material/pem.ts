@@ -81,7 +81,7 @@ function checkedCertificate(b: Block, where: string, now: Date | undefined): Cer
 }
 
 /** What a trust bundle needs of each of its certificates. */
-export interface BundleEntry {
+interface BundleEntry {
   subject: string;
   notAfter: Date;
 }
