@@ -112,11 +112,11 @@ export class BundleMemo {
 /** Each block's entry: from `memo` when the same block was validated last time, else checked and parsed. */
 function bundleEntries(text: string, what: string, memo: BundleMemo | undefined): { entry: BundleEntry; text: string }[] {
   const scanned = scanBlocks(text, what);
-  const decoded = scanned.map((b) => (memo?.get(b.text) ? undefined : decodeBlock(b, what)));
+  const known = scanned.map((b) => memo?.get(b.text));
+  const decoded = scanned.map((b, i) => (known[i] ? undefined : decodeBlock(b, what)));
   checkCount(scanned.length, what);
   const out = scanned.map((b, i) => {
-    const known = memo?.get(b.text);
-    if (known) return { entry: known, text: b.text };
+    if (known[i]) return { entry: known[i], text: b.text };
     const { subject, notAfter } = checkedCertificate(decoded[i]!, `${what}, block ${i + 1}`, undefined);
     return { entry: { subject, notAfter }, text: b.text };
   });

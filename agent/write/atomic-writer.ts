@@ -69,11 +69,7 @@ export class AtomicWriter {
   constructor(readonly dir: string) {}
 
   /** The version directory ..data points at, or null before the first write. */
-  async current(): Promise<string | null> {
-    return this.currentVersion();
-  }
-
-  private currentVersion(): string | null {
+  private current(): string | null {
     const target = readlinkOrNull(join(this.dir, DATA));
     return target && VERSION_RE.test(target) ? target : null;
   }
@@ -88,12 +84,8 @@ export class AtomicWriter {
   }
 
   /** Names published in the current version. */
-  async publishedNames(): Promise<string[]> {
-    return this.namesNow();
-  }
-
-  private namesNow(): string[] {
-    const cur = this.currentVersion();
+  publishedNames(): string[] {
+    const cur = this.current();
     if (!cur) return [];
     return fs.readdirSync(join(this.dir, cur)).sort();
   }
@@ -105,14 +97,14 @@ export class AtomicWriter {
   async recover(): Promise<{ removed: string[] }> {
     fs.mkdirSync(this.dir, { recursive: true });
     const removed: string[] = [];
-    const cur = this.currentVersion();
+    const cur = this.current();
     for (const entry of fs.readdirSync(this.dir)) {
       if (entry === DATA_TMP || /^\.\..+\.tmp$/.test(entry) || (VERSION_RE.test(entry) && entry !== cur)) {
         fs.rmSync(join(this.dir, entry), { recursive: true, force: true });
         removed.push(entry);
       }
     }
-    if (cur) this.linkNames(this.namesNow());
+    if (cur) this.linkNames(this.publishedNames());
     if (removed.length) fsyncDir(this.dir);
     return { removed };
   }
@@ -147,7 +139,7 @@ export class AtomicWriter {
 
     // Links that will not exist in the new version go first, so no reader ever sees a dangling link.
     const keep = new Set(files.map((f) => f.name));
-    for (const name of this.namesNow()) {
+    for (const name of this.publishedNames()) {
       if (!keep.has(name)) fs.rmSync(join(this.dir, name), { force: true });
     }
 
@@ -178,7 +170,7 @@ export class AtomicWriter {
   }
 
   private unchanged(files: FileSpec[], opts: WriteOptions): boolean {
-    const names = this.namesNow();
+    const names = this.publishedNames();
     if (names.join("\0") !== files.map((f) => f.name).sort().join("\0")) return false;
     for (const f of files) {
       const p = join(this.dir, DATA, f.name);

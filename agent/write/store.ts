@@ -36,7 +36,7 @@ export class DiskStore implements MaterialStore {
     const { removed } = await w.recover();
     if (removed.length) logger.warn("recovered from an interrupted write", { dir, removed });
     this.writer = w;
-    const names = await w.publishedNames();
+    const names = w.publishedNames();
     if (names.length) logger.info("found published material", { dir, files: names });
     // What is there is complete: recover() guarantees it.
     return names.length > 0;
