@@ -99,8 +99,14 @@ test.skipIf(!present)("a standalone cluster Enabled by es-mtls, then ECK 3.5 ins
     namespace: ns,
     body: { apiVersion: "kibana.k8s.elastic.co/v1", kind: "Kibana", metadata: { name: "search", annotations: unmanaged }, spec: { version: "9.4.0", count: 1, elasticsearchRef: { name: "search" } } },
   });
-  // No pods yet: Enabled at once, with every Secret of the feature written.
-  await eventually(async () => expect((await statusOf())?.phase).toBe("Enabled"), { timeoutMs: 30_000, what: "Enabled on the no-ECK path" });
+  // No pods yet: Enabled at once, with every Secret of the feature written. Waited for with the
+  // Kibana counted: a first reconcile may run before the Kibana reaches the controller's cache, and
+  // the next one reserves a new intent generation on the bundle Secret (a Kibana is intent content).
+  await eventually(async () => {
+    const status = await statusOf();
+    expect(status?.phase).toBe("Enabled");
+    expect(status.conditions.find((c: any) => c.type === "KibanaIdentities")?.message).toMatch(/^1 Kibana identit/);
+  }, { timeoutMs: 30_000, what: "Enabled on the no-ECK path, its Kibana counted" });
   const secrets = await eventually(esMtlsSecrets, { timeoutMs: 10_000, what: "es-mtls's Secrets" });
   expect((await statusOf()).conditions.find((c: any) => c.type === "UnmanagedByECK")).toMatchObject({ status: "True", reason: "Annotated" });
 
