@@ -209,7 +209,14 @@ describe("enabling client authentication", () => {
   });
 
   test("a resync with nothing changed makes zero write requests", async () => {
-    await Bun.sleep(3000); // let everything settle
+    // Settled: the earlier tests' last writes (status, Events) are done once a whole resync passes
+    // without a write; waited for, not slept, so a busy machine's late write is not counted below.
+    const quietMs = 2_500;
+    await eventually(() => {
+      const last = controllerWrites("").filter((e) => e.objectRef?.resource !== "leases").at(-1);
+      const age = last ? Date.now() - Date.parse(last.requestReceivedTimestamp) : Infinity;
+      if (age < quietMs) throw new Error(`last write ${age} ms ago: ${last!.verb} ${last!.objectRef?.resource}/${last!.objectRef?.name}`);
+    }, { timeoutMs: 60_000, intervalMs: 250, what: `${quietMs} ms without a controller write` });
     const since = new Date().toISOString();
     await Bun.sleep(7000); // at least three resyncs at --resync=2s
     const writes = controllerWrites(since).filter((e) => e.objectRef?.resource !== "leases");
